@@ -1,0 +1,9 @@
+//! One module per subcommand; each owns its `Args` and `run`.
+pub mod bench;
+pub mod dlq;
+pub mod plan;
+pub mod query;
+pub mod report;
+pub mod seed;
+pub mod sim;
+pub mod up;
