@@ -1,0 +1,13 @@
+//! `sesload bench quota`.
+
+/// Arguments of this scenario.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("scenario `quota` is not built yet")
+}
