@@ -3,10 +3,24 @@
 //! Knows no AWS SDK, no SQLite and no HTTP: everything outside is reached through the
 //! [`ports`]. Adapters live in `sesload-aws` (Lambda on AWS) and `sesload-local` (one machine).
 
+pub mod cache;
+pub mod classify;
 pub mod config;
+pub mod metrics;
 pub mod model;
+pub mod pacer;
 pub mod ports;
+pub mod processor;
+pub mod request;
 
+pub use cache::{CacheStats, CachedCustomerStore};
+pub use classify::{FailureClass, classify};
 pub use config::{ConfigError, PollerConfig};
 pub use model::*;
+pub use pacer::Pacer;
 pub use ports::*;
+pub use processor::{
+    BatchOutcome, BatchProcessor, BatchReport, NoLedger, ProcessorSettings, RateSource,
+    RecordOutcome, RetryCause, compose,
+};
+pub use request::{Policy, Rejection, is_valid_tag_text};

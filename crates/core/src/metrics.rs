@@ -1,0 +1,32 @@
+//! Metric names shared by EMF (AWS), the local dashboard, Terraform and Prometheus
+//! (`sesload_` prefix there). Namespace `sesload`, dimension `FunctionName`.
+
+pub const NAMESPACE: &str = "sesload";
+pub const DIMENSION: &str = "FunctionName";
+
+pub const EMAILS_RECEIVED: &str = "emails_received";
+pub const EMAILS_SENT: &str = "emails_sent";
+pub const EMAILS_THROTTLED: &str = "emails_throttled";
+pub const EMAILS_RETRIED: &str = "emails_retried";
+pub const EMAILS_DEAD_LETTERED: &str = "emails_dead_lettered";
+pub const DUPLICATES_SKIPPED: &str = "duplicates_skipped";
+pub const AMBIGUOUS_RETRIES: &str = "ambiguous_retries";
+pub const SES_SEND_MS: &str = "ses_send_ms";
+pub const BATCH_DURATION_MS: &str = "batch_duration_ms";
+pub const CUSTOMER_CACHE_HITS: &str = "customer_cache_hits";
+pub const CUSTOMER_CACHE_MISSES: &str = "customer_cache_misses";
+
+/// Every metric name, in a stable order.
+pub const ALL: [&str; 11] = [
+    EMAILS_RECEIVED,
+    EMAILS_SENT,
+    EMAILS_THROTTLED,
+    EMAILS_RETRIED,
+    EMAILS_DEAD_LETTERED,
+    DUPLICATES_SKIPPED,
+    AMBIGUOUS_RETRIES,
+    SES_SEND_MS,
+    BATCH_DURATION_MS,
+    CUSTOMER_CACHE_HITS,
+    CUSTOMER_CACHE_MISSES,
+];

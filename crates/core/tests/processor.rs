@@ -1,0 +1,967 @@
+//! BatchProcessor behaviour with hand-written fakes of every port (tokio paused time).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use sesload_core::*;
+use tokio::time::Instant;
+
+// ---------------------------------------------------------------- fakes
+
+#[derive(Default)]
+struct FakeCustomers {
+    known: HashSet<String>,
+    fail: bool,
+    calls: AtomicUsize,
+}
+
+impl FakeCustomers {
+    fn with_ids(n: usize) -> Self {
+        Self {
+            known: (1..=n).map(|i| i.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+}
+
+impl CustomerStore for FakeCustomers {
+    async fn batch_get(&self, ids: &[UserId]) -> Result<HashMap<UserId, Customer>, PortError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.fail {
+            return Err(PortError::new("customers.batch_get", "table unavailable"));
+        }
+        Ok(ids
+            .iter()
+            .filter(|id| self.known.contains(&id.0))
+            .map(|id| {
+                let mut attributes = BTreeMap::new();
+                attributes.insert("first_name".to_string(), format!("Name{}", id.0));
+                (
+                    id.clone(),
+                    Customer {
+                        user_id: id.clone(),
+                        attributes,
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    sent: Option<MessageId>,
+    lease_until: Instant,
+}
+
+#[derive(Default)]
+struct FakeLedger {
+    entries: Mutex<HashMap<String, Entry>>,
+    calls: AtomicUsize,
+    fail_claims: bool,
+}
+
+impl FakeLedger {
+    fn put(&self, code: &str, e: Entry) {
+        self.entries.lock().unwrap().insert(code.into(), e);
+    }
+    fn get(&self, code: &str) -> Option<Entry> {
+        self.entries.lock().unwrap().get(code).cloned()
+    }
+}
+
+impl Ledger for FakeLedger {
+    async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.fail_claims {
+            return Err(PortError::new("ledger.claim", "unavailable"));
+        }
+        let now = Instant::now();
+        let mut m = self.entries.lock().unwrap();
+        let new = Entry {
+            sent: None,
+            lease_until: now + lease,
+        };
+        match m.get(&code.0) {
+            None => {
+                m.insert(code.0.clone(), new);
+                Ok(Claim::Claimed)
+            }
+            Some(Entry { sent: Some(id), .. }) => Ok(Claim::AlreadySent(id.clone())),
+            Some(e) if e.lease_until > now => Ok(Claim::InFlight),
+            Some(_) => {
+                m.insert(code.0.clone(), new);
+                Ok(Claim::Reclaimed)
+            }
+        }
+    }
+    async fn record_sent(&self, code: &UniqueCode, id: &MessageId) -> Result<(), PortError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut m = self.entries.lock().unwrap();
+        let e = m.get_mut(&code.0).expect("record_sent without claim");
+        e.sent = Some(id.clone());
+        Ok(())
+    }
+    async fn release(&self, code: &UniqueCode) -> Result<(), PortError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut m = self.entries.lock().unwrap();
+        if m.get(&code.0).is_some_and(|e| e.sent.is_none()) {
+            m.remove(&code.0);
+        }
+        Ok(())
+    }
+}
+
+/// Behaviour by recipient local part: `success...` sends; `fail-<Code>-<status>` fails with
+/// that code; `throttle-N` is throttled on its first N attempts; `panic` panics;
+/// `timeout` times out after the request may have reached SES.
+struct FakeMailer {
+    latency: Duration,
+    quota: Result<SendQuota, PortError>,
+    quota_calls: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    sent: Mutex<Vec<(OutgoingEmail, Instant)>>,
+    attempts: Mutex<HashMap<String, usize>>,
+    /// Throttle every send while true.
+    throttle_all: std::sync::atomic::AtomicBool,
+}
+
+impl FakeMailer {
+    fn new(latency_ms: u64) -> Self {
+        Self {
+            latency: Duration::from_millis(latency_ms),
+            quota: Ok(SendQuota {
+                max_send_rate: 14.0,
+                max_24_hour_send: Some(50_000.0),
+                sent_last_24_hours: 0.0,
+            }),
+            quota_calls: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            sent: Mutex::new(Vec::new()),
+            attempts: Mutex::new(HashMap::new()),
+            throttle_all: false.into(),
+        }
+    }
+    fn sent_to(&self) -> Vec<String> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(e, _)| e.to.clone())
+            .collect()
+    }
+}
+
+fn failure(code: &str, status: u16) -> SendFailure {
+    SendFailure {
+        code: code.into(),
+        message: format!("fake {code}"),
+        status: Some(status),
+        maybe_sent: false,
+    }
+}
+
+impl Mailer for FakeMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(self.latency).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let local = email.to.split('@').next().unwrap().to_string();
+        let attempt = {
+            let mut a = self.attempts.lock().unwrap();
+            let n = a.entry(email.unique_code.0.clone()).or_default();
+            *n += 1;
+            *n
+        };
+        if self.throttle_all.load(Ordering::SeqCst) {
+            return Err(failure("TooManyRequestsException", 429));
+        }
+        if local == "panic" {
+            panic!("mailer exploded for {}", email.unique_code);
+        }
+        if local == "timeout" {
+            return Err(SendFailure {
+                code: "Timeout".into(),
+                message: "read timed out".into(),
+                status: None,
+                maybe_sent: true,
+            });
+        }
+        if let Some(rest) = local.strip_prefix("throttle-") {
+            let n: usize = rest.parse().unwrap();
+            if attempt <= n {
+                return Err(failure("TooManyRequestsException", 429));
+            }
+        }
+        if let Some(rest) = local.strip_prefix("fail-") {
+            let (code, status) = rest.rsplit_once('-').unwrap();
+            return Err(failure(code, status.parse().unwrap()));
+        }
+        self.sent
+            .lock()
+            .unwrap()
+            .push((email.clone(), Instant::now()));
+        Ok(MessageId(format!("ses-{}", email.unique_code)))
+    }
+
+    async fn quota(&self) -> Result<SendQuota, PortError> {
+        self.quota_calls.fetch_add(1, Ordering::SeqCst);
+        self.quota.clone()
+    }
+}
+
+#[derive(Default)]
+struct FakeDlq {
+    letters: Mutex<Vec<DeadLetter>>,
+    fail_ids: HashSet<String>,
+}
+
+impl DeadLetterSink for FakeDlq {
+    async fn send_batch(&self, letters: &[DeadLetter]) -> Vec<String> {
+        let mut failed = Vec::new();
+        for l in letters {
+            if self.fail_ids.contains(&l.source_message_id) {
+                failed.push(l.source_message_id.clone());
+            } else {
+                self.letters.lock().unwrap().push(l.clone());
+            }
+        }
+        failed
+    }
+}
+
+#[derive(Default)]
+struct FakeVisibility {
+    delays: Mutex<Vec<(String, Duration)>>,
+}
+
+impl VisibilityControl for FakeVisibility {
+    async fn delay(&self, receipt_handle: &str, delay: Duration) -> Result<(), PortError> {
+        self.delays
+            .lock()
+            .unwrap()
+            .push((receipt_handle.to_string(), delay));
+        Ok(())
+    }
+}
+
+type Proc = BatchProcessor<FakeCustomers, FakeLedger, FakeMailer, FakeDlq, FakeVisibility>;
+
+fn settings() -> ProcessorSettings {
+    ProcessorSettings {
+        rate_source: RateSource::Unlimited,
+        send_concurrency: 8,
+        ..Default::default()
+    }
+}
+
+fn processor(mailer: FakeMailer, s: ProcessorSettings) -> Proc {
+    BatchProcessor::new(
+        FakeCustomers::with_ids(1000),
+        FakeLedger::default(),
+        mailer,
+        FakeDlq::default(),
+        FakeVisibility::default(),
+        s,
+    )
+}
+
+fn body(to_local: &str, user_id: u32, code: &str) -> String {
+    json!({
+        "from": "sender@example.com",
+        "to": format!("{to_local}@simulator.amazonses.com"),
+        "template_name": "SimpleEmail",
+        "user_id": user_id.to_string(),
+        "tags": [{"Name": "campaign", "Value": "t1"}],
+        "unique_code": code,
+    })
+    .to_string()
+}
+
+fn rec(id: &str, body: String) -> InboundRecord {
+    InboundRecord {
+        message_id: id.into(),
+        receipt_handle: format!("rh-{id}"),
+        body,
+        receive_count: 1,
+    }
+}
+
+fn successes(n: usize) -> Vec<InboundRecord> {
+    (0..n)
+        .map(|i| {
+            rec(
+                &format!("m{i}"),
+                body("success", (i % 1000) as u32 + 1, &format!("c{i}")),
+            )
+        })
+        .collect()
+}
+
+fn outcome<'a>(o: &'a BatchOutcome, id: &str) -> &'a RecordOutcome {
+    &o.report.outcomes.iter().find(|(m, _)| m == id).unwrap().1
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test(start_paused = true)]
+async fn all_good_records_are_sent_with_personalised_data() {
+    let p = processor(FakeMailer::new(50), settings());
+    let out = p.process(successes(20)).await;
+    assert!(out.batch_item_failures.is_empty());
+    assert_eq!(out.report.emails_received, 20);
+    assert_eq!(out.report.emails_sent, 20);
+    assert_eq!(out.report.ses_send_ms.len(), 20);
+    assert!(out.report.ses_send_ms.iter().all(|ms| *ms >= 50.0));
+    let sent = p.mailer().sent.lock().unwrap();
+    let (email, _) = sent.iter().find(|(e, _)| e.unique_code.0 == "c3").unwrap();
+    let data: serde_json::Value = serde_json::from_str(&email.template_data).unwrap();
+    assert_eq!(data, json!({"first_name": "Name4", "unique_code": "c3"}));
+    assert!(
+        email
+            .tags
+            .iter()
+            .any(|t| t.name == "unique_code" && t.value == "c3")
+    );
+    assert!(email.tags.iter().any(|t| t.name == "campaign"));
+    // every send recorded in the ledger with its message id
+    assert_eq!(
+        p.ledger().get("c3").unwrap().sent,
+        Some(MessageId("ses-c3".into()))
+    );
+    assert!(p.visibility().delays.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_configuration_set_applies_when_request_has_none() {
+    let s = ProcessorSettings {
+        default_configuration_set: Some("load-test-config".into()),
+        ..settings()
+    };
+    let p = processor(FakeMailer::new(1), s);
+    let mut with_cs: serde_json::Value = serde_json::from_str(&body("success", 1, "a")).unwrap();
+    with_cs["config_set"] = json!("other");
+    p.process(vec![
+        rec("m1", body("success", 1, "b")),
+        rec("m2", with_cs.to_string()),
+    ])
+    .await;
+    let sent = p.mailer().sent.lock().unwrap();
+    let cs: HashMap<_, _> = sent
+        .iter()
+        .map(|(e, _)| (e.unique_code.0.clone(), e.configuration_set.clone()))
+        .collect();
+    assert_eq!(cs["b"].as_deref(), Some("load-test-config"));
+    assert_eq!(cs["a"].as_deref(), Some("other"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_is_bounded_and_sequential_mode_is_one_at_a_time() {
+    let p = processor(FakeMailer::new(50), settings());
+    let t0 = Instant::now();
+    p.process(successes(64)).await;
+    assert_eq!(p.mailer().max_in_flight.load(Ordering::SeqCst), 8);
+    // 64 sends, 8 at a time, 50 ms each
+    assert_eq!(t0.elapsed(), Duration::from_millis(400));
+
+    let p = processor(FakeMailer::new(50), settings().sequential());
+    let t0 = Instant::now();
+    let out = p.process(successes(10)).await;
+    assert_eq!(out.report.emails_sent, 10);
+    assert_eq!(p.mailer().max_in_flight.load(Ordering::SeqCst), 1);
+    assert_eq!(t0.elapsed(), Duration::from_millis(500));
+}
+
+#[tokio::test(start_paused = true)]
+async fn pacing_follows_the_account_quota_share_and_caches_get_account() {
+    // 14/s × 0.5 ÷ 1 = 7 emails/s for this instance
+    let s = ProcessorSettings {
+        rate_source: RateSource::Account,
+        target_utilisation: 0.5,
+        maximum_concurrency: 1,
+        quota_cache: Duration::from_secs(60),
+        send_concurrency: 32,
+        ..settings()
+    };
+    let p = processor(FakeMailer::new(1), s);
+    let out = p.process(successes(15)).await;
+    assert_eq!(out.report.emails_sent, 15);
+    assert_eq!(p.pacer().ceiling(), Some(7.0));
+    let times: Vec<Instant> = p
+        .mailer()
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, t)| *t)
+        .collect();
+    let span = *times.iter().max().unwrap() - *times.iter().min().unwrap();
+    // 15 sends at 7/s: 14 gaps of 1/7 s = 2 s
+    assert!(
+        span >= Duration::from_millis(1990) && span <= Duration::from_millis(2010),
+        "{span:?}"
+    );
+    // GetAccount is cached between batches ...
+    p.process(successes(2)).await;
+    assert_eq!(p.mailer().quota_calls.load(Ordering::SeqCst), 1);
+    // ... until the cache expires
+    tokio::time::advance(Duration::from_secs(61)).await;
+    p.process(successes(1)).await;
+    assert_eq!(p.mailer().quota_calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fixed_rate_override_is_shared_by_maximum_concurrency() {
+    let s = ProcessorSettings {
+        rate_source: RateSource::Fixed(40.0),
+        target_utilisation: 1.0,
+        maximum_concurrency: 4,
+        ..settings()
+    };
+    let p = processor(FakeMailer::new(1), s);
+    let t0 = Instant::now();
+    p.process(successes(11)).await;
+    assert_eq!(p.mailer().quota_calls.load(Ordering::SeqCst), 0);
+    // 10/s: 11 sends need 1 s
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(
+        t0.elapsed() < Duration::from_millis(1100),
+        "{:?}",
+        t0.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_backs_off_multiplicatively_and_returns_records_with_a_delay() {
+    let s = ProcessorSettings {
+        rate_source: RateSource::Fixed(20.0),
+        target_utilisation: 1.0,
+        maximum_concurrency: 1,
+        retry_base_delay: Duration::from_secs(2),
+        ..settings()
+    };
+    let p = processor(FakeMailer::new(1), s);
+    assert_eq!(p.pacer().rate(), 20.0);
+    let mut records = successes(4);
+    records.push(rec("t1", body("throttle-1", 1, "tc1")));
+    records.push(rec("t2", body("throttle-1", 2, "tc2")));
+    let out = p.process(records).await;
+    assert_eq!(out.report.emails_throttled, 2);
+    assert_eq!(out.report.emails_sent, 4);
+    let mut f = out.batch_item_failures.clone();
+    f.sort();
+    assert_eq!(f, vec!["t1", "t2"]);
+    // two throttles in the same window: one halving
+    assert!(
+        p.pacer().rate() < 10.5 && p.pacer().rate() >= 10.0,
+        "{}",
+        p.pacer().rate()
+    );
+    for id in ["t1", "t2"] {
+        match outcome(&out, id) {
+            RecordOutcome::Retry {
+                cause: RetryCause::Throttled,
+                delay,
+            } => assert!(*delay >= Duration::from_secs(1) && *delay <= Duration::from_secs(2)),
+            o => panic!("{o:?}"),
+        }
+    }
+    let delays = p.visibility().delays.lock().unwrap().clone();
+    let handles: HashSet<_> = delays.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(handles, HashSet::from(["rh-t1", "rh-t2"]));
+    // the claim was released: the redelivery sends
+    assert!(p.ledger().get("tc1").is_none());
+    // slow additive recovery
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let r = p.pacer().rate();
+    assert!(r > 14.0 && r < 15.5, "{r}");
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(p.pacer().rate(), 20.0);
+    let again = p
+        .process(vec![rec("t1", body("throttle-1", 1, "tc1"))])
+        .await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(again.report.emails_sent, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_delay_grows_with_receive_count_and_is_capped() {
+    let s = ProcessorSettings {
+        retry_base_delay: Duration::from_secs(2),
+        retry_max_delay: Duration::from_secs(300),
+        ..settings()
+    };
+    assert_eq!(s.retry_delay(1, 1.0), Duration::from_secs(2));
+    assert_eq!(s.retry_delay(1, 0.0), Duration::from_secs(1));
+    assert_eq!(s.retry_delay(4, 1.0), Duration::from_secs(16));
+    assert_eq!(s.retry_delay(100, 1.0), Duration::from_secs(300));
+    let p = processor(FakeMailer::new(1), s);
+    let mut r = rec("t", body("fail-InternalFailure-500", 1, "x"));
+    r.receive_count = 3;
+    let out = p.process(vec![r]).await;
+    match outcome(&out, "t") {
+        RecordOutcome::Retry {
+            cause: RetryCause::Transient(code),
+            delay,
+        } => {
+            assert_eq!(code, "InternalFailure");
+            assert!(*delay >= Duration::from_secs(4) && *delay <= Duration::from_secs(8));
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn classification_drives_outcomes() {
+    let p = processor(FakeMailer::new(1), settings());
+    let cases = [
+        ("MessageRejected", 400, Some(DlqReason::SesRejected)),
+        (
+            "MailFromDomainNotVerifiedException",
+            400,
+            Some(DlqReason::SenderNotVerified),
+        ),
+        ("NotFoundException", 404, Some(DlqReason::SesNotFound)),
+        ("BadRequestException", 400, Some(DlqReason::SesBadRequest)),
+        ("TooManyRequestsException", 429, None),
+        ("LimitExceededException", 400, None),
+        ("InternalFailure", 500, None),
+        ("ServiceUnavailable", 503, None),
+        ("AccountSuspendedException", 400, None),
+        ("SendingPausedException", 400, None),
+    ];
+    let records: Vec<_> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (code, status, _))| {
+            rec(
+                code,
+                body(
+                    &format!("fail-{code}-{status}"),
+                    i as u32 + 1,
+                    &format!("k{i}"),
+                ),
+            )
+        })
+        .collect();
+    let out = p.process(records).await;
+    let retried: HashSet<_> = out.batch_item_failures.iter().cloned().collect();
+    for (code, _, reason) in cases {
+        match (reason, outcome(&out, code)) {
+            (Some(want), RecordOutcome::DeadLettered { reason, detail }) => {
+                assert_eq!(*reason, want, "{code}");
+                assert!(detail.contains(code), "{detail}");
+                assert!(!retried.contains(code));
+            }
+            (None, RecordOutcome::Retry { .. }) => assert!(retried.contains(code)),
+            (want, got) => panic!("{code}: want {want:?}, got {got:?}"),
+        }
+    }
+    // account paused: the maximum delay
+    for code in ["AccountSuspendedException", "SendingPausedException"] {
+        match outcome(&out, code) {
+            RecordOutcome::Retry {
+                cause: RetryCause::AccountPaused(c),
+                delay,
+            } => {
+                assert_eq!(c, code);
+                assert_eq!(*delay, Duration::from_secs(300));
+            }
+            o => panic!("{o:?}"),
+        }
+    }
+    assert_eq!(out.report.emails_dead_lettered, 4);
+    assert_eq!(out.report.emails_retried, 6);
+    assert_eq!(out.report.emails_throttled, 2);
+    // permanent SES failures release the claim (nothing was sent)
+    assert!(p.ledger().get("k0").is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_permanent_reason_reaches_the_dlq_with_its_reason_and_the_original_body() {
+    let p = processor(FakeMailer::new(1), settings());
+    let mut bad_tag: serde_json::Value = serde_json::from_str(&body("success", 1, "bt")).unwrap();
+    bad_tag["tags"] = json!([{"Name": "campaign", "Value": "has spaces"}]);
+    let mut schema: serde_json::Value = serde_json::from_str(&body("success", 1, "sv")).unwrap();
+    schema.as_object_mut().unwrap().remove("template_name");
+    let cases = vec![
+        (rec("json", "{oops".into()), DlqReason::InvalidJson),
+        (
+            rec("schema", schema.to_string()),
+            DlqReason::SchemaViolation,
+        ),
+        (
+            rec(
+                "recipient",
+                body("x", 1, "r").replace("simulator.amazonses.com", "gmail.com"),
+            ),
+            DlqReason::RecipientNotAllowed,
+        ),
+        (
+            rec("customer", body("success", 5000, "uc")),
+            DlqReason::UnknownCustomer,
+        ),
+        (rec("tag", bad_tag.to_string()), DlqReason::InvalidTag),
+        (
+            rec("rejected", body("fail-MessageRejected-400", 1, "a")),
+            DlqReason::SesRejected,
+        ),
+        (
+            rec(
+                "sender",
+                body("fail-MailFromDomainNotVerifiedException-400", 1, "b"),
+            ),
+            DlqReason::SenderNotVerified,
+        ),
+        (
+            rec("notfound", body("fail-NotFoundException-404", 1, "c")),
+            DlqReason::SesNotFound,
+        ),
+        (
+            rec("badreq", body("fail-BadRequestException-400", 1, "d")),
+            DlqReason::SesBadRequest,
+        ),
+    ];
+    let records: Vec<_> = cases.iter().map(|(r, _)| r.clone()).collect();
+    let mut records_with_good = records.clone();
+    records_with_good.push(rec("good", body("success", 2, "g")));
+    let out = p.process(records_with_good).await;
+    assert!(
+        out.batch_item_failures.is_empty(),
+        "{:?}",
+        out.batch_item_failures
+    );
+    assert_eq!(out.report.emails_sent, 1);
+    let letters = p.dead_letters().letters.lock().unwrap().clone();
+    assert_eq!(letters.len(), cases.len());
+    for (r, reason) in &cases {
+        let l = letters
+            .iter()
+            .find(|l| l.source_message_id == r.message_id)
+            .unwrap_or_else(|| panic!("{} not dead-lettered", r.message_id));
+        assert_eq!(l.reason, *reason, "{}", r.message_id);
+        assert_eq!(l.body, r.body);
+        assert!(!l.detail.is_empty());
+        assert_eq!(out.report.dead_lettered_by_reason[reason], 1);
+    }
+    assert_eq!(out.report.emails_dead_lettered, cases.len());
+    // unknown customer names the id
+    let l = letters
+        .iter()
+        .find(|l| l.source_message_id == "customer")
+        .unwrap();
+    assert!(l.detail.contains("5000"), "{}", l.detail);
+    // permanent failures are never sent
+    assert_eq!(
+        p.mailer().sent_to(),
+        vec!["success@simulator.amazonses.com"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_dead_letter_write_is_retried_not_dropped() {
+    let mut dlq = FakeDlq::default();
+    dlq.fail_ids.insert("bad2".into());
+    let p = BatchProcessor::new(
+        FakeCustomers::with_ids(10),
+        FakeLedger::default(),
+        FakeMailer::new(1),
+        dlq,
+        FakeVisibility::default(),
+        settings(),
+    );
+    let out = p
+        .process(vec![
+            rec("bad1", "nope".into()),
+            rec("bad2", "nope".into()),
+            rec("ok", body("success", 1, "o")),
+        ])
+        .await;
+    assert_eq!(out.batch_item_failures, vec!["bad2"]);
+    assert_eq!(
+        outcome(&out, "bad2"),
+        &RecordOutcome::Retry {
+            cause: RetryCause::DeadLetterWriteFailed(DlqReason::InvalidJson),
+            delay: match outcome(&out, "bad2") {
+                RecordOutcome::Retry { delay, .. } => *delay,
+                _ => unreachable!(),
+            }
+        }
+    );
+    assert_eq!(out.report.emails_dead_lettered, 1);
+    assert_eq!(out.report.emails_sent, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn partial_batch_response_lists_exactly_the_retryable_records() {
+    let p = processor(FakeMailer::new(5), settings());
+    let records = vec![
+        rec("s1", body("success", 1, "a1")),
+        rec("d1", "not json".into()),
+        rec("r1", body("fail-ServiceUnavailable-503", 2, "a2")),
+        rec("s2", body("success", 3, "a3")),
+        rec("r2", body("throttle-5", 4, "a4")),
+        rec("d2", body("fail-MessageRejected-400", 5, "a5")),
+    ];
+    let out = p.process(records).await;
+    assert_eq!(out.batch_item_failures, vec!["r1", "r2"]);
+    assert_eq!(out.report.outcomes.len(), 6);
+    assert_eq!(
+        out.report
+            .outcomes
+            .iter()
+            .map(|(m, _)| m.as_str())
+            .collect::<Vec<_>>(),
+        vec!["s1", "d1", "r1", "s2", "r2", "d2"]
+    );
+    assert_eq!(
+        out.report.emails_sent + out.report.emails_dead_lettered + out.report.emails_retried,
+        6
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_one_record_does_not_lose_the_batch() {
+    let p = processor(FakeMailer::new(10), settings());
+    let mut records = successes(5);
+    records.push(rec("boom", body("panic", 1, "p1")));
+    let out = p.process(records).await;
+    assert_eq!(out.batch_item_failures, vec!["boom"]);
+    assert!(matches!(
+        outcome(&out, "boom"),
+        RecordOutcome::Retry {
+            cause: RetryCause::Panicked,
+            ..
+        }
+    ));
+    assert_eq!(out.report.emails_sent, 5);
+    // the processor keeps working afterwards (and the ledger knows the first five)
+    let again = p.process(successes(8)).await;
+    assert_eq!(again.report.emails_sent, 3);
+    assert_eq!(again.report.duplicates_skipped, 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ledger_already_sent_is_acknowledged_without_sending() {
+    let p = processor(FakeMailer::new(1), settings());
+    p.ledger().put(
+        "dup",
+        Entry {
+            sent: Some(MessageId("ses-earlier".into())),
+            lease_until: Instant::now(),
+        },
+    );
+    let out = p.process(vec![rec("m", body("success", 1, "dup"))]).await;
+    assert!(out.batch_item_failures.is_empty());
+    assert_eq!(out.report.duplicates_skipped, 1);
+    assert_eq!(out.report.emails_sent, 0);
+    assert_eq!(
+        outcome(&out, "m"),
+        &RecordOutcome::DuplicateSkipped {
+            message_id: MessageId("ses-earlier".into())
+        }
+    );
+    assert!(p.mailer().sent_to().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn redelivery_of_a_sent_record_is_not_sent_twice() {
+    let p = processor(FakeMailer::new(1), settings());
+    let r = vec![rec("m", body("success", 1, "once"))];
+    assert_eq!(p.process(r.clone()).await.report.emails_sent, 1);
+    let second = p.process(r).await;
+    assert_eq!(second.report.duplicates_skipped, 1);
+    assert_eq!(p.mailer().sent_to().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_live_claim_is_retried_later_and_an_expired_one_is_sent_as_ambiguous() {
+    let p = processor(FakeMailer::new(1), settings());
+    p.ledger().put(
+        "live",
+        Entry {
+            sent: None,
+            lease_until: Instant::now() + Duration::from_secs(60),
+        },
+    );
+    p.ledger().put(
+        "expired",
+        Entry {
+            sent: None,
+            lease_until: Instant::now() - Duration::from_secs(1),
+        },
+    );
+    let out = p
+        .process(vec![
+            rec("l", body("success", 1, "live")),
+            rec("e", body("success", 2, "expired")),
+        ])
+        .await;
+    assert_eq!(out.batch_item_failures, vec!["l"]);
+    assert!(matches!(
+        outcome(&out, "l"),
+        RecordOutcome::Retry {
+            cause: RetryCause::ClaimInFlight,
+            ..
+        }
+    ));
+    assert_eq!(
+        outcome(&out, "e"),
+        &RecordOutcome::Sent {
+            message_id: MessageId("ses-expired".into()),
+            ambiguous: true
+        }
+    );
+    assert_eq!(out.report.ambiguous_retries, 1);
+    assert_eq!(p.mailer().sent_to().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn duplicate_codes_in_one_batch_send_once() {
+    let p = processor(FakeMailer::new(20), settings());
+    let out = p
+        .process(vec![
+            rec("a", body("success", 1, "same")),
+            rec("b", body("success", 1, "same")),
+        ])
+        .await;
+    assert_eq!(out.report.emails_sent, 1);
+    assert_eq!(out.batch_item_failures.len(), 1);
+    assert_eq!(p.mailer().sent_to().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_that_may_have_sent_keeps_the_claim() {
+    let p = processor(FakeMailer::new(1), settings());
+    let out = p.process(vec![rec("t", body("timeout", 1, "maybe"))]).await;
+    assert_eq!(out.batch_item_failures, vec!["t"]);
+    let e = p.ledger().get("maybe").expect("claim kept");
+    assert!(e.sent.is_none());
+    // redelivered while the lease is live: not sent again yet
+    let out = p.process(vec![rec("t", body("success", 1, "maybe"))]).await;
+    assert!(matches!(
+        outcome(&out, "t"),
+        RecordOutcome::Retry {
+            cause: RetryCause::ClaimInFlight,
+            ..
+        }
+    ));
+    // after the lease: sent, counted as ambiguous
+    tokio::time::advance(Duration::from_secs(121)).await;
+    let out = p.process(vec![rec("t", body("success", 1, "maybe"))]).await;
+    assert_eq!(out.report.ambiguous_retries, 1);
+    assert_eq!(out.report.emails_sent, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ledger_outage_retries_without_sending() {
+    let p = BatchProcessor::new(
+        FakeCustomers::with_ids(10),
+        FakeLedger {
+            fail_claims: true,
+            ..Default::default()
+        },
+        FakeMailer::new(1),
+        FakeDlq::default(),
+        FakeVisibility::default(),
+        settings(),
+    );
+    let out = p.process(successes(3)).await;
+    assert_eq!(out.batch_item_failures.len(), 3);
+    assert!(p.mailer().sent_to().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn idempotency_can_be_disabled() {
+    let s = ProcessorSettings {
+        idempotency_enabled: false,
+        ..settings()
+    };
+    let p = processor(FakeMailer::new(1), s);
+    let r = vec![rec("m", body("success", 1, "x"))];
+    p.process(r.clone()).await;
+    p.process(r).await;
+    assert_eq!(p.ledger().calls.load(Ordering::SeqCst), 0);
+    assert_eq!(p.mailer().sent_to().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn customer_lookup_is_one_call_per_batch_and_cached_across_batches() {
+    let p = processor(FakeMailer::new(1), settings());
+    let out = p.process(successes(50)).await;
+    assert_eq!(p.customers().inner().calls.load(Ordering::SeqCst), 1);
+    assert_eq!(out.report.customer_cache_misses, 50);
+    assert_eq!(out.report.customer_cache_hits, 0);
+    let recs: Vec<_> = (0..10)
+        .map(|i| rec(&format!("n{i}"), body("success", i + 1, &format!("n{i}"))))
+        .collect();
+    let out = p.process(recs).await;
+    assert_eq!(out.report.customer_cache_hits, 10);
+    assert_eq!(p.customers().inner().calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn customer_outage_retries_valid_records_and_still_dead_letters_invalid_ones() {
+    let p = BatchProcessor::new(
+        FakeCustomers {
+            fail: true,
+            ..FakeCustomers::with_ids(10)
+        },
+        FakeLedger::default(),
+        FakeMailer::new(1),
+        FakeDlq::default(),
+        FakeVisibility::default(),
+        settings(),
+    );
+    let mut records = successes(2);
+    records.push(rec("bad", "[]".into()));
+    let out = p.process(records).await;
+    assert_eq!(out.batch_item_failures, vec!["m0", "m1"]);
+    assert_eq!(out.report.emails_dead_lettered, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn report_counters_use_the_shared_metric_names() {
+    let p = processor(FakeMailer::new(1), settings());
+    let out = p.process(successes(3)).await;
+    let c: HashMap<_, _> = out.report.counters().into_iter().collect();
+    assert_eq!(c["emails_sent"], 3.0);
+    assert_eq!(c["emails_received"], 3.0);
+    for name in c.keys() {
+        assert!(sesload_core::metrics::ALL.contains(name));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttle_storm_keeps_slowing_the_pacer() {
+    let s = ProcessorSettings {
+        rate_source: RateSource::Fixed(16.0),
+        target_utilisation: 1.0,
+        maximum_concurrency: 1,
+        ..settings()
+    };
+    let p = processor(FakeMailer::new(1), s);
+    p.mailer().throttle_all.store(true, Ordering::SeqCst);
+    let mut last = p.pacer().rate();
+    for _ in 0..4 {
+        let out = p.process(successes(4)).await;
+        assert_eq!(out.batch_item_failures.len(), 4);
+        assert_eq!(out.report.emails_throttled, 4);
+        let r = p.pacer().rate();
+        assert!(r < last, "rate {r} after {last}");
+        assert!(r >= 16.0 / 20.0, "{r}");
+        last = r;
+        tokio::time::advance(Duration::from_millis(1001)).await;
+    }
+    assert!(last < 4.0, "{last}");
+}
