@@ -1,0 +1,116 @@
+# sesload on AWS: API Gateway -> SQS -> Rust poller Lambda -> SES -> Firehose -> S3/Athena,
+# with a CloudWatch dashboard and alarms. Every module mirrors one runtime piece.
+
+locals {
+  repo_root           = "${path.root}/.."
+  poller_package_path = coalesce(var.poller_package_path, "${local.repo_root}/target/lambda/poller/bootstrap.zip")
+  seeder_package_path = coalesce(var.seeder_package_path, "${local.repo_root}/target/lambda/seeder/bootstrap.zip")
+  schema_path         = coalesce(var.schema_path, "${local.repo_root}/schemas/send-request.schema.json")
+  sql_dir             = coalesce(var.sql_dir, "${local.repo_root}/sql")
+}
+
+module "queue" {
+  source = "./modules/queue"
+
+  name_prefix                        = var.name_prefix
+  visibility_timeout_seconds         = var.visibility_timeout_seconds
+  function_timeout_seconds           = var.function_timeout_seconds
+  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+  max_receive_count                  = var.max_receive_count
+}
+
+module "customers" {
+  source = "./modules/customers"
+
+  name_prefix                 = var.name_prefix
+  customer_count              = var.customer_count
+  seeder_package_path         = local.seeder_package_path
+  log_retention_days          = var.log_retention_days
+  deletion_protection_enabled = var.dynamodb_deletion_protection
+}
+
+module "analytics" {
+  source = "./modules/analytics"
+
+  name_prefix                         = var.name_prefix
+  athena_database_name                = var.athena_database_name
+  bucket_name                         = var.events_bucket_name
+  bucket_force_destroy                = var.events_bucket_force_destroy
+  firehose_buffering_size_mb          = var.firehose_buffering_size_mb
+  firehose_buffering_interval_seconds = var.firehose_buffering_interval_seconds
+  athena_results_expiration_days      = var.athena_results_expiration_days
+  partition_projection_start          = var.partition_projection_start
+  sql_dir                             = local.sql_dir
+  log_retention_days                  = var.log_retention_days
+}
+
+module "ses" {
+  source = "./modules/ses"
+
+  name_prefix              = var.name_prefix
+  configuration_set_name   = var.configuration_set_name
+  create_configuration_set = var.create_configuration_set
+  template_name            = var.template_name
+  template_subject         = var.template_subject
+  template_html            = var.template_html
+  template_text            = var.template_text
+  firehose_arn             = module.analytics.firehose_arn
+}
+
+module "poller" {
+  source = "./modules/poller"
+
+  name_prefix                        = var.name_prefix
+  package_path                       = local.poller_package_path
+  function_timeout_seconds           = var.function_timeout_seconds
+  function_memory_mb                 = var.function_memory_mb
+  log_retention_days                 = var.log_retention_days
+  queue_arn                          = module.queue.queue_arn
+  queue_url                          = module.queue.queue_url
+  dlq_arn                            = module.queue.dlq_arn
+  dlq_url                            = module.queue.dlq_url
+  customers_table_name               = module.customers.customers_table_name
+  customers_table_arn                = module.customers.customers_table_arn
+  ledger_table_name                  = module.customers.ledger_table_name
+  ledger_table_arn                   = module.customers.ledger_table_arn
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+  maximum_concurrency                = var.maximum_concurrency
+  idempotency_enabled                = var.idempotency_enabled
+  allowed_recipient_domains          = var.allowed_recipient_domains
+  configuration_set_name             = module.ses.configuration_set_name
+  template_name                      = module.ses.template_name
+  sender_identity                    = var.sender_identity
+  target_utilisation                 = var.target_utilisation
+  ses_max_send_rate_override         = var.ses_max_send_rate_override
+  send_concurrency                   = var.send_concurrency
+}
+
+module "ingest_api" {
+  source = "./modules/ingest_api"
+
+  name_prefix                    = var.name_prefix
+  api_name                       = var.api_name
+  schema_path                    = local.schema_path
+  queue_name                     = module.queue.queue_name
+  queue_arn                      = module.queue.queue_arn
+  throttle_rate_limit            = var.api_throttle_rate_limit
+  throttle_burst_limit           = var.api_throttle_burst_limit
+  quota_limit_per_day            = var.api_quota_limit_per_day
+  log_retention_days             = var.log_retention_days
+  manage_account_cloudwatch_role = var.manage_api_gateway_account_role
+}
+
+module "dashboard" {
+  source = "./modules/dashboard"
+
+  name_prefix                      = var.name_prefix
+  dashboard_name                   = var.dashboard_name
+  function_name                    = module.poller.function_name
+  queue_name                       = module.queue.queue_name
+  dlq_name                         = module.queue.dlq_name
+  dlq_alarm_threshold              = var.dlq_alarm_threshold
+  throttle_ratio_alarm_percent     = var.throttle_ratio_alarm_percent
+  oldest_message_age_alarm_seconds = var.oldest_message_age_alarm_seconds
+  alarm_actions                    = var.alarm_actions
+}

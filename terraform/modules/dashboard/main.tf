@@ -1,0 +1,201 @@
+# CloudWatch dashboard (the seed's four widgets + DLQ depth + oldest message age) and alarms.
+
+data "aws_region" "current" {}
+
+locals {
+  region = data.aws_region.current.name
+  ns     = var.metrics_namespace
+  fn     = ["FunctionName", var.function_name]
+
+  # The poller's EMF metric names (shared with the local dashboard and Prometheus).
+  poller_metric_names = [
+    "emails_received", "emails_sent", "emails_throttled", "emails_retried", "emails_dead_lettered",
+    "duplicates_skipped", "ambiguous_retries", "ses_send_ms", "batch_duration_ms",
+    "customer_cache_hits", "customer_cache_misses",
+  ]
+
+  widgets = [
+    {
+      type = "metric", x = 0, y = 0, width = 12, height = 7
+      properties = {
+        title  = "Email sending (per minute)"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Sum"
+        period = 60
+        metrics = [
+          ["AWS/SQS", "NumberOfMessagesSent", "QueueName", var.queue_name, { label = "written to SQS" }],
+          [local.ns, "emails_received", local.fn[0], local.fn[1], { label = "received by poller" }],
+          [".", "emails_sent", ".", ".", { label = "sent (SES accepted)" }],
+          [".", "emails_throttled", ".", ".", { label = "throttled" }],
+          [".", "emails_retried", ".", ".", { label = "retried" }],
+          [".", "emails_dead_lettered", ".", ".", { label = "dead-lettered" }],
+          [".", "duplicates_skipped", ".", ".", { label = "duplicates skipped" }],
+          [".", "ambiguous_retries", ".", ".", { label = "ambiguous retries" }],
+          ["AWS/SES", "Delivery", { label = "SES deliveries (account)" }],
+          [".", "Bounce", { label = "SES bounces (account)" }],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 0, width = 12, height = 7
+      properties = {
+        title  = "SQS messages in the queue"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Maximum"
+        period = 60
+        metrics = [
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.queue_name, { label = "visible" }],
+          [".", "ApproximateNumberOfMessagesNotVisible", ".", ".", { label = "in flight" }],
+          [".", "ApproximateNumberOfMessagesDelayed", ".", ".", { label = "delayed" }],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 7, width = 12, height = 7
+      properties = {
+        title  = "SES call and batch duration (ms)"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Average"
+        period = 60
+        metrics = [
+          [local.ns, "ses_send_ms", local.fn[0], local.fn[1], { label = "SendEmail avg" }],
+          ["...", { stat = "p99", label = "SendEmail p99" }],
+          [".", "batch_duration_ms", ".", ".", { label = "batch avg" }],
+          ["AWS/Lambda", "Duration", "FunctionName", var.function_name, { label = "Lambda duration avg" }],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 7, width = 12, height = 7
+      properties = {
+        title  = "Poller concurrency and errors"
+        region = local.region
+        view   = "timeSeries"
+        period = 60
+        metrics = [
+          ["AWS/Lambda", "ConcurrentExecutions", "FunctionName", var.function_name, { stat = "Maximum", label = "concurrent executions" }],
+          [".", "Invocations", ".", ".", { stat = "Sum", label = "invocations" }],
+          [".", "Errors", ".", ".", { stat = "Sum", label = "errors" }],
+          [".", "Throttles", ".", ".", { stat = "Sum", label = "throttles" }],
+          [local.ns, "customer_cache_hits", local.fn[0], local.fn[1], { stat = "Sum", label = "customer cache hits" }],
+          [".", "customer_cache_misses", ".", ".", { stat = "Sum", label = "customer cache misses" }],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 0, y = 14, width = 12, height = 6
+      properties = {
+        title  = "DLQ depth"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Maximum"
+        period = 60
+        metrics = [
+          ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.dlq_name, { label = "messages in the DLQ" }],
+        ]
+        annotations = { horizontal = [{ label = "alarm", value = var.dlq_alarm_threshold }] }
+      }
+    },
+    {
+      type = "metric", x = 12, y = 14, width = 12, height = 6
+      properties = {
+        title  = "Age of oldest message (s)"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Maximum"
+        period = 60
+        metrics = [
+          ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name, { label = "source queue" }],
+          ["...", var.dlq_name, { label = "DLQ" }],
+        ]
+        annotations = { horizontal = [{ label = "alarm", value = var.oldest_message_age_alarm_seconds }] }
+      }
+    },
+  ]
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.dashboard_name
+  dashboard_body = jsonencode({ widgets = local.widgets })
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
+  alarm_name          = "${var.name_prefix}-dlq-not-empty"
+  alarm_description   = "Messages reached the DLQ: read their sesload_reason, fix the cause, then redrive (docs/operations.md)."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = var.dlq_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = var.dlq_alarm_threshold
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "throttle_ratio" {
+  alarm_name          = "${var.name_prefix}-throttle-ratio"
+  alarm_description   = "More than ${var.throttle_ratio_alarm_percent}% of received emails were throttled by SES: lower target_utilisation or maximum_concurrency, or raise the SES quota (docs/operations.md)."
+  evaluation_periods  = var.throttle_alarm_evaluation_minutes
+  datapoints_to_alarm = var.throttle_alarm_evaluation_minutes
+  threshold           = var.throttle_ratio_alarm_percent
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+
+  metric_query {
+    id          = "ratio"
+    expression  = "IF(received > 0, 100 * throttled / received, 0)"
+    label       = "throttled % of received"
+    return_data = true
+  }
+
+  metric_query {
+    id = "received"
+    metric {
+      namespace   = local.ns
+      metric_name = "emails_received"
+      dimensions  = { FunctionName = var.function_name }
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  metric_query {
+    id = "throttled"
+    metric {
+      namespace   = local.ns
+      metric_name = "emails_throttled"
+      dimensions  = { FunctionName = var.function_name }
+      stat        = "Sum"
+      period      = 60
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
+  alarm_name          = "${var.name_prefix}-oldest-message-age"
+  alarm_description   = "The oldest message in the source queue is older than ${var.oldest_message_age_alarm_seconds}s: the poller is not keeping up or is stopped (docs/operations.md)."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateAgeOfOldestMessage"
+  dimensions          = { QueueName = var.queue_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  datapoints_to_alarm = 5
+  threshold           = var.oldest_message_age_alarm_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}

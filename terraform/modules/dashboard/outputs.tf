@@ -1,0 +1,23 @@
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
+
+output "dashboard_url" {
+  description = "Console URL of the dashboard."
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards:name=${aws_cloudwatch_dashboard.this.dashboard_name}"
+}
+
+output "alarm_names" {
+  description = "Names of the alarms (DLQ not empty, throttle ratio, oldest message age)."
+  value = [
+    aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name,
+    aws_cloudwatch_metric_alarm.throttle_ratio.alarm_name,
+    aws_cloudwatch_metric_alarm.oldest_message_age.alarm_name,
+  ]
+}
+
+output "metric_names" {
+  description = "The poller EMF metric names the dashboard and alarms read."
+  value       = local.poller_metric_names
+}

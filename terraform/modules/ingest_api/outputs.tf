@@ -1,0 +1,35 @@
+output "invoke_url" {
+  description = "Stage URL (https://<id>.execute-api.<region>.amazonaws.com/send_messages); POST <invoke_url>/events."
+  value       = aws_api_gateway_stage.this.invoke_url
+}
+
+output "events_url" {
+  description = "Full URL of the ingest endpoint (POST, header x-api-key)."
+  value       = "${aws_api_gateway_stage.this.invoke_url}/${aws_api_gateway_resource.events.path_part}"
+}
+
+output "api_key_value" {
+  description = "Value of the API key (send it as x-api-key). Sensitive: read with `terraform output -raw api_key_value`."
+  value       = aws_api_gateway_api_key.this.value
+  sensitive   = true
+}
+
+output "api_key_id" {
+  description = "Id of the API key (not its value)."
+  value       = aws_api_gateway_api_key.this.id
+}
+
+output "rest_api_id" {
+  description = "Id of the REST API."
+  value       = aws_api_gateway_rest_api.this.id
+}
+
+output "stage_name" {
+  description = "Stage name."
+  value       = aws_api_gateway_stage.this.stage_name
+}
+
+output "access_log_group_name" {
+  description = "Log group of the stage's access logs."
+  value       = aws_cloudwatch_log_group.access.name
+}

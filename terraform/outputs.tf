@@ -1,0 +1,85 @@
+output "api_invoke_url" {
+  description = "Stage URL to load-test: POST <api_invoke_url>/events with header x-api-key (Artillery target)."
+  value       = module.ingest_api.invoke_url
+}
+
+output "api_events_url" {
+  description = "Full URL of the ingest endpoint."
+  value       = module.ingest_api.events_url
+}
+
+output "api_key_value" {
+  description = "The API key's value (x-api-key). Read with `terraform output -raw api_key_value`."
+  value       = module.ingest_api.api_key_value
+  sensitive   = true
+}
+
+output "queue_url" {
+  description = "Source queue URL."
+  value       = module.queue.queue_url
+}
+
+output "dlq_url" {
+  description = "Dead-letter queue URL (inspect and redrive: docs/operations.md)."
+  value       = module.queue.dlq_url
+}
+
+output "dlq_arn" {
+  description = "Dead-letter queue ARN (aws sqs start-message-move-task --source-arn)."
+  value       = module.queue.dlq_arn
+}
+
+output "poller_function_name" {
+  description = "Poller Lambda name."
+  value       = module.poller.function_name
+}
+
+output "poller_event_source_mapping_uuid" {
+  description = "Event source mapping UUID (disable to pause sending)."
+  value       = module.poller.event_source_mapping_uuid
+}
+
+output "customers_table_name" {
+  description = "Customers table."
+  value       = module.customers.customers_table_name
+}
+
+output "ledger_table_name" {
+  description = "Idempotency ledger table."
+  value       = module.customers.ledger_table_name
+}
+
+output "seeder_function_name" {
+  description = "Seeder Lambda (invoke with {\"count\": N} to reseed)."
+  value       = module.customers.seeder_function_name
+}
+
+output "configuration_set_name" {
+  description = "SES configuration set publishing the events (config_set in requests)."
+  value       = module.ses.configuration_set_name
+}
+
+output "template_name" {
+  description = "SES template name (template_name in requests)."
+  value       = module.ses.template_name
+}
+
+output "events_bucket_name" {
+  description = "Event lake bucket."
+  value       = module.analytics.bucket_name
+}
+
+output "athena_database_name" {
+  description = "Athena database with the ses_events table."
+  value       = module.analytics.athena_database_name
+}
+
+output "athena_workgroup_name" {
+  description = "Athena workgroup holding the named queries."
+  value       = module.analytics.athena_workgroup_name
+}
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard."
+  value       = module.dashboard.dashboard_url
+}

@@ -1,0 +1,305 @@
+# Variable names match the local stack's sesload.toml keys where the two overlap.
+
+variable "region" {
+  description = "AWS region to deploy into (SES production access and quotas are per region)."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-\\d$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name; lower case because it is part of the event bucket's name."
+  type        = string
+  default     = "sesload"
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "name_prefix must be 1-30 characters of lower-case letters, digits or '-'."
+  }
+}
+
+variable "tags" {
+  description = "Tags on every resource (provider default_tags)."
+  type        = map(string)
+  default     = { project = "sesload" }
+}
+
+variable "sender_identity" {
+  description = "Verified SES identity the poller sends from: a domain (example.com) or an email address. IAM allows SendEmail on this identity only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([^@\\s]+@)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$", var.sender_identity))
+    error_message = "sender_identity must be a domain (example.com) or an email address (sender@example.com)."
+  }
+}
+
+# --- artefacts --------------------------------------------------------------------------------
+
+variable "poller_package_path" {
+  description = "Poller bootstrap.zip; null = <repo>/target/lambda/poller/bootstrap.zip (from `just build-lambdas`)."
+  type        = string
+  default     = null
+}
+
+variable "seeder_package_path" {
+  description = "Seeder bootstrap.zip; null = <repo>/target/lambda/seeder/bootstrap.zip (from `just build-lambdas`)."
+  type        = string
+  default     = null
+}
+
+variable "schema_path" {
+  description = "Request JSON Schema; null = <repo>/schemas/send-request.schema.json."
+  type        = string
+  default     = null
+}
+
+variable "sql_dir" {
+  description = "Directory of the saved queries and views; null = <repo>/sql."
+  type        = string
+  default     = null
+}
+
+# --- ingest API -------------------------------------------------------------------------------
+
+variable "api_name" {
+  description = "Name of the REST API (seed: apiGatewayName)."
+  type        = string
+  default     = "ses-endpoint-queue"
+}
+
+variable "api_throttle_rate_limit" {
+  description = "Usage plan rate limit, requests/s (default: the account default 10,000)."
+  type        = number
+  default     = 10000
+}
+
+variable "api_throttle_burst_limit" {
+  description = "Usage plan burst limit (default: the account default 5,000)."
+  type        = number
+  default     = 5000
+}
+
+variable "api_quota_limit_per_day" {
+  description = "Daily request quota of the API key; null = none."
+  type        = number
+  default     = null
+}
+
+variable "manage_api_gateway_account_role" {
+  description = "Set this region's API Gateway CloudWatch Logs role (needed for access logs). Turn off if another stack manages it."
+  type        = bool
+  default     = true
+}
+
+# --- queue and poller -----------------------------------------------------------------------------
+
+variable "batch_size" {
+  description = "SQS records per poller invocation (seed: sqsBatchSize)."
+  type        = number
+  default     = 20
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "Event source mapping batching window (needed >= 1 when batch_size > 10)."
+  type        = number
+  default     = 1
+}
+
+variable "maximum_concurrency" {
+  description = "Event source mapping maximum concurrency: parallel pollers (seed: reservedLambdaConcurrency, which this replaces; minimum 2)."
+  type        = number
+  default     = 2
+}
+
+variable "visibility_timeout_seconds" {
+  description = "Source queue visibility timeout; must be >= 6 x function_timeout_seconds + maximum_batching_window_in_seconds."
+  type        = number
+  default     = 300
+}
+
+variable "max_receive_count" {
+  description = "Receives before a message is redriven to the DLQ (>= 5)."
+  type        = number
+  default     = 10
+}
+
+variable "function_timeout_seconds" {
+  description = "Poller Lambda timeout."
+  type        = number
+  default     = 30
+}
+
+variable "function_memory_mb" {
+  description = "Poller Lambda memory (MB)."
+  type        = number
+  default     = 256
+}
+
+variable "target_utilisation" {
+  description = "Fraction (0, 1] of the SES MaxSendRate the poller fleet aims for."
+  type        = number
+  default     = 0.98
+}
+
+variable "ses_max_send_rate_override" {
+  description = "Emails/s to pace to instead of SES GetAccount's MaxSendRate; null = ask SES."
+  type        = number
+  default     = null
+}
+
+variable "allowed_recipient_domains" {
+  description = "Recipient domains the poller may send to (default: only the SES mailbox simulator)."
+  type        = list(string)
+  default     = ["simulator.amazonses.com"]
+}
+
+variable "idempotency_enabled" {
+  description = "Claim each unique_code in the DynamoDB ledger before sending (no email sent twice)."
+  type        = bool
+  default     = true
+}
+
+variable "send_concurrency" {
+  description = "SendEmail calls in flight per poller instance."
+  type        = number
+  default     = 32
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group of the stack, in days."
+  type        = number
+  default     = 14
+}
+
+# --- customers --------------------------------------------------------------------------------------
+
+variable "customer_count" {
+  description = "Test customers the seeder writes at apply (user_id 1..N); 0 = do not seed."
+  type        = number
+  default     = 10000
+}
+
+variable "dynamodb_deletion_protection" {
+  description = "Protect the DynamoDB tables against deletion."
+  type        = bool
+  default     = false
+}
+
+# --- SES --------------------------------------------------------------------------------------------
+
+variable "configuration_set_name" {
+  description = "SES configuration set that publishes the events (seed: configurationSetName)."
+  type        = string
+  default     = "load-test-config"
+}
+
+variable "create_configuration_set" {
+  description = "Create the configuration set (seed: newConfigurationSet = \"Yes\") or use an existing one of that name (\"No\")."
+  type        = bool
+  default     = true
+}
+
+variable "template_name" {
+  description = "SES template name."
+  type        = string
+  default     = "SimpleEmail"
+}
+
+variable "template_subject" {
+  description = "Template subject (Handlebars)."
+  type        = string
+  default     = "Hello {{first_name}}"
+}
+
+variable "template_html" {
+  description = "Template HTML body (Handlebars; must contain {{unique_code}})."
+  type        = string
+  default     = "<html><body><h1>Hello {{first_name}},</h1><p>This is a load-testing email sent through Amazon SES.</p><p>Unique code: {{unique_code}}</p></body></html>"
+}
+
+variable "template_text" {
+  description = "Template text body (Handlebars; must contain {{unique_code}})."
+  type        = string
+  default     = "Hello {{first_name}},\r\nThis is a load-testing email sent through Amazon SES.\r\nUnique code: {{unique_code}}"
+}
+
+# --- analytics ----------------------------------------------------------------------------------
+
+variable "athena_database_name" {
+  description = "Glue/Athena database (seed: eventAthenaDatabaseName; '-' is not allowed, use '_')."
+  type        = string
+  default     = "sesload"
+}
+
+variable "events_bucket_name" {
+  description = "Event bucket name; null = <name_prefix>-events-<account>-<region>."
+  type        = string
+  default     = null
+}
+
+variable "events_bucket_force_destroy" {
+  description = "Let `terraform destroy` empty and delete the event bucket."
+  type        = bool
+  default     = false
+}
+
+variable "firehose_buffering_size_mb" {
+  description = "Firehose buffer size (64-128 MB; Parquet conversion needs >= 64)."
+  type        = number
+  default     = 128
+}
+
+variable "firehose_buffering_interval_seconds" {
+  description = "Firehose buffer interval (s): how soon events reach Athena."
+  type        = number
+  default     = 60
+}
+
+variable "athena_results_expiration_days" {
+  description = "Days before Athena query results are deleted."
+  type        = number
+  default     = 7
+}
+
+variable "partition_projection_start" {
+  description = "First dt (yyyy-MM-dd) of the partition projection range."
+  type        = string
+  default     = "2025-01-01"
+}
+
+# --- dashboard and alarms -----------------------------------------------------------------------
+
+variable "dashboard_name" {
+  description = "CloudWatch dashboard name (seed: cloudwatchDashboardName)."
+  type        = string
+  default     = "SES-queue-monitoring"
+}
+
+variable "dlq_alarm_threshold" {
+  description = "DLQ alarm: more than this many messages visible (0 = any)."
+  type        = number
+  default     = 0
+}
+
+variable "throttle_ratio_alarm_percent" {
+  description = "Throttle alarm: emails_throttled / emails_received above this percentage."
+  type        = number
+  default     = 5
+}
+
+variable "oldest_message_age_alarm_seconds" {
+  description = "Backlog alarm: oldest message in the source queue older than this (s)."
+  type        = number
+  default     = 900
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. SNS topics) notified by the alarms."
+  type        = list(string)
+  default     = []
+}
