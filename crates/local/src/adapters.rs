@@ -1,0 +1,370 @@
+//! Local (SQLite) adapters for the core ports, with the same semantics as the DynamoDB / SQS
+//! ones in `sesload-aws`:
+//!
+//! - [`SqliteCustomerStore`]: `customers(user_id, attributes JSON)`; one `SELECT ... IN (...)`
+//!   per batch (the `BatchGetItem`).
+//! - [`SqliteLedger`]: `ledger(unique_code PK, message_id, lease_until)`; `claim` is one atomic
+//!   conditional write in the writer's transaction (DynamoDB `PutItem` with
+//!   `attribute_not_exists(unique_code) OR (attribute_not_exists(message_id) AND lease_until < :now)`).
+//! - [`LocalDeadLetterSink`]: rows in `dlq` with reason/detail (the SQS DLQ with message attributes).
+//! - [`LocalVisibility`]: `ChangeMessageVisibility` on the local queue.
+//! - [`MeteredMailer`]: wraps any [`Mailer`] to time calls and count sends/throttles for the
+//!   dashboard (what the Lambda reports through EMF).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rusqlite::{OptionalExtension, params};
+use sesload_core::{
+    Claim, Customer, DeadLetter, DeadLetterSink, Ledger, Mailer, MessageId, OutgoingEmail,
+    PortError, SendFailure, SendQuota, UniqueCode, UserId, VisibilityControl,
+};
+
+use crate::db::{Db, DbError, dur_ms, now_ms};
+use crate::metrics::Metrics;
+use crate::queue::{NewDeadLetter, Queue};
+
+fn port_err(op: &'static str) -> impl FnOnce(DbError) -> PortError {
+    move |e| PortError::new(op, e.to_string())
+}
+
+/// Customer store on SQLite.
+#[derive(Clone)]
+pub struct SqliteCustomerStore {
+    db: Db,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl SqliteCustomerStore {
+    pub fn new(db: Db, metrics: Option<Arc<Metrics>>) -> Self {
+        Self { db, metrics }
+    }
+}
+
+/// Attributes of seeded customer `i` (deterministic, so seeding is idempotent).
+pub fn seed_customer(i: u64) -> Customer {
+    const FIRST: [&str; 16] = [
+        "Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Goran", "Hana", "Ivan", "Jia",
+        "Kwame", "Leila", "Mateo", "Noor", "Oskar", "Priya",
+    ];
+    const LAST: [&str; 8] = [
+        "Silva", "Okafor", "Müller", "Nakamura", "Haddad", "Kowalski", "Reyes", "Larsen",
+    ];
+    const CITY: [&str; 6] = ["Lisbon", "Lagos", "Berlin", "Osaka", "Beirut", "Lima"];
+    let mut attributes = std::collections::BTreeMap::new();
+    attributes.insert(
+        "first_name".to_string(),
+        FIRST[(i % 16) as usize].to_string(),
+    );
+    attributes.insert(
+        "last_name".to_string(),
+        LAST[((i / 16) % 8) as usize].to_string(),
+    );
+    attributes.insert("city".to_string(), CITY[(i % 6) as usize].to_string());
+    attributes.insert(
+        "plan".to_string(),
+        if i.is_multiple_of(5) {
+            "premium"
+        } else {
+            "basic"
+        }
+        .to_string(),
+    );
+    Customer {
+        user_id: UserId(i.to_string()),
+        attributes,
+    }
+}
+
+/// Insert or replace customers in one transaction on `conn` (used by `sesload seed`).
+pub fn upsert_customers(
+    conn: &rusqlite::Connection,
+    customers: &[Customer],
+) -> Result<usize, DbError> {
+    let tx = conn.unchecked_transaction().map_err(DbError::sql("seed"))?;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT INTO customers(user_id, attributes) VALUES (?1, ?2)
+                 ON CONFLICT(user_id) DO UPDATE SET attributes = excluded.attributes",
+            )
+            .map_err(DbError::sql("seed"))?;
+        for c in customers {
+            let attrs = serde_json::to_string(&c.attributes).unwrap_or_else(|_| "{}".into());
+            stmt.execute(params![c.user_id.0, attrs])
+                .map_err(DbError::sql("seed"))?;
+        }
+    }
+    tx.commit().map_err(DbError::sql("seed commit"))?;
+    Ok(customers.len())
+}
+
+impl sesload_core::CustomerStore for SqliteCustomerStore {
+    async fn batch_get(&self, ids: &[UserId]) -> Result<HashMap<UserId, Customer>, PortError> {
+        if let Some(m) = &self.metrics {
+            Metrics::add(&m.customer_lookups, ids.len() as u64);
+        }
+        let ids: Vec<String> = ids.iter().map(|i| i.0.clone()).collect();
+        self.db
+            .read(move |c| {
+                let mut out = HashMap::new();
+                for chunk in ids.chunks(100) {
+                    let placeholders = vec!["?"; chunk.len()].join(",");
+                    let sql = format!(
+                        "SELECT user_id, attributes FROM customers WHERE user_id IN ({placeholders})"
+                    );
+                    let mut stmt = c.prepare_cached(&sql).map_err(DbError::sql("customers"))?;
+                    let rows = stmt
+                        .query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
+                            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                        })
+                        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                        .map_err(DbError::sql("customers"))?;
+                    for (id, attrs) in rows {
+                        let attributes = serde_json::from_str(&attrs).map_err(|e| DbError::Sqlite {
+                            op: "customers",
+                            message: format!("customer {id:?} has invalid attributes JSON: {e}"),
+                        })?;
+                        out.insert(
+                            UserId(id.clone()),
+                            Customer {
+                                user_id: UserId(id),
+                                attributes,
+                            },
+                        );
+                    }
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(port_err("customers.batch_get"))
+    }
+}
+
+/// Idempotency ledger on SQLite.
+#[derive(Clone)]
+pub struct SqliteLedger {
+    db: Db,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl SqliteLedger {
+    pub fn new(db: Db, metrics: Option<Arc<Metrics>>) -> Self {
+        Self { db, metrics }
+    }
+}
+
+/// The claim decision, in one transaction (the writer's). Public for tests and tools.
+pub fn claim_tx(
+    c: &rusqlite::Connection,
+    code: &str,
+    lease_ms: i64,
+    now: i64,
+) -> Result<Claim, DbError> {
+    let row: Option<(Option<String>, i64)> = c
+        .prepare_cached("SELECT message_id, lease_until FROM ledger WHERE unique_code = ?1")
+        .and_then(|mut s| {
+            s.query_row(params![code], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(DbError::sql("ledger claim"))?;
+    match row {
+        None => {
+            c.prepare_cached(
+                "INSERT INTO ledger(unique_code, lease_until, attempts, claimed_at) VALUES (?1, ?2, 1, ?3)",
+            )
+            .and_then(|mut s| s.execute(params![code, now + lease_ms, now]))
+            .map_err(DbError::sql("ledger claim"))?;
+            Ok(Claim::Claimed)
+        }
+        Some((Some(mid), _)) => Ok(Claim::AlreadySent(MessageId(mid))),
+        Some((None, lease_until)) if lease_until > now => Ok(Claim::InFlight),
+        Some((None, _)) => {
+            c.prepare_cached(
+                "UPDATE ledger SET lease_until = ?2, attempts = attempts + 1, claimed_at = ?3 WHERE unique_code = ?1",
+            )
+            .and_then(|mut s| s.execute(params![code, now + lease_ms, now]))
+            .map_err(DbError::sql("ledger claim"))?;
+            Ok(Claim::Reclaimed)
+        }
+    }
+}
+
+impl Ledger for SqliteLedger {
+    async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
+        let code = code.0.clone();
+        let lease_ms = dur_ms(lease);
+        let claim = self
+            .db
+            .write(move |c| claim_tx(c, &code, lease_ms, now_ms()))
+            .await
+            .map_err(port_err("ledger.claim"))?;
+        if let Some(m) = &self.metrics {
+            match claim {
+                Claim::AlreadySent(_) => Metrics::add(&m.duplicates_skipped, 1),
+                Claim::Reclaimed => Metrics::add(&m.ambiguous_retries, 1),
+                _ => {}
+            }
+        }
+        Ok(claim)
+    }
+
+    async fn record_sent(
+        &self,
+        code: &UniqueCode,
+        message_id: &MessageId,
+    ) -> Result<(), PortError> {
+        let code = code.0.clone();
+        let mid = message_id.0.clone();
+        self.db
+            .write(move |c| {
+                // Upsert: a record must never be lost even if the claim row vanished.
+                c.prepare_cached(
+                    "INSERT INTO ledger(unique_code, message_id, lease_until, attempts, claimed_at, sent_at)
+                     VALUES (?1, ?2, 0, 1, ?3, ?3)
+                     ON CONFLICT(unique_code) DO UPDATE SET message_id = excluded.message_id, sent_at = excluded.sent_at",
+                )
+                .and_then(|mut s| s.execute(params![code, mid, now_ms()]))
+                .map_err(DbError::sql("ledger record_sent"))?;
+                Ok(())
+            })
+            .await
+            .map_err(port_err("ledger.record_sent"))
+    }
+
+    async fn release(&self, code: &UniqueCode) -> Result<(), PortError> {
+        let code = code.0.clone();
+        self.db
+            .write(move |c| {
+                c.prepare_cached(
+                    "DELETE FROM ledger WHERE unique_code = ?1 AND message_id IS NULL",
+                )
+                .and_then(|mut s| s.execute(params![code]))
+                .map_err(DbError::sql("ledger release"))?;
+                Ok(())
+            })
+            .await
+            .map_err(port_err("ledger.release"))
+    }
+}
+
+/// Dead-letter sink writing to the local DLQ table.
+#[derive(Clone)]
+pub struct LocalDeadLetterSink {
+    queue: Queue,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl LocalDeadLetterSink {
+    pub fn new(queue: Queue, metrics: Option<Arc<Metrics>>) -> Self {
+        Self { queue, metrics }
+    }
+}
+
+impl DeadLetterSink for LocalDeadLetterSink {
+    async fn send_batch(&self, letters: &[DeadLetter]) -> Vec<String> {
+        if letters.is_empty() {
+            return Vec::new();
+        }
+        let rows: Vec<NewDeadLetter> = letters
+            .iter()
+            .map(|l| NewDeadLetter {
+                source_message_id: l.source_message_id.clone(),
+                body: l.body.clone(),
+                reason: l.reason.code().to_string(),
+                detail: l.detail.clone(),
+                receive_count: 0,
+            })
+            .collect();
+        match self.queue.dead_letter(rows).await {
+            Ok(()) => {
+                if let Some(m) = &self.metrics {
+                    Metrics::add(&m.emails_dead_lettered, letters.len() as u64);
+                }
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, count = letters.len(), "DLQ write failed; records will be retried");
+                letters
+                    .iter()
+                    .map(|l| l.source_message_id.clone())
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Visibility control over the local queue.
+#[derive(Clone)]
+pub struct LocalVisibility {
+    queue: Queue,
+}
+
+impl LocalVisibility {
+    pub fn new(queue: Queue) -> Self {
+        Self { queue }
+    }
+}
+
+impl VisibilityControl for LocalVisibility {
+    async fn delay(&self, receipt_handle: &str, delay: Duration) -> Result<(), PortError> {
+        let changed = self
+            .queue
+            .change_visibility(receipt_handle.to_string(), delay)
+            .await
+            .map_err(port_err("queue.change_visibility"))?;
+        if changed {
+            Ok(())
+        } else {
+            Err(PortError::new(
+                "queue.change_visibility",
+                format!(
+                    "receipt handle {receipt_handle:?} is not current (message deleted or received again)"
+                ),
+            ))
+        }
+    }
+}
+
+/// A [`Mailer`] decorator that measures every call for the dashboard.
+pub struct MeteredMailer<M> {
+    inner: M,
+    metrics: Arc<Metrics>,
+}
+
+impl<M> MeteredMailer<M> {
+    pub fn new(inner: M, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
+    }
+}
+
+/// SES error codes that mean "slow down".
+pub fn is_throttle(code: &str) -> bool {
+    matches!(
+        code,
+        "TooManyRequestsException"
+            | "Throttling"
+            | "ThrottlingException"
+            | "LimitExceededException"
+    )
+}
+
+impl<M: Mailer> Mailer for MeteredMailer<M> {
+    async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
+        let start = Instant::now();
+        let r = self.inner.send(email).await;
+        self.metrics
+            .observe_ses_send_ms(start.elapsed().as_secs_f64() * 1000.0);
+        match &r {
+            Ok(_) => Metrics::add(&self.metrics.emails_sent, 1),
+            Err(f) if is_throttle(&f.code) => Metrics::add(&self.metrics.emails_throttled, 1),
+            Err(_) => Metrics::add(&self.metrics.ses_errors, 1),
+        }
+        r
+    }
+
+    async fn quota(&self) -> Result<SendQuota, PortError> {
+        self.inner.quota().await
+    }
+}

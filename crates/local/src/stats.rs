@@ -1,0 +1,201 @@
+//! `/_local/stats`: queue, DLQ, ledger and per-campaign reconciliation numbers, straight from
+//! the database (so they are right after a restart too).
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::db::{DbError, now_ms};
+use crate::metrics::QueueGauges;
+
+/// Queue gauges: visible / in flight / delayed messages, DLQ depth, oldest message age.
+pub fn gauges(c: &Connection) -> Result<QueueGauges, DbError> {
+    let now = now_ms();
+    let (visible, in_flight, delayed, oldest): (i64, i64, i64, Option<i64>) = c
+        .query_row(
+            "SELECT
+                coalesce(sum(visible_at <= ?1), 0),
+                coalesce(sum(visible_at > ?1 AND receive_count > 0), 0),
+                coalesce(sum(visible_at > ?1 AND receive_count = 0), 0),
+                min(sent_at)
+             FROM messages",
+            params![now],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .map_err(DbError::sql("stats"))?;
+    let dlq: i64 = c
+        .query_row("SELECT count(*) FROM dlq", [], |r| r.get(0))
+        .map_err(DbError::sql("stats"))?;
+    Ok(QueueGauges {
+        visible,
+        in_flight,
+        delayed,
+        dlq,
+        oldest_age_s: oldest
+            .map(|o| (now - o).max(0) as f64 / 1000.0)
+            .unwrap_or(0.0),
+    })
+}
+
+/// Reconciliation of one campaign: accepted = sent + dlq + queued (+ duplicates skipped).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct CampaignReconciliation {
+    pub campaign: String,
+    pub accepted: i64,
+    /// Accepted messages whose unique_code the ledger records as sent (one SES message id).
+    pub sent: i64,
+    pub dlq: i64,
+    pub dlq_by_reason: serde_json::Map<String, serde_json::Value>,
+    pub queued: i64,
+    /// Accepted messages sharing a unique_code with an earlier accepted message (acknowledged
+    /// without sending by the ledger).
+    pub duplicate_codes: i64,
+    /// accepted - sent - dlq - queued - duplicate_codes; 0 when nothing is lost.
+    pub unaccounted: i64,
+    pub first_accepted_ms: Option<i64>,
+    pub last_accepted_ms: Option<i64>,
+    pub first_sent_ms: Option<i64>,
+    pub last_sent_ms: Option<i64>,
+}
+
+/// Reconcile a campaign from the accepted log, the ledger, the DLQ and the queue.
+pub fn reconcile(c: &Connection, campaign: &str) -> Result<CampaignReconciliation, DbError> {
+    let e = DbError::sql("reconcile");
+    let accepted: i64 = c
+        .query_row(
+            "SELECT count(*) FROM accepted WHERE campaign = ?1",
+            params![campaign],
+            |r| r.get(0),
+        )
+        .map_err(DbError::sql("reconcile"))?;
+    let distinct: i64 = c
+        .query_row(
+            "SELECT count(DISTINCT unique_code) FROM accepted WHERE campaign = ?1",
+            params![campaign],
+            |r| r.get(0),
+        )
+        .map_err(DbError::sql("reconcile"))?;
+    let (sent, first_sent, last_sent): (i64, Option<i64>, Option<i64>) = c
+        .query_row(
+            "SELECT count(*), min(l.sent_at), max(l.sent_at) FROM ledger l
+             WHERE l.message_id IS NOT NULL
+               AND l.unique_code IN (SELECT unique_code FROM accepted WHERE campaign = ?1)",
+            params![campaign],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map_err(DbError::sql("reconcile"))?;
+    let mut dlq_by_reason = serde_json::Map::new();
+    let mut dlq = 0;
+    {
+        let mut stmt = c
+            .prepare("SELECT reason, count(*) FROM dlq WHERE campaign = ?1 GROUP BY reason ORDER BY reason")
+            .map_err(DbError::sql("reconcile"))?;
+        let rows = stmt
+            .query_map(params![campaign], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(e)?;
+        for (reason, n) in rows {
+            dlq += n;
+            dlq_by_reason.insert(reason, json!(n));
+        }
+    }
+    let queued: i64 = c
+        .query_row(
+            "SELECT count(*) FROM messages WHERE campaign = ?1",
+            params![campaign],
+            |r| r.get(0),
+        )
+        .map_err(DbError::sql("reconcile"))?;
+    let (first_acc, last_acc): (Option<i64>, Option<i64>) = c
+        .query_row(
+            "SELECT first_accepted_at, last_accepted_at FROM campaigns WHERE campaign = ?1",
+            params![campaign],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap_or((None, None));
+    let duplicate_codes = accepted - distinct;
+    Ok(CampaignReconciliation {
+        campaign: campaign.to_string(),
+        accepted,
+        sent,
+        dlq,
+        dlq_by_reason,
+        queued,
+        duplicate_codes,
+        unaccounted: accepted - sent - dlq - queued - duplicate_codes,
+        first_accepted_ms: first_acc,
+        last_accepted_ms: last_acc,
+        first_sent_ms: first_sent,
+        last_sent_ms: last_sent,
+    })
+}
+
+/// Everything `/_local/stats` reports.
+pub fn collect(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Value, DbError> {
+    let g = gauges(c)?;
+    let accepted: i64 = c
+        .query_row(
+            "SELECT coalesce(sum(accepted), 0) FROM campaigns",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(DbError::sql("stats"))?;
+    let mut by_reason = serde_json::Map::new();
+    {
+        let mut stmt = c
+            .prepare("SELECT reason, count(*) FROM dlq GROUP BY reason ORDER BY reason")
+            .map_err(DbError::sql("stats"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(DbError::sql("stats"))?;
+        for (reason, n) in rows {
+            by_reason.insert(reason, json!(n));
+        }
+    }
+    let (sent, in_lease): (i64, i64) = c
+        .query_row(
+            "SELECT coalesce(sum(message_id IS NOT NULL), 0), coalesce(sum(message_id IS NULL), 0) FROM ledger",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(DbError::sql("stats"))?;
+    let customers: i64 = c
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .map_err(DbError::sql("stats"))?;
+    let mut campaigns = Vec::new();
+    {
+        let mut stmt = c
+            .prepare(
+                "SELECT campaign, accepted FROM campaigns ORDER BY last_accepted_at DESC LIMIT 50",
+            )
+            .map_err(DbError::sql("stats"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+            .map_err(DbError::sql("stats"))?;
+        for (name, n) in rows {
+            campaigns.push(json!({"campaign": name, "accepted": n}));
+        }
+    }
+    let mut out = json!({
+        "accepted": accepted,
+        "queue": {
+            "visible": g.visible,
+            "in_flight": g.in_flight,
+            "delayed": g.delayed,
+            "total": g.visible + g.in_flight + g.delayed,
+            "oldest_message_age_s": g.oldest_age_s,
+        },
+        "dlq": { "total": g.dlq, "by_reason": by_reason },
+        "ledger": { "sent": sent, "claimed_not_sent": in_lease },
+        "customers": customers,
+        "campaigns": campaigns,
+    });
+    if let Some(name) = campaign {
+        out["campaign"] = serde_json::to_value(reconcile(c, name)?).unwrap_or_default();
+    }
+    Ok(out)
+}
