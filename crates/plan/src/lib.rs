@@ -67,7 +67,8 @@ pub struct Inputs {
     pub capacity_headroom: f64,
     /// Time a send slot is busy besides SES (ledger claim + record writes), ms.
     pub per_email_overhead_ms: f64,
-    /// Time between two batches of one concurrency slot (delete, receive, invoke), ms; lost sending time.
+    /// Time between two batches of one concurrency slot (delete, receive, invoke), ms; lost
+    /// sending time.
     pub invoke_gap_ms: f64,
     /// Per-batch work before the first send (BatchGetItem, ledger claims), ms; billed duration.
     pub per_batch_overhead_ms: f64,
@@ -111,7 +112,7 @@ impl Inputs {
             target_utilisation: 0.98,
             send_concurrency: 32,
             emails_per_month: 1_000_000.0,
-            batch_seconds: 2.0,
+            batch_seconds: 3.0,
             capacity_headroom: 0.8,
             per_email_overhead_ms: 10.0,
             invoke_gap_ms: 20.0,
@@ -498,8 +499,11 @@ pub fn plan(i: &Inputs, prices: &Prices) -> Result<Plan, PlanError> {
 
     // Throughput prediction with a backlog: each slot loses the gap between two batches, and the
     // fleet can never beat the account's rate.
-    let gap_s = i.invoke_gap_ms / 1000.0;
-    let batch_efficiency = batch_duration_s / (batch_duration_s + gap_s);
+    // The pacer keeps no burst, so time without sends is lost: the gap between two batches, the
+    // per-batch work before the first send, and the tail after the last send starts (one send
+    // slot: latency + ledger write).
+    let lost_s = (i.invoke_gap_ms + i.per_batch_overhead_ms) / 1000.0 + slot_seconds;
+    let batch_efficiency = batch_duration_s / (batch_duration_s + lost_s);
     let predicted_rate = (f64::from(maximum_concurrency)
         * per_instance_rate.min(instance_capacity)
         * batch_efficiency)
@@ -750,13 +754,16 @@ mod tests {
         );
         assert_eq!(r.maximum_concurrency, 2);
         assert!((r.per_instance_rate - 98.0).abs() < 1e-9);
-        assert_eq!(r.batch_size, 196);
+        assert_eq!(r.batch_size, 294);
         assert_eq!(r.maximum_batching_window_in_seconds, 1);
-        assert_eq!(r.function_timeout_seconds, 10);
-        assert_eq!(r.visibility_timeout_seconds, 61);
+        // 3 s × 4 + 1 s init.
+        assert_eq!(r.function_timeout_seconds, 13);
+        assert_eq!(r.visibility_timeout_seconds, 79);
         assert_eq!(r.function_memory_mb, 128);
+        // 3 s of sending in every 3 + 0.05 (gap + batch work) + 0.06 (tail) s.
+        let expected = 196.0 * 3.0 / 3.11;
         assert!(
-            r.predicted_rate <= 196.0 && r.predicted_rate > 190.0,
+            (r.predicted_rate - expected).abs() < 0.01,
             "{}",
             r.predicted_rate
         );
@@ -970,7 +977,7 @@ mod tests {
             "{}",
             r.cost_per_million_usd
         );
-        // Lambda: 1e6 / 98 s × 0.125 GB ≈ 1276 GB-s + overhead.
+        // Lambda: 1e6 / 98 s × 0.125 GB ≈ 1276 GB-s + per-batch overhead.
         let dur = r
             .cost_per_million
             .iter()
@@ -981,14 +988,14 @@ mod tests {
             "{}",
             dur.quantity
         );
-        // SQS: 1e6 sends + 2 × ceil(196/10) per batch of 196.
+        // SQS: ceil(294/10) receives per batch of 294, +1 % retried.
         let recv = r
             .cost_per_million
             .iter()
             .find(|c| c.item.starts_with("ReceiveMessage"))
             .unwrap();
         assert!(
-            (recv.quantity - 1e6 / 196.0 * 20.0 * 1.01).abs() < 1.0,
+            (recv.quantity - 1e6 / 294.0 * 30.0 * 1.01).abs() < 1.0,
             "{}",
             recv.quantity
         );
@@ -1047,6 +1054,6 @@ mod tests {
                 "{v} missing in\n{t}"
             );
         }
-        assert!(t.contains("batch_size                         = 196"));
+        assert!(t.contains("batch_size                         = 294"));
     }
 }

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000_000.0, value_name = "N")]
     pub emails_per_month: f64,
     /// Seconds of sending one batch should hold at the paced per-instance rate.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 3.0)]
     pub batch_seconds: f64,
     /// Time a send slot spends besides SES per email (ledger writes), ms.
     #[arg(long, default_value_t = 10.0)]
@@ -278,14 +278,27 @@ fn table(s: &mut String, header: &[&str; 3], rows: &[(&str, String, String)]) {
 mod tests {
     use super::*;
 
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn flag_defaults_are_the_models_defaults() {
+        use clap::Parser as _;
+        let cli = Cli::parse_from(["plan", "--max-send-rate", "200", "--ses-latency-ms", "50"]);
+        assert_eq!(cli.args.inputs(), Inputs::new(200.0, 50.0));
+    }
+
     #[test]
     fn render_shows_settings_costs_and_tfvars() {
         let p = sesload_plan::plan(&Inputs::new(200.0, 50.0), &Prices::default()).unwrap();
         let out = render(&p, &Prices::default());
         for needle in [
             "maximum_concurrency",
-            "batch_size                         = 196",
-            "visibility_timeout_seconds         = 61",
+            "batch_size                         = 294",
+            "visibility_timeout_seconds         = 79",
             "SES",
             "Firehose",
             "DynamoDB",
