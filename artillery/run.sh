@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Run LoadTest.yaml with the project's pinned Artillery (artillery/node_modules, `just setup`).
+#
+#   artillery/run.sh local [artillery run flags...]         against `sesload up`
+#   artillery/run.sh aws   [artillery run-lambda flags...]  on Lambda workers against API Gateway
+#
+# Every SESLOAD_* setting not set in the environment takes its value from defaults.env.
+# local: target SESLOAD_TARGET (default SESLOAD_LOCAL_TARGET), key SESLOAD_API_KEY, else the
+#        file <data dir>/api_key written by the local stack (SESLOAD_DATA_DIR, default .sesload).
+# aws:   target and key from `terraform output -raw api_url|api_key` in SESLOAD_TF_DIR (default
+#        terraform/) unless SESLOAD_TARGET / SESLOAD_API_KEY are set; region from AWS_REGION,
+#        else `terraform output -raw region`, else us-east-1.
+# The campaign tag is SESLOAD_CAMPAIGN, default <environment>-<UTC time>, printed at start.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+
+die() { printf 'artillery/run.sh: error: %s\n' "$*" >&2; exit 2; }
+
+mode="${1:-}"
+[[ "$mode" == local || "$mode" == aws ]] || die "first argument must be 'local' or 'aws' (got '${mode}')"
+shift
+
+ARTILLERY="$HERE/node_modules/.bin/artillery"
+[[ -x "$ARTILLERY" ]] || die "$ARTILLERY is missing: run 'just setup' (npm ci in artillery/)"
+
+# Defaults for unset variables (an empty value counts as set).
+while IFS= read -r line || [[ -n "$line" ]]; do
+  [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+  [[ "$line" =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || die "defaults.env: cannot parse line: $line"
+  name="${BASH_REMATCH[1]}"
+  value="${BASH_REMATCH[2]}"
+  if [[ -z "${!name+x}" ]]; then export "$name=$value"; fi
+done < "$HERE/defaults.env"
+
+for n in SESLOAD_WARMUP_DURATION SESLOAD_WARMUP_RATE SESLOAD_RATE SESLOAD_DURATION SESLOAD_P99_MS SESLOAD_HTTP_TIMEOUT; do
+  [[ "${!n}" =~ ^[0-9]+$ ]] || die "$n=\"${!n}\" is not a whole number"
+done
+[[ "$SESLOAD_MAX_ERROR_RATE" =~ ^[0-9]+(\.[0-9]+)?$ ]] \
+  || die "SESLOAD_MAX_ERROR_RATE=\"$SESLOAD_MAX_ERROR_RATE\" is not a percentage"
+(( SESLOAD_RATE > 0 )) || die "SESLOAD_RATE must be > 0"
+(( SESLOAD_DURATION > 0 )) || die "SESLOAD_DURATION must be > 0"
+if (( SESLOAD_WARMUP_DURATION == 0 )); then
+  # Artillery rejects a 0 s phase: fold the warm-up into the main phase instead.
+  SESLOAD_WARMUP_DURATION=1
+  SESLOAD_WARMUP_RATE="$SESLOAD_RATE"
+fi
+
+export SESLOAD_CAMPAIGN="${SESLOAD_CAMPAIGN:-$mode-$(date -u +%Y%m%dT%H%M%S)}"
+[[ "$SESLOAD_CAMPAIGN" =~ ^[A-Za-z0-9_-]{1,256}$ ]] \
+  || die "SESLOAD_CAMPAIGN=\"$SESLOAD_CAMPAIGN\" may only contain letters, digits, '_' and '-'"
+
+# No telemetry: the preload answers Artillery's PostHog client (see telemetry-stub.cjs).
+export ARTILLERY_DISABLE_TELEMETRY=true
+export NODE_OPTIONS="--require $HERE/telemetry-stub.cjs${NODE_OPTIONS:+ $NODE_OPTIONS}"
+
+cd "$HERE"
+case "$mode" in
+  local)
+    export SESLOAD_TARGET="${SESLOAD_TARGET:-$SESLOAD_LOCAL_TARGET}"
+    if [[ -z "${SESLOAD_API_KEY:-}" ]]; then
+      keyfile="${SESLOAD_DATA_DIR:-$ROOT/.sesload}/api_key"
+      [[ -r "$keyfile" ]] || die "set SESLOAD_API_KEY (the key 'sesload up' prints); $keyfile not found"
+      SESLOAD_API_KEY="$(tr -d '[:space:]' < "$keyfile")"
+    fi
+    export SESLOAD_API_KEY
+    echo "artillery: campaign $SESLOAD_CAMPAIGN -> $SESLOAD_TARGET/events at $SESLOAD_RATE/s for ${SESLOAD_DURATION}s" >&2
+    exec "$ARTILLERY" run --environment local "$@" LoadTest.yaml
+    ;;
+  aws)
+    tf=(terraform -chdir="${SESLOAD_TF_DIR:-$ROOT/terraform}")
+    if [[ -z "${SESLOAD_TARGET:-}" ]]; then
+      SESLOAD_TARGET="$("${tf[@]}" output -raw api_url)" || die "no target: set SESLOAD_TARGET or apply terraform/ (output api_url)"
+    fi
+    if [[ -z "${SESLOAD_API_KEY:-}" ]]; then
+      SESLOAD_API_KEY="$("${tf[@]}" output -raw api_key)" || die "no key: set SESLOAD_API_KEY or apply terraform/ (output api_key)"
+    fi
+    export SESLOAD_TARGET SESLOAD_API_KEY
+    region="${AWS_REGION:-$("${tf[@]}" output -raw region 2>/dev/null || echo us-east-1)}"
+    # Lambda workers do not see this shell's environment: ship the settings as a dotenv file
+    # (Artillery packages it with the test and loads it in every worker).
+    envfile="$HERE/.run-lambda.env"
+    trap 'rm -f "$envfile"' EXIT
+    (umask 077 && env | grep -E '^SESLOAD_[A-Z0-9_]+=' | sort > "$envfile")
+    echo "artillery run-lambda: campaign $SESLOAD_CAMPAIGN -> $SESLOAD_TARGET/events ($region)" >&2
+    "$ARTILLERY" run-lambda --region "$region" --environment aws --dotenv "$envfile" "$@" LoadTest.yaml
+    ;;
+esac
