@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Run every `sesload bench <scenario> --json` (release build) and print one table of each
+# scenario's key figures beside its target (targets from the poller, local-stack and proof issues).
+#
+#   scripts/bench.sh                      all scenarios: sim poller cold-start ingest e2e quota
+#   scripts/bench.sh poller quota         some of them
+#   SESLOAD_BENCH_BIN=/path/to/sesload    use this binary instead of building one
+#   SESLOAD_BENCH_JSON=out.json           also write {scenario: result} there
+#   SESLOAD_BENCH_STRICT=1                exit 1 when a figure misses its target as well
+#
+# Exit status: 1 if a scenario failed to run (non-zero exit or no JSON object on stdout), or
+# (with SESLOAD_BENCH_STRICT=1) if a figure missed its target; 0 otherwise.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+ALL=(sim poller cold-start ingest e2e quota)
+if [ "$#" -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=("${ALL[@]}"); fi
+for s in "${SCENARIOS[@]}"; do
+  case " ${ALL[*]} " in *" $s "*) ;; *) echo "bench.sh: unknown scenario '$s' (known: ${ALL[*]})" >&2; exit 2 ;; esac
+done
+
+if [ -n "${SESLOAD_BENCH_BIN:-}" ]; then
+  BIN="$SESLOAD_BENCH_BIN"
+else
+  TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+  echo "bench.sh: cargo build --release -p sesload" >&2
+  cargo build --release -p sesload >&2
+  BIN="$TARGET_DIR/release/sesload"
+fi
+[ -x "$BIN" ] || { echo "bench.sh: $BIN is not an executable" >&2; exit 1; }
+
+PY="$ROOT/.venv/bin/python"
+[ -x "$PY" ] || PY="$(command -v python3)"
+
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+
+failed=0
+for s in "${SCENARIOS[@]}"; do
+  echo "bench.sh: sesload bench $s --json" >&2
+  start=$(date +%s.%N)
+  if "$BIN" bench "$s" --json >"$OUT/$s.json" 2>"$OUT/$s.err"; then
+    echo "ok" >"$OUT/$s.status"
+  else
+    echo "exit $?" >"$OUT/$s.status"
+    failed=1
+    echo "bench.sh: scenario $s failed; its stderr:" >&2
+    tail -n 20 "$OUT/$s.err" >&2 || true
+  fi
+  awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }' >"$OUT/$s.seconds"
+done
+
+set +e
+"$PY" - "$OUT" "${SCENARIOS[@]}" <<'PY'
+import json, os, sys
+
+out, scenarios = sys.argv[1], sys.argv[2:]
+# scenario -> [(key, comparison, target)]; comparison ">=" or "<=" or "==", None = report only.
+TARGETS = {
+    "sim": [],
+    "poller": [("concurrent_emails_per_s", ">=", 300), ("sequential_emails_per_s", None, None),
+               ("ratio", ">=", 15)],
+    "cold-start": [("init_ms", "<=", 20), ("rss_mb", "<=", 32)],
+    "ingest": [("requests_per_s", ">=", 10_000), ("p50_ms", None, None), ("p99_ms", "<=", 10)],
+    "e2e": [("emails_per_s", ">=", 3_000)],
+    "quota": [("achieved_rate", None, None), ("utilisation", ">=", 0.97), ("throttled_ratio", "<=", 0.01),
+              ("dlq", "==", 0), ("duplicates", "==", 0), ("lost", "==", 0)],
+}
+
+def fmt(v):
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}"
+    return str(v)
+
+rows, results, run_failed, missed = [], {}, False, False
+for s in scenarios:
+    status = open(os.path.join(out, s + ".status")).read().strip()
+    secs = open(os.path.join(out, s + ".seconds")).read().strip()
+    text = open(os.path.join(out, s + ".json")).read().strip()
+    data = None
+    if status == "ok":
+        try:
+            data = json.loads(text.splitlines()[-1] if text else "")
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                data = None
+        if not isinstance(data, dict):
+            status = "no JSON object on stdout"
+    if data is None:
+        run_failed = True
+        rows.append((s, "-", "FAILED", "", status, secs))
+        continue
+    results[s] = data
+    keys = TARGETS.get(s, [])
+    shown = {k for k, _, _ in keys}
+    # Scenarios without declared figures (sim) show their numeric top-level keys.
+    extra = [(k, None, None) for k, v in data.items()
+             if k not in shown and isinstance(v, (int, float)) and not isinstance(v, bool) and not keys]
+    for k, cmp, target in keys + extra:
+        if k not in data:
+            run_failed = True
+            rows.append((s, k, "MISSING", "", "key absent", secs))
+            continue
+        v = data[k]
+        verdict, tgt = "", ""
+        if cmp is not None:
+            tgt = f"{cmp} {fmt(target)}"
+            ok = {">=": v >= target, "<=": v <= target, "==": v == target}[cmp]
+            verdict = "ok" if ok else "MISS"
+            missed |= not ok
+        rows.append((s, k, fmt(v), tgt, verdict, secs))
+        secs = ""
+
+header = ("scenario", "figure", "value", "target", "", "seconds")
+widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+line = lambda r: "  ".join(str(c).rjust(w) if i in (2, 5) else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+print(line(header).rstrip())
+print("  ".join("-" * w for w in widths))
+prev = None
+for r in rows:
+    print(line(r if r[0] != prev else ("",) + r[1:]).rstrip())
+    prev = r[0]
+if os.environ.get("SESLOAD_BENCH_JSON"):
+    with open(os.environ["SESLOAD_BENCH_JSON"], "w") as f:
+        json.dump(results, f, indent=2)
+if run_failed:
+    sys.exit(1)
+if missed and os.environ.get("SESLOAD_BENCH_STRICT") == "1":
+    sys.exit(3)
+PY
+rc=$?
+set -e
+if [ "$failed" -ne 0 ] || [ "$rc" -eq 1 ]; then
+  echo "bench.sh: at least one scenario failed to run" >&2
+  exit 1
+fi
+if [ "$rc" -eq 3 ]; then
+  echo "bench.sh: at least one figure missed its target (SESLOAD_BENCH_STRICT=1)" >&2
+  exit 1
+fi
+exit "$rc"
