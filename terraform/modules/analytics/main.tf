@@ -390,8 +390,8 @@ resource "aws_athena_named_query" "sql" {
   for_each = local.named_query_files
 
   name        = each.key
-  workgroup   = aws_athena_workgroup.this.id
+  workgroup   = aws_athena_workgroup.this.name
   database    = aws_glue_catalog_database.this.name
-  description = "From sql/${each.value} (campaign parameter: ?)."
+  description = substr("${trimprefix(split("\n", file("${var.sql_dir}/${each.value}"))[0], "-- ")} (sql/${each.value}; campaign parameter: ?)", 0, 1024)
   query       = file("${var.sql_dir}/${each.value}")
 }

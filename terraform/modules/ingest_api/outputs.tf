@@ -33,3 +33,8 @@ output "access_log_group_name" {
   description = "Log group of the stage's access logs."
   value       = aws_cloudwatch_log_group.access.name
 }
+
+output "deployment_trigger" {
+  description = "Hash of the API's configuration inputs; when it changes, Terraform creates a new deployment."
+  value       = aws_api_gateway_deployment.this.triggers["redeployment"]
+}
