@@ -80,46 +80,9 @@ up *args:
     cargo build -p sesload
     "{{ sesload_bin }}" up "$@"
 
-# Run the benchmark scenarios (release build) and print one table of their figures.
-bench:
-    #!/usr/bin/env bash
-    set -euo pipefail
-    cd "{{ root }}"
-    cargo build --release -p sesload
-    bin="{{ target_dir }}/release/sesload"
-    out="$(mktemp -d)"
-    trap 'rm -rf "$out"' EXIT
-    for s in poller cold-start ingest e2e quota; do
-        echo "bench: $s ..." >&2
-        if ! "$bin" bench "$s" --json > "$out/$s.json" 2> "$out/$s.err"; then
-            echo "{\"error\": $(tail -n 3 "$out/$s.err" | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))')}" > "$out/$s.json"
-        fi
-    done
-    python3 - "$out" <<'EOF'
-    import json, pathlib, sys
-    rows = []
-    for s in ["poller", "cold-start", "ingest", "e2e", "quota"]:
-        p = pathlib.Path(sys.argv[1]) / f"{s}.json"
-        try:
-            data = json.loads(p.read_text() or "{}")
-        except json.JSONDecodeError as e:
-            data = {"error": f"bad JSON from sesload bench {s}: {e}"}
-        if not isinstance(data, dict):
-            data = {"value": data}
-        for k, v in data.items():
-            if isinstance(v, float):
-                v = f"{v:.3f}".rstrip("0").rstrip(".")
-            elif isinstance(v, (dict, list)):
-                v = json.dumps(v)
-            rows.append((s, k, str(v)))
-    w = [max(len(r[i]) for r in rows + [("scenario", "metric", "value")]) for i in range(3)]
-    print(f"{'scenario':<{w[0]}}  {'metric':<{w[1]}}  value")
-    print(f"{'-' * w[0]}  {'-' * w[1]}  {'-' * w[2]}")
-    for s, k, v in rows:
-        print(f"{s:<{w[0]}}  {k:<{w[1]}}  {v}")
-    failed = [s for s, k, _ in rows if k == "error"]
-    sys.exit(1 if failed else 0)
-    EOF
+# Run the `sesload bench` scenarios (release build) and print one table beside the targets (scripts/bench.sh; scenario names as arguments).
+bench *args:
+    scripts/bench.sh "$@"
 
 # Artillery against the local stack (`just up` in another shell); settings: SESLOAD_* env, defaults in artillery/defaults.env.
 load-local *args:

@@ -7,9 +7,9 @@
 # Every SESLOAD_* setting not set in the environment takes its value from defaults.env.
 # local: target SESLOAD_TARGET (default SESLOAD_LOCAL_TARGET), key SESLOAD_API_KEY, else the
 #        file <data dir>/api_key written by the local stack (SESLOAD_DATA_DIR, default .sesload).
-# aws:   target and key from `terraform output -raw api_url|api_key` in SESLOAD_TF_DIR (default
-#        terraform/) unless SESLOAD_TARGET / SESLOAD_API_KEY are set; region from AWS_REGION,
-#        else `terraform output -raw region`, else us-east-1.
+# aws:   target and key from `terraform output -raw api_invoke_url|api_key_value` in SESLOAD_TF_DIR
+#        (default terraform/) unless SESLOAD_TARGET / SESLOAD_API_KEY are set; Lambda workers run
+#        in AWS_REGION, else AWS_DEFAULT_REGION, else the API's region (from its URL).
 # The campaign tag is SESLOAD_CAMPAIGN, default <environment>-<UTC time>, printed at start.
 set -euo pipefail
 
@@ -56,6 +56,12 @@ export ARTILLERY_DISABLE_TELEMETRY=true
 export NODE_OPTIONS="--require $HERE/telemetry-stub.cjs${NODE_OPTIONS:+ $NODE_OPTIONS}"
 
 cd "$HERE"
+[[ -z "${SESLOAD_TARGET:-}" ]] || export SESLOAD_TARGET="${SESLOAD_TARGET%/}"
+# Check the generator's settings (SESLOAD_MIX, SESLOAD_CUSTOMERS...) before any request is sent.
+node -e '
+  try { require("./LoadTestFunction.js").loadConfig(process.env); }
+  catch (e) { console.error("artillery/run.sh: error: " + e.message); process.exit(2); }
+'
 case "$mode" in
   local)
     export SESLOAD_TARGET="${SESLOAD_TARGET:-$SESLOAD_LOCAL_TARGET}"
@@ -70,14 +76,24 @@ case "$mode" in
     ;;
   aws)
     tf=(terraform -chdir="${SESLOAD_TF_DIR:-$ROOT/terraform}")
+    # `terraform output` exits 0 with a warning when there is no state: check the values.
     if [[ -z "${SESLOAD_TARGET:-}" ]]; then
-      SESLOAD_TARGET="$("${tf[@]}" output -raw api_url)" || die "no target: set SESLOAD_TARGET or apply terraform/ (output api_url)"
+      SESLOAD_TARGET="$("${tf[@]}" output -raw api_invoke_url 2>/dev/null || true)"
+      [[ "$SESLOAD_TARGET" =~ ^https?:// ]] \
+        || die "no target: set SESLOAD_TARGET or apply ${SESLOAD_TF_DIR:-terraform/} (output api_invoke_url)"
     fi
     if [[ -z "${SESLOAD_API_KEY:-}" ]]; then
-      SESLOAD_API_KEY="$("${tf[@]}" output -raw api_key)" || die "no key: set SESLOAD_API_KEY or apply terraform/ (output api_key)"
+      SESLOAD_API_KEY="$("${tf[@]}" output -raw api_key_value 2>/dev/null || true)"
+      [[ -n "$SESLOAD_API_KEY" ]] \
+        || die "no key: set SESLOAD_API_KEY or apply ${SESLOAD_TF_DIR:-terraform/} (output api_key_value)"
     fi
-    export SESLOAD_TARGET SESLOAD_API_KEY
-    region="${AWS_REGION:-$("${tf[@]}" output -raw region 2>/dev/null || echo us-east-1)}"
+    export SESLOAD_TARGET="${SESLOAD_TARGET%/}" SESLOAD_API_KEY
+    # Region: AWS_REGION, else AWS_DEFAULT_REGION, else the one in the execute-api URL.
+    region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
+    if [[ -z "$region" && "$SESLOAD_TARGET" =~ \.execute-api\.([a-z0-9-]+)\.amazonaws\.com ]]; then
+      region="${BASH_REMATCH[1]}"
+    fi
+    region="${region:-us-east-1}"
     # Lambda workers do not see this shell's environment: ship the settings as a dotenv file
     # (Artillery packages it with the test and loads it in every worker).
     envfile="$HERE/.run-lambda.env"
