@@ -34,4 +34,4 @@ CREATE OR REPLACE MACRO approx_percentile(x, p) AS quantile_disc(x, p);
 CREATE OR REPLACE MACRO element_at(container, key_or_index) AS container[key_or_index];
 
 -- count_if: DuckDB's returns HUGEINT (128-bit), Trino's BIGINT; keep Trino's type.
-CREATE OR REPLACE MACRO count_if(x) AS coalesce(cast(sum(CASE WHEN x THEN 1 ELSE 0 END) AS BIGINT), 0);
+CREATE OR REPLACE MACRO count_if(x) AS coalesce(cast(sum(CASE WHEN x THEN 1 ELSE 0 END) AS bigint), 0);

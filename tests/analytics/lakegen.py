@@ -84,7 +84,7 @@ def mail(message_id: str, at: datetime, to: str, tags: dict[str, str], subject: 
 
 
 def generate(lake_dir: Path, campaign: str = "fixture-1", n: int = 400, seed: int = 7,
-             start: datetime | None = None) -> dict:
+             start: datetime | None = None, duplicates: bool = True) -> dict:
     """Write the fixture lake; return the counters a local stack would report for the campaign."""
     rng = random.Random(seed)
     lake = Lake(lake_dir)
@@ -145,10 +145,11 @@ def generate(lake_dir: Path, campaign: str = "fixture-1", n: int = 400, seed: in
         kind = rng.choice(outcomes)
         code = f"{campaign}-{i:06d}"
         send_one(i, code, kind, at, campaign)
-        if i in (17, 123):  # the same request sent twice (a lost ledger write): 2 message ids
+        if duplicates and i in (17, 123):  # the same request sent twice (a lost ledger write): 2 message ids
             send_one(i, code, "success", at + timedelta(milliseconds=500), campaign)
     # One Send event stored twice (Firehose at-least-once): same message id, same record.
-    lake.add(json.loads(lake._files[next(iter(lake._files))][0]), t0)
+    if duplicates:
+        lake.add(json.loads(lake._files[next(iter(lake._files))][0]), t0)
     # A message without a unique_code tag, and noise: another campaign, and no campaign at all.
     send_one(n + 1, None, "success", at + timedelta(milliseconds=50), campaign)
     for j in range(25):
@@ -159,15 +160,18 @@ def generate(lake_dir: Path, campaign: str = "fixture-1", n: int = 400, seed: in
     sent_requests = n + 1  # every request once (the duplicates are extra), plus the untagged-code one
     dlq = {"unknown_customer": 3, "recipient_not_allowed": 2}
     queued = 4
+    # The shape of sesload-local's CampaignReconciliation (the `campaign` object of /_local/stats).
     return {
         "campaign": campaign,
         "accepted": sent_requests + sum(dlq.values()) + queued,
+        "sent": sent_requests,
+        "dlq": sum(dlq.values()),
+        "dlq_by_reason": dlq,
         "queued": queued,
-        "in_flight": 0,
-        "dlq": dlq,
+        "duplicate_codes": 0,
+        "unaccounted": 0,
         "max_send_rate": 14.0,
         "ses_send_ms": {"p50": 48.0, "p99": 95.0},
-        "source": "fixture",
     }
 
 

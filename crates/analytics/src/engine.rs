@@ -1,0 +1,296 @@
+//! The local engine: the DuckDB CLI (PyPI `duckdb-cli`) as a child process, fed a script on stdin.
+//!
+//! Script: `SET VARIABLE lake`, `sql/local/prelude.sql`, `sql/local/ses_events.sql`, the views of
+//! `sql/views`, then the query twice: once as a temporary view to `DESCRIBE` it (column names and
+//! types, also for an empty result) and once to produce the rows. Output mode `-json`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::catalog::{Catalog, Query};
+use crate::params::{bind_campaign, sql_literal};
+use crate::{Error, Result};
+
+/// A query result: columns in order, their DuckDB types, and rows aligned with the columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResultSet {
+    pub columns: Vec<String>,
+    pub types: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl ResultSet {
+    /// Index of a column.
+    pub fn col(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// Value of `name` in row `row` (Null when absent).
+    pub fn get(&self, row: usize, name: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        match (self.rows.get(row), self.col(name)) {
+            (Some(r), Some(i)) => r.get(i).unwrap_or(&NULL),
+            _ => &NULL,
+        }
+    }
+
+    pub fn f64(&self, row: usize, name: &str) -> Option<f64> {
+        self.get(row, name).as_f64()
+    }
+
+    pub fn u64(&self, row: usize, name: &str) -> u64 {
+        let v = self.get(row, name);
+        v.as_u64()
+            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+            .unwrap_or(0)
+    }
+
+    pub fn str(&self, row: usize, name: &str) -> Option<&str> {
+        self.get(row, name).as_str()
+    }
+}
+
+/// Runs saved queries over one local lake.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub duckdb: PathBuf,
+    pub lake: PathBuf,
+    pub catalog: Catalog,
+}
+
+impl Engine {
+    /// `lake` is `<data-dir>/lake` (it holds `ses_events/dt=.../hour=.../*.json`).
+    pub fn new(duckdb: PathBuf, lake: PathBuf, catalog: Catalog) -> Self {
+        Engine {
+            duckdb,
+            lake,
+            catalog,
+        }
+    }
+
+    /// Run a query with its `?` bound to the campaign.
+    pub fn run(&self, query: &Query, campaign: Option<&str>) -> Result<ResultSet> {
+        let body = bind_campaign(&query.name, &query.sql, campaign)?;
+        if !lake_has_events(&self.lake) {
+            return Err(Error::EmptyLake {
+                lake: self.lake.clone(),
+            });
+        }
+        let script = self.script(&body)?;
+        let mut child = Command::new(&self.duckdb)
+            .args(["-no-init", "-bail", "-json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| Error::Spawn {
+                program: self.duckdb.clone(),
+                source,
+            })?;
+        // Write stdin from a thread so a large output cannot deadlock against a full pipe.
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let writer = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
+        let out = child.wait_with_output().map_err(|source| Error::Spawn {
+            program: self.duckdb.clone(),
+            source,
+        })?;
+        let _ = writer.join();
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+        if !out.status.success() {
+            return Err(Error::Engine {
+                query: query.name.clone(),
+                stderr: if stderr.is_empty() {
+                    format!("exit status {}", out.status)
+                } else {
+                    stderr
+                },
+            });
+        }
+        parse_output(&query.name, &String::from_utf8_lossy(&out.stdout))
+    }
+
+    fn script(&self, body: &str) -> Result<String> {
+        let lake = self.lake.to_string_lossy();
+        let mut s = String::new();
+        s.push_str(&format!("SET VARIABLE lake = {};\n", sql_literal(&lake)?));
+        s.push_str(&self.catalog.prelude);
+        s.push('\n');
+        s.push_str(&self.catalog.local_table);
+        s.push('\n');
+        for v in &self.catalog.views {
+            s.push_str(&v.sql);
+            s.push('\n');
+        }
+        s.push_str("CREATE OR REPLACE TEMP VIEW sesload_result AS\n");
+        s.push_str(body);
+        s.push_str("\n;\nDESCRIBE sesload_result;\n");
+        s.push_str(body);
+        s.push_str("\n;\n");
+        Ok(s)
+    }
+}
+
+/// True when the lake holds at least one `ses_events/dt=*/hour=*/*.json` file.
+pub fn lake_has_events(lake: &Path) -> bool {
+    let dirs = |p: &Path, prefix: &'static str| -> Vec<PathBuf> {
+        std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_dir()
+                    && p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+            })
+            .collect()
+    };
+    dirs(&lake.join("ses_events"), "dt=")
+        .iter()
+        .flat_map(|d| dirs(d, "hour="))
+        .any(|h| {
+            std::fs::read_dir(h).into_iter().flatten().flatten().any(|e| {
+                let p = e.path();
+                p.is_file() && p.extension().is_some_and(|x| x == "json")
+            })
+        })
+}
+
+/// Find the DuckDB CLI: `$SESLOAD_DUCKDB`, then `.venv/bin/duckdb` in the current directory or an
+/// ancestor, then `duckdb` on `PATH`.
+pub fn locate_duckdb() -> Result<PathBuf> {
+    let mut looked = Vec::new();
+    if let Some(p) = std::env::var_os("SESLOAD_DUCKDB") {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Ok(p);
+        }
+        looked.push(format!("$SESLOAD_DUCKDB={}", p.display()));
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            let p = dir.join(".venv/bin/duckdb");
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+        looked.push(format!("{}/.venv/bin/duckdb and its ancestors", cwd.display()));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join("duckdb");
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+    }
+    looked.push("PATH".into());
+    Err(Error::DuckdbMissing {
+        looked: looked.join(", "),
+    })
+}
+
+/// Parse the two JSON arrays the script prints: DESCRIBE rows, then result rows.
+fn parse_output(query: &str, stdout: &str) -> Result<ResultSet> {
+    let bad = |detail: String| Error::Output {
+        query: query.to_owned(),
+        detail,
+    };
+    let mut arrays = Vec::new();
+    for v in serde_json::Deserializer::from_str(stdout).into_iter::<Vec<serde_json::Map<String, Value>>>() {
+        arrays.push(v.map_err(|e| bad(format!("{e} in {:.200}", stdout)))?);
+    }
+    let mut it = arrays.into_iter();
+    let describe = it
+        .next()
+        .ok_or_else(|| bad("no DESCRIBE output".into()))?;
+    let rows = it.next().unwrap_or_default();
+    let mut columns = Vec::new();
+    let mut types = Vec::new();
+    for d in &describe {
+        let name = d
+            .get("column_name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("DESCRIBE row without column_name".into()))?;
+        columns.push(name.to_owned());
+        types.push(
+            d.get("column_type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_owned(),
+        );
+    }
+    let rows = rows
+        .into_iter()
+        .map(|mut r| {
+            columns
+                .iter()
+                .zip(&types)
+                .map(|(c, t)| normalize(r.remove(c).unwrap_or(Value::Null), t))
+                .collect()
+        })
+        .collect();
+    Ok(ResultSet {
+        columns,
+        types,
+        rows,
+    })
+}
+
+/// DuckDB prints HUGEINT and DECIMAL values as JSON strings; give them back as numbers.
+fn normalize(v: Value, ty: &str) -> Value {
+    let numeric = ty.contains("HUGEINT") || ty.starts_with("DECIMAL");
+    match v {
+        Value::String(s) if numeric => s
+            .parse::<i64>()
+            .map(Value::from)
+            .or_else(|_| s.parse::<f64>().map(Value::from))
+            .unwrap_or(Value::String(s)),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_describe_then_rows_in_column_order() {
+        let out = r#"[{"column_name":"b","column_type":"HUGEINT"},{"column_name":"a","column_type":"VARCHAR"}]
+[{"b":"12","a":"x"},
+{"b":"3","a":null}]"#;
+        let rs = parse_output("q", out).unwrap();
+        assert_eq!(rs.columns, ["b", "a"]);
+        assert_eq!(rs.rows[0], vec![Value::from(12), Value::from("x")]);
+        assert_eq!(rs.u64(1, "b"), 3);
+        assert_eq!(rs.get(1, "a"), &Value::Null);
+    }
+
+    #[test]
+    fn empty_result_keeps_columns() {
+        let out = r#"[{"column_name":"a","column_type":"BIGINT"}]
+[]"#;
+        let rs = parse_output("q", out).unwrap();
+        assert_eq!(rs.columns, ["a"]);
+        assert!(rs.rows.is_empty());
+    }
+
+    #[test]
+    fn garbage_is_an_error_naming_the_query() {
+        let err = parse_output("03_throughput", "oops").unwrap_err().to_string();
+        assert!(err.contains("03_throughput"), "{err}");
+    }
+
+    #[test]
+    fn empty_lake_is_detected() {
+        let d = std::env::temp_dir().join(format!("sesload-empty-lake-{}", std::process::id()));
+        std::fs::create_dir_all(d.join("ses_events/dt=2026-01-01/hour=00")).unwrap();
+        assert!(!lake_has_events(&d));
+        std::fs::write(d.join("ses_events/dt=2026-01-01/hour=00/a.json"), "{}\n").unwrap();
+        assert!(lake_has_events(&d));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

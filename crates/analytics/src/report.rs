@@ -1,0 +1,520 @@
+//! The load-test report: the saved queries' results plus the local stack's counters, reconciled
+//! (accepted = sent + DLQ + queued + duplicates acknowledged without sending), as a terminal summary
+//! and an HTML page with inline SVG charts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::counters::Counters;
+use crate::engine::{Engine, ResultSet};
+use crate::output::cell;
+use crate::svg::{Series, bar_chart, esc, hbar_chart, line_chart};
+use crate::Result;
+
+/// The numbers a person reads first.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Reconciliation {
+    pub campaign: String,
+    /// From the local stack (None without counters).
+    pub accepted: Option<u64>,
+    /// Requests SES accepted, from the event lake (distinct unique_codes with an SES message id).
+    pub sent: u64,
+    pub dlq: Option<u64>,
+    pub dlq_by_reason: BTreeMap<String, u64>,
+    pub queued: Option<u64>,
+    /// Accepted requests that repeated a unique_code and were acknowledged without a send.
+    pub duplicates_skipped: Option<u64>,
+    /// accepted - (sent + dlq + queued + duplicates_skipped), when positive.
+    pub lost: Option<u64>,
+    /// (sent + dlq + queued + duplicates_skipped) - accepted, when positive: sends the stack did
+    /// not account for.
+    pub surplus: Option<u64>,
+    /// unique_codes sent as more than one SES message (query 02 / 06). Must be 0.
+    pub duplicates: u64,
+    /// Extra SES messages beyond the first per unique_code.
+    pub duplicate_sends: u64,
+    /// Message ids whose Send event was stored more than once (event-level, not a second email).
+    pub duplicate_send_events: u64,
+    pub delivered: u64,
+    pub bounced: u64,
+    pub complained: u64,
+    pub rendering_failed: u64,
+    pub rejected: u64,
+    pub delayed: u64,
+    pub pending: u64,
+    pub achieved_send_rate: Option<f64>,
+    pub max_send_rate: Option<f64>,
+    /// achieved_send_rate / max_send_rate.
+    pub utilisation: Option<f64>,
+    pub ses_send_p50_ms: Option<f64>,
+    pub ses_send_p99_ms: Option<f64>,
+    pub delivery_p50_ms: Option<f64>,
+    pub delivery_p99_ms: Option<f64>,
+    /// Why the run failed (empty = passed).
+    pub problems: Vec<String>,
+}
+
+impl Reconciliation {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub campaign: String,
+    pub summary: ResultSet,
+    pub duplicates: ResultSet,
+    pub timeline: ResultSet,
+    pub latency: ResultSet,
+    pub bounces: ResultSet,
+    pub reconciliation_inputs: ResultSet,
+    pub segments: ResultSet,
+    pub histogram: ResultSet,
+    pub counters: Option<Counters>,
+    pub reconciliation: Reconciliation,
+}
+
+/// Run the saved queries for `campaign` and reconcile them with the counters.
+pub fn build_report(
+    engine: &Engine,
+    campaign: &str,
+    counters: Option<Counters>,
+    quota: Option<f64>,
+) -> Result<Report> {
+    let run = |name: &str| -> Result<ResultSet> {
+        let q = engine.catalog.query(name)?;
+        engine.run(q, Some(campaign))
+    };
+    let summary = run("01_campaign_summary")?;
+    let duplicates = run("02_duplicates")?;
+    let timeline = run("03_throughput")?;
+    let latency = run("04_latency")?;
+    let bounces = run("05_bounces_complaints")?;
+    let reconciliation_inputs = run("06_reconciliation")?;
+    let segments = run("07_throughput_segments")?;
+    let histogram = run("08_latency_histogram")?;
+    let reconciliation = reconcile(
+        campaign,
+        &reconciliation_inputs,
+        &latency,
+        counters.as_ref(),
+        quota,
+    );
+    Ok(Report {
+        campaign: campaign.to_owned(),
+        summary,
+        duplicates,
+        timeline,
+        latency,
+        bounces,
+        reconciliation_inputs,
+        segments,
+        histogram,
+        counters,
+        reconciliation,
+    })
+}
+
+/// The reconciliation from query 06 (and 04) and the counters.
+pub fn reconcile(
+    campaign: &str,
+    inputs: &ResultSet,
+    latency: &ResultSet,
+    counters: Option<&Counters>,
+    quota: Option<f64>,
+) -> Reconciliation {
+    let u = |c: &str| inputs.u64(0, c);
+    let mut r = Reconciliation {
+        campaign: campaign.to_owned(),
+        sent: u("sent_requests"),
+        duplicates: u("duplicate_unique_codes"),
+        duplicate_sends: u("duplicate_sends"),
+        duplicate_send_events: u("duplicate_send_events"),
+        delivered: u("delivered"),
+        bounced: u("bounced"),
+        complained: u("complained"),
+        rendering_failed: u("rendering_failed"),
+        rejected: u("rejected"),
+        delayed: u("delivery_delayed"),
+        pending: u("pending"),
+        achieved_send_rate: inputs.f64(0, "achieved_send_rate"),
+        ..Default::default()
+    };
+    for row in 0..latency.rows.len() {
+        if latency.str(row, "metric") == Some("processing_time_ms") {
+            r.delivery_p50_ms = latency.f64(row, "p50_ms");
+            r.delivery_p99_ms = latency.f64(row, "p99_ms");
+        }
+    }
+    r.max_send_rate = quota.or(counters.and_then(|c| c.max_send_rate));
+    if let (Some(a), Some(q)) = (r.achieved_send_rate, r.max_send_rate) {
+        if q > 0.0 {
+            r.utilisation = Some(a / q);
+        }
+    }
+    if let Some(c) = counters {
+        r.accepted = Some(c.accepted);
+        r.dlq = Some(c.dlq);
+        r.dlq_by_reason = c.dlq_by_reason.clone();
+        r.queued = Some(c.queued);
+        r.duplicates_skipped = Some(c.duplicate_codes);
+        r.ses_send_p50_ms = c.ses_send_ms.map(|l| l.p50);
+        r.ses_send_p99_ms = c.ses_send_ms.map(|l| l.p99);
+        let accounted = r.sent + c.dlq + c.queued + c.duplicate_codes;
+        r.lost = Some(c.accepted.saturating_sub(accounted));
+        r.surplus = Some(accounted.saturating_sub(c.accepted));
+        if let Some(lost) = r.lost.filter(|l| *l > 0) {
+            r.problems.push(format!(
+                "{lost} accepted request(s) are neither sent, in the DLQ nor queued (lost)"
+            ));
+        }
+    }
+    if r.duplicates > 0 {
+        r.problems.push(format!(
+            "{} unique_code(s) were sent more than once ({} extra email(s))",
+            r.duplicates, r.duplicate_sends
+        ));
+    }
+    r
+}
+
+fn opt_u(v: Option<u64>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_else(|| "n/a".into())
+}
+
+fn opt_f(v: Option<f64>, unit: &str) -> String {
+    v.map(|x| format!("{x:.1}{unit}"))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+impl Report {
+    /// Lines for the terminal.
+    pub fn terminal_summary(&self) -> String {
+        let r = &self.reconciliation;
+        let mut s = String::new();
+        let _ = writeln!(s, "campaign {}", r.campaign);
+        let _ = writeln!(
+            s,
+            "  accepted {}  = sent {} + dlq {} + queued {} + duplicates skipped {}   lost {}",
+            opt_u(r.accepted),
+            r.sent,
+            opt_u(r.dlq),
+            opt_u(r.queued),
+            opt_u(r.duplicates_skipped),
+            opt_u(r.lost)
+        );
+        if !r.dlq_by_reason.is_empty() {
+            let reasons: Vec<String> = r
+                .dlq_by_reason
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let _ = writeln!(s, "  dlq by reason: {}", reasons.join(", "));
+        }
+        if let Some(x) = r.surplus.filter(|x| *x > 0) {
+            let _ = writeln!(s, "  warning: {x} send(s) more than the stack accounts for");
+        }
+        let _ = writeln!(
+            s,
+            "  delivered {}  bounced {}  complained {}  rendering failures {}  rejected {}  delayed {}  no outcome yet {}",
+            r.delivered, r.bounced, r.complained, r.rendering_failed, r.rejected, r.delayed, r.pending
+        );
+        let _ = writeln!(
+            s,
+            "  duplicates {} (extra emails {}; duplicate Send events {})",
+            r.duplicates, r.duplicate_sends, r.duplicate_send_events
+        );
+        let _ = writeln!(
+            s,
+            "  send rate {} vs quota {}{}",
+            opt_f(r.achieved_send_rate, "/s"),
+            opt_f(r.max_send_rate, "/s"),
+            r.utilisation
+                .map(|u| format!(" ({:.0} %)", u * 100.0))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(
+            s,
+            "  SES call latency p50 {} p99 {}   delivery latency p50 {} p99 {}",
+            opt_f(r.ses_send_p50_ms, " ms"),
+            opt_f(r.ses_send_p99_ms, " ms"),
+            opt_f(r.delivery_p50_ms, " ms"),
+            opt_f(r.delivery_p99_ms, " ms")
+        );
+        if self.counters.is_none() {
+            let _ = writeln!(
+                s,
+                "  note: no local-stack counters (accepted / DLQ / queued unknown): lost cannot be checked"
+            );
+        }
+        if r.ok() {
+            let _ = writeln!(s, "  PASS");
+        } else {
+            for p in &r.problems {
+                let _ = writeln!(s, "  FAIL: {p}");
+            }
+        }
+        s
+    }
+
+    /// The HTML page (self-contained: inline CSS and SVG, no script).
+    pub fn html(&self) -> String {
+        let r = &self.reconciliation;
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>sesload report: {c}</title><style>\
+body{{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}}\
+h1{{margin-bottom:4px}} .verdict{{font-size:20px;font-weight:bold;padding:8px 12px;display:inline-block;border-radius:4px}}\
+.pass{{background:#d4efdf;color:#145a32}} .fail{{background:#fadbd8;color:#78281f}}\
+table{{border-collapse:collapse;margin:8px 0 20px}} td,th{{border:1px solid #ddd;padding:3px 8px;font-size:13px}}\
+th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-numeric:tabular-nums}}\
+.charts{{display:flex;flex-wrap:wrap;gap:16px}} figure{{margin:0}} figcaption{{font-weight:bold;margin:6px 0}}\
+</style></head><body><h1>Load-test report: {c}</h1>",
+            c = esc(&self.campaign)
+        );
+        let _ = write!(
+            s,
+            "<p id=\"verdict\" class=\"verdict {}\">{}</p>",
+            if r.ok() { "pass" } else { "fail" },
+            if r.ok() {
+                "PASS: nothing lost, nothing sent twice".to_owned()
+            } else {
+                esc(&format!("FAIL: {}", r.problems.join("; ")))
+            }
+        );
+        if self.counters.is_none() {
+            s.push_str("<p><em>No local-stack counters were available: accepted, DLQ and queued are unknown, so losses cannot be checked.</em></p>");
+        }
+        s.push_str("<h2>Reconciliation</h2><table id=\"reconciliation\">");
+        let rows: Vec<(&str, String)> = vec![
+            ("accepted", opt_u(r.accepted)),
+            ("sent (distinct requests with an SES message id)", r.sent.to_string()),
+            ("in DLQ", opt_u(r.dlq)),
+            ("still queued", opt_u(r.queued)),
+            ("duplicates acknowledged without sending", opt_u(r.duplicates_skipped)),
+            ("lost", opt_u(r.lost)),
+            ("duplicates (unique_codes sent twice)", r.duplicates.to_string()),
+            ("extra emails from duplicates", r.duplicate_sends.to_string()),
+            ("duplicate Send events (event level)", r.duplicate_send_events.to_string()),
+            ("delivered", r.delivered.to_string()),
+            ("bounced", r.bounced.to_string()),
+            ("complained", r.complained.to_string()),
+            ("rendering failures", r.rendering_failed.to_string()),
+            ("rejected", r.rejected.to_string()),
+            ("delayed", r.delayed.to_string()),
+            ("no outcome yet", r.pending.to_string()),
+            ("achieved send rate", opt_f(r.achieved_send_rate, " /s")),
+            ("SES MaxSendRate", opt_f(r.max_send_rate, " /s")),
+            ("utilisation", r.utilisation.map(|u| format!("{:.1} %", u * 100.0)).unwrap_or_else(|| "n/a".into())),
+            ("SES call latency p50 / p99", format!("{} / {}", opt_f(r.ses_send_p50_ms, " ms"), opt_f(r.ses_send_p99_ms, " ms"))),
+            ("delivery latency p50 / p99", format!("{} / {}", opt_f(r.delivery_p50_ms, " ms"), opt_f(r.delivery_p99_ms, " ms"))),
+        ];
+        for (k, v) in rows {
+            let _ = write!(
+                s,
+                "<tr><th>{}</th><td class=\"num\">{}</td></tr>",
+                esc(k),
+                esc(&v)
+            );
+        }
+        for (reason, n) in &r.dlq_by_reason {
+            let _ = write!(
+                s,
+                "<tr><th>DLQ: {}</th><td class=\"num\">{n}</td></tr>",
+                esc(reason)
+            );
+        }
+        s.push_str("</table><h2>Charts</h2><div class=\"charts\">");
+        s.push_str(&self.timeline_chart());
+        s.push_str(&self.latency_chart());
+        s.push_str(&self.outcome_chart());
+        s.push_str("</div>");
+        for (title, id, rs, limit) in [
+            ("Campaign summary (01)", "q01", &self.summary, 10),
+            ("Latency percentiles (04)", "q04", &self.latency, 10),
+            ("Throughput segments (07)", "q07", &self.segments, 10),
+            ("Duplicates (02)", "q02", &self.duplicates, 50),
+            ("Bounces and complaints (05)", "q05", &self.bounces, 50),
+        ] {
+            let _ = write!(s, "<h2>{}</h2>", esc(title));
+            s.push_str(&html_table(id, rs, limit));
+        }
+        s.push_str("</body></html>\n");
+        s
+    }
+
+    fn timeline_chart(&self) -> String {
+        let t = &self.timeline;
+        let mut sends = BTreeMap::new();
+        let mut deliveries = BTreeMap::new();
+        let mut last = 0i64;
+        for i in 0..t.rows.len() {
+            let x = t.get(i, "offset_second").as_i64().unwrap_or(0);
+            last = last.max(x);
+            sends.insert(x, t.u64(i, "sends") as f64);
+            deliveries.insert(x, t.u64(i, "deliveries") as f64);
+        }
+        // Seconds without a row had no event: draw them as 0.
+        let fill = |m: &BTreeMap<i64, f64>| -> Vec<(f64, f64)> {
+            if m.is_empty() {
+                return Vec::new();
+            }
+            (0..=last)
+                .map(|x| (x as f64, *m.get(&x).unwrap_or(&0.0)))
+                .collect()
+        };
+        let quota = self
+            .reconciliation
+            .max_send_rate
+            .map(|q| (q, format!("quota {q}/s")));
+        line_chart(
+            "timeline",
+            "Sends and deliveries per second",
+            "seconds since the first event",
+            "emails / s",
+            &[
+                Series {
+                    name: "sends",
+                    color: "#2e86c1",
+                    points: fill(&sends),
+                },
+                Series {
+                    name: "deliveries",
+                    color: "#27ae60",
+                    points: fill(&deliveries),
+                },
+            ],
+            quota.as_ref().map(|(q, l)| (*q, l.as_str())),
+        )
+    }
+
+    fn latency_chart(&self) -> String {
+        let h = &self.histogram;
+        let bars: Vec<(String, f64)> = (0..h.rows.len())
+            .map(|i| {
+                (
+                    format!("{}-{}", cell(h.get(i, "lower_ms")), cell(h.get(i, "upper_ms"))),
+                    h.u64(i, "deliveries") as f64,
+                )
+            })
+            .collect();
+        bar_chart(
+            "latency",
+            "Delivery latency (processingTimeMillis) distribution",
+            "milliseconds",
+            "deliveries",
+            &bars,
+        )
+    }
+
+    fn outcome_chart(&self) -> String {
+        let r = &self.reconciliation;
+        let mut bars: Vec<(String, f64, &str)> = vec![
+            ("delivered".into(), r.delivered as f64, "#27ae60"),
+            ("bounced".into(), r.bounced as f64, "#e67e22"),
+            ("complained".into(), r.complained as f64, "#8e44ad"),
+            ("rendering failure".into(), r.rendering_failed as f64, "#c0392b"),
+            ("rejected".into(), r.rejected as f64, "#7f8c8d"),
+            ("delayed".into(), r.delayed as f64, "#f1c40f"),
+            ("no outcome yet".into(), r.pending as f64, "#bdc3c7"),
+        ];
+        for (reason, n) in &r.dlq_by_reason {
+            bars.push((format!("DLQ: {reason}"), *n as f64, "#922b21"));
+        }
+        if let Some(q) = r.queued {
+            bars.push(("still queued".into(), q as f64, "#5d6d7e"));
+        }
+        if let Some(l) = r.lost {
+            bars.push(("lost".into(), l as f64, "#000000"));
+        }
+        bars.push(("duplicates".into(), r.duplicates as f64, "#ff0000"));
+        hbar_chart("outcomes", "Outcome of every request", &bars)
+    }
+}
+
+fn html_table(id: &str, rs: &ResultSet, limit: usize) -> String {
+    let mut s = format!("<table id=\"{}\"><tr>", esc(id));
+    for c in &rs.columns {
+        let _ = write!(s, "<th>{}</th>", esc(c));
+    }
+    s.push_str("</tr>");
+    for row in rs.rows.iter().take(limit) {
+        s.push_str("<tr>");
+        for v in row {
+            let class = if v.is_number() { " class=\"num\"" } else { "" };
+            let _ = write!(s, "<td{class}>{}</td>", esc(&cell(v)));
+        }
+        s.push_str("</tr>");
+    }
+    if rs.rows.is_empty() {
+        let _ = write!(
+            s,
+            "<tr><td colspan=\"{}\"><em>no rows</em></td></tr>",
+            rs.columns.len().max(1)
+        );
+    }
+    s.push_str("</table>");
+    if rs.rows.len() > limit {
+        let _ = write!(
+            s,
+            "<p>{} more rows: run the query with <code>sesload query</code>.</p>",
+            rs.rows.len() - limit
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn inputs(sent: u64, dup: u64) -> ResultSet {
+        let cols = [
+            ("sent_requests", sent),
+            ("duplicate_unique_codes", dup),
+            ("duplicate_sends", dup),
+            ("delivered", sent),
+        ];
+        ResultSet {
+            columns: cols.iter().map(|c| c.0.to_string()).collect(),
+            types: vec!["BIGINT".into(); cols.len()],
+            rows: vec![cols.iter().map(|c| Value::from(c.1)).collect()],
+        }
+    }
+
+    fn counters(accepted: u64, dlq: u64, queued: u64) -> Counters {
+        Counters::from_value(
+            "t",
+            serde_json::json!({"accepted": accepted, "dlq_by_reason": {"unknown_customer": dlq}, "queued": queued}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn balanced_run_passes() {
+        let r = reconcile("c", &inputs(90, 0), &ResultSet::default(), Some(&counters(100, 6, 4)), Some(14.0));
+        assert_eq!(r.lost, Some(0));
+        assert!(r.ok(), "{:?}", r.problems);
+    }
+
+    #[test]
+    fn lost_and_duplicates_fail() {
+        let r = reconcile("c", &inputs(89, 1), &ResultSet::default(), Some(&counters(100, 6, 4)), None);
+        assert_eq!(r.lost, Some(1));
+        assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
+    }
+
+    #[test]
+    fn without_counters_only_duplicates_are_checked() {
+        let r = reconcile("c", &inputs(89, 0), &ResultSet::default(), None, None);
+        assert_eq!(r.lost, None);
+        assert!(r.ok());
+    }
+}
