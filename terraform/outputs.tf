@@ -83,3 +83,8 @@ output "dashboard_url" {
   description = "CloudWatch dashboard."
   value       = module.dashboard.dashboard_url
 }
+
+output "athena_named_query_ids" {
+  description = "Athena named query ids by name (one per file in sql/queries and sql/views)."
+  value       = module.analytics.named_queries
+}

@@ -198,3 +198,13 @@ def test_firehose_prefix_matches_projection_layout():
     _, _, ddl_props = ddl_parts()
     assert ddl_props["projection.dt.format"] == "yyyy-MM-dd"
     assert ddl_props["projection.hour.digits"] == "2"
+
+
+def test_tfvars_example_sets_only_declared_root_variables():
+    with (TF / "variables.tf").open() as f:
+        declared = {name for block in hcl2.load(f)["variable"] for name in block}
+    with (TF / "terraform.tfvars.example").open() as f:
+        example = {k for k in hcl2.load(f) if not k.startswith("__")}
+    assert example, "terraform.tfvars.example sets nothing"
+    assert example <= declared, f"undeclared variables in the example: {sorted(example - declared)}"
+    assert "sender_identity" in example, "the one required variable must be in the example"
