@@ -22,7 +22,8 @@ mode="${1:-}"
 [[ "$mode" == local || "$mode" == aws ]] || die "first argument must be 'local' or 'aws' (got '${mode}')"
 shift
 
-ARTILLERY="$HERE/node_modules/.bin/artillery"
+# SESLOAD_ARTILLERY_BIN: another artillery executable (the tests use a recording fake).
+ARTILLERY="${SESLOAD_ARTILLERY_BIN:-$HERE/node_modules/.bin/artillery}"
 [[ -x "$ARTILLERY" ]] || die "$ARTILLERY is missing: run 'just setup' (npm ci in artillery/)"
 
 # Defaults for unset variables (an empty value counts as set).

@@ -261,3 +261,56 @@ def test_aws_mode_without_terraform_outputs_says_what_is_missing(tmp_path):
     proc = subprocess.run([str(RUN), "aws"], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "no target: set SESLOAD_TARGET or apply" in proc.stderr
+
+
+def test_aws_mode_runs_artillery_on_lambda_with_terraform_outputs_and_a_dotenv(tmp_path):
+    """The aws wiring without AWS: a fake `terraform` answers the outputs, a fake artillery
+    records its arguments and the dotenv file it is given (which Lambda workers load)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    terraform = bindir / "terraform"
+    terraform.write_text(
+        "#!/usr/bin/env bash\n"
+        'case "$*" in\n'
+        '  *"output -raw api_invoke_url"*) printf %s "https://abc123.execute-api.eu-west-2.amazonaws.com/send_messages/" ;;\n'
+        '  *"output -raw api_key_value"*) printf %s "tf-key-123" ;;\n'
+        "  *) exit 1 ;;\n"
+        "esac\n"
+    )
+    terraform.chmod(0o755)
+    record = tmp_path / "record.json"
+    fake = tmp_path / "artillery"
+    fake.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, sys\n"
+        "args = sys.argv[1:]\n"
+        "dotenv = open(args[args.index('--dotenv') + 1]).read()\n"
+        f"json.dump({{'args': args, 'dotenv': dotenv}}, open({str(record)!r}, 'w'))\n"
+    )
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SESLOAD_", "AWS_"))}
+    env.update(
+        PATH=f"{bindir}:{env['PATH']}",
+        SESLOAD_ARTILLERY_BIN=str(fake),
+        SESLOAD_CAMPAIGN="aws-run-7",
+        SESLOAD_RATE="300",
+    )
+    proc = subprocess.run([str(RUN), "aws", "--count", "4"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads(record.read_text())
+    args = rec["args"]
+    assert args[0] == "run-lambda"
+    assert args[args.index("--region") + 1] == "eu-west-2"
+    assert args[args.index("--environment") + 1] == "aws"
+    assert "--count" in args and args[args.index("--count") + 1] == "4"
+    assert args[-1] == "LoadTest.yaml"
+    dotenv = dict(line.split("=", 1) for line in rec["dotenv"].splitlines() if line)
+    assert dotenv["SESLOAD_TARGET"] == "https://abc123.execute-api.eu-west-2.amazonaws.com/send_messages"
+    assert dotenv["SESLOAD_API_KEY"] == "tf-key-123"
+    assert dotenv["SESLOAD_CAMPAIGN"] == "aws-run-7"
+    assert dotenv["SESLOAD_RATE"] == "300"
+    # Every default reaches the workers too.
+    for name in ("SESLOAD_DURATION", "SESLOAD_MIX", "SESLOAD_CUSTOMERS", "SESLOAD_P99_MS", "SESLOAD_MAX_ERROR_RATE"):
+        assert dotenv.get(name), name
+    # The dotenv file (it holds the API key) is removed afterwards.
+    assert not (ROOT / "artillery" / ".run-lambda.env").exists()
