@@ -264,7 +264,7 @@ pub struct SimState {
     quota: Mutex<Quota>,
     messages: Mutex<VecDeque<SentMessage>>,
     pub counters: Counters,
-    pub lake: Lake,
+    pub(crate) lake: Lake,
     seq: AtomicU64,
     verified: Vec<String>,
 }
@@ -282,7 +282,7 @@ pub struct RequestMeta<'a> {
 }
 
 impl SimState {
-    pub fn new(config: SimConfig, lake: Lake) -> Result<Self, SimError> {
+    pub(crate) fn new(config: SimConfig, lake: Lake) -> Result<Self, SimError> {
         config.validate()?;
         let rate = config.effective_max_send_rate();
         let daily = config.effective_max_24_hour_send();
@@ -342,6 +342,14 @@ impl SimState {
             verified,
             config,
         })
+    }
+
+    /// A state with its own lake writer, for driving [`SimState::dispatch`] without a socket
+    /// (property tests of the request parser, embedding in another server).
+    pub fn standalone(config: SimConfig) -> Result<Self, SimError> {
+        config.validate()?;
+        let lake = Lake::spawn(config.events.clone())?;
+        Self::new(config, lake)
     }
 
     /// A snapshot of the counters.

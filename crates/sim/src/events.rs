@@ -294,7 +294,6 @@ pub enum LakeMsg {
 pub struct Lake {
     pub tx: Sender<LakeMsg>,
     pub counters: Arc<EventCounters>,
-    join: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Lake {
@@ -305,14 +304,11 @@ impl Lake {
         let (tx, rx) = std::sync::mpsc::channel();
         let counters = Arc::new(EventCounters::default());
         let c2 = counters.clone();
-        let join = std::thread::Builder::new()
+        // Detached: it stops on `Shutdown` (sent by `Drop`) or when every sender is gone.
+        std::thread::Builder::new()
             .name("sesload-sim-lake".into())
             .spawn(move || Writer::new(cfg, c2).run(rx))?;
-        Ok(Self {
-            tx,
-            counters,
-            join: Some(join),
-        })
+        Ok(Self { tx, counters })
     }
 
     pub fn send(&self, r: Record) {
@@ -321,14 +317,6 @@ impl Lake {
             self.counters.pending.fetch_sub(1, AO::Relaxed);
             self.counters.write_errors.fetch_add(1, AO::Relaxed);
             tracing::error!("event lake writer is gone; an event record was lost");
-        }
-    }
-
-    /// Stops the writer after it wrote everything; waits for it.
-    pub fn shutdown_blocking(&mut self) {
-        let _ = self.tx.send(LakeMsg::Shutdown);
-        if let Some(j) = self.join.take() {
-            let _ = j.join();
         }
     }
 }
