@@ -14,7 +14,7 @@ sesload_bin := env("SESLOAD_BIN", target_dir / "debug" / "sesload")
 
 # Show the recipes.
 default:
-    @just --list --unsorted
+    @{{ just_executable() }} --list --unsorted
 
 # Install the project's tools (pinned) into .venv, artillery/node_modules, the rustup aarch64 target and chromium. Idempotent.
 setup:
@@ -30,14 +30,31 @@ build-lambdas: setup
         --lambda-dir "{{ root }}/target/lambda" -p poller -p seeder
     @ls -l "{{ root }}/target/lambda/poller/bootstrap.zip" "{{ root }}/target/lambda/seeder/bootstrap.zip"
 
-# Run every test: Rust, Python (tests/), Terraform, Artillery generator; then the lints.
+# Run every test: Rust, Python (tests/), Terraform, Artillery generator, then the lints; every stage runs, failures are summed up at the end.
 test: setup
-    cargo test --workspace
-    cargo build -p sesload
-    {{ just_executable() }} test-py
-    if [ -x terraform/test.sh ]; then terraform/test.sh; else echo "terraform/test.sh not present: skipped"; fi
-    {{ just_executable() }} test-js
-    {{ just_executable() }} lint
+    #!/usr/bin/env bash
+    set -uo pipefail
+    cd "{{ root }}"
+    just="{{ just_executable() }}"
+    failed=()
+    summary=()
+    stage() {
+        local name="$1"; shift
+        local t0=$SECONDS
+        printf '\n\033[1;34m==> %s\033[0m\n' "$name"
+        if "$@"; then summary+=("ok    $(( SECONDS - t0 ))s  $name")
+        else summary+=("FAIL  $(( SECONDS - t0 ))s  $name"); failed+=("$name"); fi
+    }
+    stage "cargo test --workspace" cargo test --workspace
+    stage "cargo build -p sesload (for the Python tests)" cargo build -p sesload
+    stage "pytest tests" "$just" test-py
+    if [ -x terraform/test.sh ]; then stage "terraform/test.sh" terraform/test.sh
+    else summary+=("skip      terraform/test.sh (not present)"); fi
+    stage "node --test artillery/test/" "$just" test-js
+    stage "lint" "$just" lint
+    printf '\n\033[1m== just test summary\033[0m\n'
+    printf '  %s\n' "${summary[@]}"
+    if [ "${#failed[@]}" -gt 0 ]; then echo "just test: ${#failed[@]} stage(s) failed" >&2; exit 1; fi
 
 # Python tests under tests/ (pytest; extra arguments are passed on, e.g. `just test-py -k artillery`).
 test-py *args:
