@@ -100,7 +100,6 @@ resource "aws_iam_role" "api_to_sqs" {
       Effect    = "Allow"
       Principal = { Service = "apigateway.amazonaws.com" }
       Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
     }]
   })
   tags = var.tags
