@@ -208,3 +208,35 @@ def test_tfvars_example_sets_only_declared_root_variables():
     assert example, "terraform.tfvars.example sets nothing"
     assert example <= declared, f"undeclared variables in the example: {sorted(example - declared)}"
     assert "sender_identity" in example, "the one required variable must be in the example"
+
+
+def description(spec: dict) -> str:
+    value = spec.get("description")
+    return "" if value is None else str(attr(value)).strip()
+
+
+MODULES = sorted(p for p in (TF / "modules").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.name)
+def test_module_layout_variables_and_outputs_are_documented(module):
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf"):
+        assert (module / name).is_file(), f"{module.name}/{name} is missing"
+    with (module / "variables.tf").open() as f:
+        variables = {k: v for block in hcl2.load(f)["variable"] for k, v in block.items()}
+    assert variables
+    validated = 0
+    for name, spec in variables.items():
+        assert "type" in spec, f"{module.name}: variable {name} has no type"
+        assert description(spec), f"{module.name}: variable {name} has no description"
+        validated += "validation" in spec
+    # Every module validates its inputs (free-form names, URLs and tags may stay unvalidated).
+    assert validated >= len(variables) // 2, f"{module.name}: only {validated}/{len(variables)} variables validated"
+    with (module / "outputs.tf").open() as f:
+        outputs = {k: v for block in hcl2.load(f)["output"] for k, v in block.items()}
+    assert outputs
+    for name, spec in outputs.items():
+        assert description(spec), f"{module.name}: output {name} has no description"
+    with (module / "versions.tf").open() as f:
+        text = f.read()
+    assert 'version = "~> 5.100"' in text, f"{module.name}: provider not pinned to ~> 5.100"

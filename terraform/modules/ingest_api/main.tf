@@ -33,6 +33,10 @@ locals {
       status   = "403"
       template = "{\"message\":\"missing or invalid x-api-key\"}"
     }
+    REQUEST_TOO_LARGE = {
+      status   = "413"
+      template = "{\"message\":\"request body too large\"}"
+    }
     THROTTLED = {
       status   = "429"
       template = "{\"message\":\"rate limit exceeded, retry later\"}"
