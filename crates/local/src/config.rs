@@ -62,7 +62,7 @@ impl Default for LocalConfig {
     fn default() -> Self {
         Self {
             batch_size: 20,
-            maximum_batching_window_in_seconds: 0,
+            maximum_batching_window_in_seconds: 1,
             maximum_concurrency: 2,
             visibility_timeout_seconds: 180,
             max_receive_count: 5,

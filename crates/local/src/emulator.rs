@@ -190,19 +190,31 @@ pub struct EventSource {
 }
 
 impl EventSource {
-    /// Start `maximum_concurrency` pollers.
+    /// Start `maximum_concurrency` pollers sharing one handler.
     pub fn start<H: BatchHandler>(
         queue: Queue,
         handler: Arc<H>,
         settings: MappingSettings,
         metrics: Option<Arc<Metrics>>,
     ) -> Self {
+        Self::start_with(queue, |_| Arc::clone(&handler), settings, metrics)
+    }
+
+    /// Start `maximum_concurrency` pollers, poller `i` invoking `handler(i)`: one warm Lambda
+    /// instance per concurrent invocation, each with its own state (pacer, caches), as on AWS
+    /// where every instance paces to its share of the quota.
+    pub fn start_with<H: BatchHandler>(
+        queue: Queue,
+        handler: impl Fn(usize) -> Arc<H>,
+        settings: MappingSettings,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Self {
         let (stop, stop_rx) = watch::channel(false);
         let tasks = (0..settings.maximum_concurrency.max(1))
-            .map(|_| {
+            .map(|i| {
                 tokio::spawn(poller(
                     queue.clone(),
-                    Arc::clone(&handler),
+                    handler(i),
                     settings.clone(),
                     metrics.clone(),
                     stop_rx.clone(),

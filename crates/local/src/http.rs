@@ -312,6 +312,21 @@ async fn stats_handler(
             s["metrics"] = serde_json::Value::Object(counters);
             let (commits, jobs) = state.queue.db().commit_stats();
             s["db"] = json!({"commits": commits, "jobs": jobs});
+            if let Some((p50, p99, n)) = state.metrics.ses_send_percentiles() {
+                let lat = json!({"p50": p50, "p99": p99, "count": n});
+                s["ses_send_ms"] = lat.clone();
+                if s.get("campaign").is_some() {
+                    s["campaign"]["ses_send_ms"] = lat;
+                }
+            }
+            let cfg = &state.info["config"];
+            let rate = cfg["ses_max_send_rate_override"]
+                .as_f64()
+                .or_else(|| cfg["sim"]["max_send_rate"].as_f64())
+                .filter(|r| *r > 0.0);
+            if let (Some(r), Some(_)) = (rate, s.get("campaign")) {
+                s["campaign"]["max_send_rate"] = json!(r);
+            }
             s["info"] = state.info.clone();
             json_response(StatusCode::OK, s)
         }

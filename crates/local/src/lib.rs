@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod http;
 pub mod metrics;
 pub mod queue;
+pub mod stack;
 pub mod stats;
 
 pub use adapters::{

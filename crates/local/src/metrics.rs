@@ -34,6 +34,8 @@ pub struct Metrics {
     /// Invocations running now.
     pub concurrency: AtomicI64,
     ses_send_ms: Mutex<Vec<f64>>,
+    /// Every SendEmail latency since start (capped), for p50/p99 over a whole run.
+    ses_send_all: Mutex<Vec<f32>>,
     batch_duration_ms: Mutex<Vec<f64>>,
     series: Mutex<VecDeque<Sample>>,
     last: Mutex<Option<Totals>>,
@@ -99,6 +101,25 @@ impl Metrics {
         if let Ok(mut v) = self.ses_send_ms.lock() {
             v.push(ms);
         }
+        if let Ok(mut v) = self.ses_send_all.lock()
+            && v.len() < 2_000_000
+        {
+            v.push(ms as f32);
+        }
+    }
+
+    /// (p50, p99, count) of every SendEmail latency observed since start.
+    pub fn ses_send_percentiles(&self) -> Option<(f64, f64, usize)> {
+        let mut v = self.ses_send_all.lock().ok()?.clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        let at = |p: f64| {
+            let i = ((v.len() as f64) * p).ceil() as usize;
+            f64::from(v[i.clamp(1, v.len()) - 1])
+        };
+        Some((at(0.5), at(0.99), v.len()))
     }
 
     pub fn observe_batch_ms(&self, ms: f64) {

@@ -1,9 +1,61 @@
-//! `sesload seed`.
+//! `sesload seed`: load N test customers (`user_id` "1".."N") into the local customer store.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sesload_local::adapters::{seed_customer, upsert_customers};
 
 /// Arguments of `sesload seed`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// How many customers to write (user ids start at --start).
+    #[arg(long, default_value_t = 10_000)]
+    pub count: u64,
+    /// First user id.
+    #[arg(long, default_value_t = 1)]
+    pub start: u64,
+    /// Data directory of the local stack.
+    #[arg(long, env = "SESLOAD_DATA_DIR", default_value = ".sesload")]
+    pub data_dir: PathBuf,
+    /// No progress bar (for scripts).
+    #[arg(long)]
+    pub quiet: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`sesload seed` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.count > 0, "--count must be at least 1");
+    let path = args.data_dir.join(sesload_local::DB_FILE);
+    let conn = sesload_local::db::open_connection(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(args.count)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "seeding {bar:40.cyan/blue} {pos}/{len} customers ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let end = args.start + args.count;
+    let mut next = args.start;
+    while next < end {
+        let hi = (next + 2_000).min(end);
+        let batch: Vec<_> = (next..hi).map(seed_customer).collect();
+        upsert_customers(&conn, &batch)
+            .with_context(|| format!("writing user ids {next}..{hi}"))?;
+        bar.inc(hi - next);
+        next = hi;
+    }
+    bar.finish_and_clear();
+    let total: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+    println!(
+        "seeded {} customers (user_id {}..={}) into {}; the store now holds {total}",
+        args.count,
+        args.start,
+        end - 1,
+        path.display()
+    );
+    Ok(())
 }
