@@ -138,13 +138,24 @@ fn parse_scalar(key: &str, raw: &str) -> toml::Value {
 
 fn set_path(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), LocalConfigError> {
     if let Some(sub) = key.strip_prefix("sim.") {
-        let sim = table
-            .entry("sim")
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        let toml::Value::Table(sim) = sim else {
-            return Err(LocalConfigError::Invalid("`sim` must be a table".into()));
-        };
-        sim.insert(sub.to_string(), parse_scalar(sub, raw));
+        // Nested: sim.latency.p50_ms → [sim.latency] p50_ms.
+        let mut parts: Vec<&str> = sub.split('.').collect();
+        let leaf = parts.pop().filter(|l| !l.is_empty()).ok_or_else(|| {
+            LocalConfigError::Invalid(format!("{key:?} does not name a simulator setting"))
+        })?;
+        let mut cur = table;
+        for part in std::iter::once("sim").chain(parts) {
+            let next = cur
+                .entry(part.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(t) = next else {
+                return Err(LocalConfigError::Invalid(format!(
+                    "cannot set {key:?}: {part:?} is not a table"
+                )));
+            };
+            cur = t;
+        }
+        cur.insert(leaf.to_string(), parse_scalar(leaf, raw));
         return Ok(());
     }
     if !KEYS.contains(&key) {
@@ -197,13 +208,18 @@ impl LocalConfig {
         Ok(cfg)
     }
 
-    /// Environment-style sim overrides: `SESLOAD_SIM__MAX_SEND_RATE=200` → `sim.max_send_rate`.
+    /// Environment-style sim overrides: `SESLOAD_SIM__MAX_SEND_RATE=200` → `sim.max_send_rate`,
+    /// `SESLOAD_SIM__LATENCY__P50_MS=10` → `sim.latency.p50_ms`.
     pub fn sim_env_overrides(
         vars: impl Iterator<Item = (String, String)>,
     ) -> Vec<(String, String)> {
         vars.filter_map(|(k, v)| {
-            k.strip_prefix("SESLOAD_SIM__")
-                .map(|s| (format!("sim.{}", s.to_ascii_lowercase()), v))
+            k.strip_prefix("SESLOAD_SIM__").map(|s| {
+                (
+                    format!("sim.{}", s.to_ascii_lowercase().replace("__", ".")),
+                    v,
+                )
+            })
         })
         .collect()
     }
@@ -336,6 +352,7 @@ mod tests {
             env,
             &[
                 ("sim.max_send_rate".into(), "200".into()),
+                ("sim.latency.p50_ms".into(), "10.5".into()),
                 ("allowed_recipient_domains".into(), "a.com, b.org".into()),
             ],
         )
@@ -347,6 +364,14 @@ mod tests {
             Some(200)
         );
         assert_eq!(cfg.allowed_recipient_domains, vec!["a.com", "b.org"]);
+        let lat = cfg.sim.get("latency").and_then(|l| l.as_table()).unwrap();
+        assert_eq!(lat.get("p50_ms").unwrap().as_float(), Some(10.5));
+        assert_eq!(
+            LocalConfig::sim_env_overrides(
+                [("SESLOAD_SIM__LATENCY__P50_MS".to_string(), "3".to_string())].into_iter()
+            ),
+            vec![("sim.latency.p50_ms".to_string(), "3".to_string())]
+        );
         let pc = cfg.poller_config().unwrap();
         assert_eq!(pc.maximum_concurrency, 8);
     }
