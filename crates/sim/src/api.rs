@@ -698,11 +698,13 @@ impl SimState {
         let mut to = dest.to_addresses.unwrap_or_default();
         let mut cc = dest.cc_addresses.unwrap_or_default();
         let bcc = dest.bcc_addresses.unwrap_or_default();
-        if to.is_empty() && cc.is_empty() && bcc.is_empty() {
-            if let Some(h) = &raw_headers {
-                to = h.to.clone();
-                cc = h.cc.clone();
-            }
+        if to.is_empty()
+            && cc.is_empty()
+            && bcc.is_empty()
+            && let Some(h) = &raw_headers
+        {
+            to = h.to.clone();
+            cc = h.cc.clone();
         }
         let all: Vec<String> = to
             .iter()
@@ -1329,10 +1331,8 @@ impl SimState {
         let more = names.len() > size;
         let page: Vec<&String> = names.into_iter().take(size).collect();
         let mut out = json!({ "ConfigurationSets": page });
-        if more {
-            if let Some(last) = page.last() {
-                out["NextToken"] = json!(last);
-            }
+        if more && let Some(last) = page.last() {
+            out["NextToken"] = json!(last);
         }
         Reply::ok(out)
     }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// Everything the simulator can be told. `SimConfig::default()` is a fresh production account
 /// (14 emails/s, 50,000 per 24 h) with ~50 ms p50 latency, no faults, the default configuration
-/// set `load-test-config` publishing to the lake under `.sesload/lake`.
+/// set `load-test-config` with a lake destination (the lake itself is off until
+/// `events.lake_dir` is set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
@@ -225,8 +226,8 @@ impl Default for FaultConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventConfig {
-    /// Lake root (`<data-dir>/lake`). `None` = publish nowhere (events are still counted).
-    /// Default `.sesload/lake`.
+    /// Lake root (`<data-dir>/lake`). `None` (the default) = publish nowhere (events are still
+    /// counted); `sesload sim` sets it to `<data-dir>/lake` unless given.
     pub lake_dir: Option<PathBuf>,
     /// Delivery / Bounce arrive this long after the send: uniform in [min, max] ms,
     /// reported as `processingTimeMillis`. Default 300..1500.
@@ -244,7 +245,7 @@ pub struct EventConfig {
 impl Default for EventConfig {
     fn default() -> Self {
         Self {
-            lake_dir: Some(PathBuf::from(".sesload/lake")),
+            lake_dir: None,
             delivery_delay_ms_min: 300,
             delivery_delay_ms_max: 1500,
             complaint_delay_ms: 1000,
