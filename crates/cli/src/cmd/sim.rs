@@ -1,9 +1,352 @@
-//! `sesload sim`.
+//! `sesload sim`: run the SES v2 API simulator alone. Wiring only: the simulator is
+//! `sesload-sim`; this builds its `SimConfig` from defaults < `[sim]` of `sesload.toml` < flags.
 
-/// Arguments of `sesload sim`.
-#[derive(clap::Args, Debug)]
-pub struct Args {}
+use std::path::{Path, PathBuf};
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`sesload sim` is not built yet")
+use anyhow::Context;
+use sesload_sim::SimConfig;
+
+/// Arguments of `sesload sim`. Every simulator knob is a flag; unset flags keep the value from
+/// `[sim]` in the config file, or the default.
+#[derive(clap::Args, Debug, Default)]
+#[command(after_help = "Point an SDK at it: AWS_ENDPOINT_URL_SES=http://127.0.0.1:PORT (boto3 >= 1.28, AWS CLI v2, Rust SDK), \
+any access key, region us-east-1. Inspection: GET /_sim/messages, GET /_sim/stats, POST /_sim/reset, POST /_sim/flush. \
+See docs/simulator.md.")]
+pub struct Args {
+    /// Configuration file whose `[sim]` table configures the simulator (keys as in
+    /// docs/simulator.md). Default: ./sesload.toml if it exists.
+    #[arg(long, env = "SESLOAD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 = any free port (the bound address is printed).
+    #[arg(long, default_value_t = 8788)]
+    pub port: u16,
+    /// Write `{"endpoint": "...", "port": N}` to this file once listening (for scripts/tests).
+    #[arg(long)]
+    pub ready_file: Option<PathBuf>,
+    /// Local data directory; events go to <data-dir>/lake/ses_events/dt=.../hour=.../*.json.
+    #[arg(long, default_value = ".sesload")]
+    pub data_dir: PathBuf,
+    /// Do not write the event lake (events are still counted in /_sim/stats).
+    #[arg(long)]
+    pub no_lake: bool,
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value = "human")]
+    pub log_format: LogFormat,
+
+    /// Sandbox account: only verified identities and the mailbox simulator may receive mail;
+    /// quota defaults become 1/s and 200 per 24 h.
+    #[arg(long)]
+    pub sandbox: bool,
+    /// MaxSendRate in recipients per second (token bucket; 0 = unlimited). Default 14 (sandbox 1).
+    #[arg(long)]
+    pub max_send_rate: Option<f64>,
+    /// Max24HourSend in recipients per rolling 24 h, simulator recipients exempt (-1 = unlimited).
+    /// Default 50000 (sandbox 200).
+    #[arg(long, allow_hyphen_values = true)]
+    pub max_24_hour_send: Option<i64>,
+    /// No quota at all (MaxSendRate 0, Max24HourSend -1).
+    #[arg(long)]
+    pub no_quota: bool,
+    /// A verified identity: an address or a domain; `*` verifies everything. Repeatable;
+    /// replaces the default (example.com).
+    #[arg(long = "verified-identity", value_name = "IDENTITY")]
+    pub verified_identities: Vec<String>,
+    /// A configuration set that exists at start with a lake event destination. Repeatable;
+    /// replaces the default (load-test-config). `--configuration-set ''` = none.
+    #[arg(long = "configuration-set", value_name = "NAME")]
+    pub configuration_sets: Vec<String>,
+    /// Region the simulator claims to be.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Account id in ARNs and event records.
+    #[arg(long)]
+    pub account_id: Option<String>,
+
+    /// Fixed per-call latency in ms (sets p50 = p99).
+    #[arg(long, conflicts_with_all = ["latency_p50_ms", "latency_p99_ms"])]
+    pub latency_ms: Option<f64>,
+    /// Median per-call latency in ms (log-normal with --latency-p99-ms). Default 50.
+    #[arg(long)]
+    pub latency_p50_ms: Option<f64>,
+    /// 99th percentile per-call latency in ms. Default 120.
+    #[arg(long)]
+    pub latency_p99_ms: Option<f64>,
+
+    /// Seed of fault injection, latency draws and event delays (same seed + same call
+    /// sequence = same faults).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Probability of a 5xx on SendEmail (half InternalFailure 500, half ServiceUnavailable 503).
+    #[arg(long)]
+    pub fault_error_rate: Option<f64>,
+    /// Probability of a slow SendEmail (adds --fault-slow-ms; looks like a timeout to clients).
+    #[arg(long)]
+    pub fault_slow_rate: Option<f64>,
+    /// Extra latency of a slow response in ms. Default 10000.
+    #[arg(long)]
+    pub fault_slow_ms: Option<u64>,
+    /// Probability of an extra 429 TooManyRequestsException on SendEmail beyond the quota.
+    #[arg(long)]
+    pub fault_throttle_rate: Option<f64>,
+
+    /// Delivery/Bounce follow the send after a delay uniform in [min, max] ms. Default 300.
+    #[arg(long)]
+    pub delivery_delay_ms_min: Option<u64>,
+    /// See --delivery-delay-ms-min. Default 1500.
+    #[arg(long)]
+    pub delivery_delay_ms_max: Option<u64>,
+    /// A Complaint follows its Delivery after this many ms. Default 1000.
+    #[arg(long)]
+    pub complaint_delay_ms: Option<u64>,
+    /// Roll a lake file at this many bytes. Default 8 MiB.
+    #[arg(long)]
+    pub roll_bytes: Option<u64>,
+    /// Roll a lake file this many ms after its first record. Default 1000.
+    #[arg(long)]
+    pub roll_ms: Option<u64>,
+    /// How many accepted messages GET /_sim/messages keeps. Default 10000.
+    #[arg(long)]
+    pub message_log_capacity: Option<usize>,
+    /// Largest request body in bytes. Default 40 MiB.
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
+}
+
+/// Log output format.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// Reads `[sim]` from a config file (missing table = defaults).
+pub fn load_config_file(path: &Path) -> anyhow::Result<SimConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let table: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    match table.get("sim") {
+        None => Ok(SimConfig::default()),
+        Some(v) => v
+            .clone()
+            .try_into()
+            .with_context(|| format!("invalid [sim] section in {}", path.display())),
+    }
+}
+
+/// defaults < `[sim]` < flags.
+pub fn build_config(args: &Args) -> anyhow::Result<SimConfig> {
+    let mut c = match &args.config {
+        Some(p) => load_config_file(p)?,
+        None if Path::new("sesload.toml").exists() => load_config_file(Path::new("sesload.toml"))?,
+        None => SimConfig::default(),
+    };
+    if args.sandbox {
+        c.sandbox = true;
+    }
+    if args.no_quota {
+        c.max_send_rate = Some(0.0);
+        c.max_24_hour_send = Some(-1);
+    }
+    if let Some(v) = args.max_send_rate {
+        c.max_send_rate = Some(v);
+    }
+    if let Some(v) = args.max_24_hour_send {
+        c.max_24_hour_send = Some(v);
+    }
+    if !args.verified_identities.is_empty() {
+        c.verified_identities = args.verified_identities.clone();
+    }
+    if !args.configuration_sets.is_empty() {
+        c.configuration_sets = args.configuration_sets.iter().filter(|s| !s.is_empty()).cloned().collect();
+    }
+    if let Some(v) = &args.region {
+        c.region = v.clone();
+    }
+    if let Some(v) = &args.account_id {
+        c.account_id = v.clone();
+    }
+    if let Some(v) = args.latency_ms {
+        c.latency = sesload_sim::LatencyConfig::fixed(v);
+    }
+    if let Some(v) = args.latency_p50_ms {
+        c.latency.p50_ms = v;
+    }
+    if let Some(v) = args.latency_p99_ms {
+        c.latency.p99_ms = v;
+    }
+    let f = &mut c.faults;
+    if let Some(v) = args.seed {
+        f.seed = v;
+    }
+    if let Some(v) = args.fault_error_rate {
+        f.error_rate = v;
+    }
+    if let Some(v) = args.fault_slow_rate {
+        f.slow_rate = v;
+    }
+    if let Some(v) = args.fault_slow_ms {
+        f.slow_ms = v;
+    }
+    if let Some(v) = args.fault_throttle_rate {
+        f.throttle_rate = v;
+    }
+    let e = &mut c.events;
+    if let Some(v) = args.delivery_delay_ms_min {
+        e.delivery_delay_ms_min = v;
+    }
+    if let Some(v) = args.delivery_delay_ms_max {
+        e.delivery_delay_ms_max = v;
+    }
+    if let Some(v) = args.complaint_delay_ms {
+        e.complaint_delay_ms = v;
+    }
+    if let Some(v) = args.roll_bytes {
+        e.roll_bytes = v;
+    }
+    if let Some(v) = args.roll_ms {
+        e.roll_ms = v;
+    }
+    if args.no_lake {
+        e.lake_dir = None;
+    } else if e.lake_dir.is_none() {
+        e.lake_dir = Some(args.data_dir.join("lake"));
+    }
+    if let Some(v) = args.message_log_capacity {
+        c.message_log_capacity = v;
+    }
+    if let Some(v) = args.max_body_bytes {
+        c.max_body_bytes = v;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => b.json().try_init(),
+        LogFormat::Human => b.try_init(),
+    };
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    init_logs(args.log_format);
+    let config = build_config(&args)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(serve(args, config))
+}
+
+async fn serve(args: Args, config: SimConfig) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.host, args.port))?;
+    let lake = config.events.lake_dir.clone();
+    let summary = format!(
+        "MaxSendRate {}/s, Max24HourSend {}, sandbox {}, latency p50 {} ms / p99 {} ms, faults: error {} slow {} throttle {} (seed {})",
+        fmt_rate(config.effective_max_send_rate()),
+        fmt_day(config.effective_max_24_hour_send()),
+        config.sandbox,
+        config.latency.p50_ms,
+        config.latency.p99_ms,
+        config.faults.error_rate,
+        config.faults.slow_rate,
+        config.faults.throttle_rate,
+        config.faults.seed,
+    );
+    let sim = sesload_sim::start(config, listener).await?;
+    let endpoint = sim.endpoint_url();
+    let port = sim.local_addr().port();
+    let lake_text = lake.as_ref().map(|p| p.join("ses_events").display().to_string());
+    eprintln!(
+        "sesload sim: SES v2 simulator listening on {endpoint}\n  {summary}\n  event lake: {}\n  point an SDK at it:\n    export AWS_ENDPOINT_URL_SES={endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1\n    aws sesv2 get-account --endpoint-url {endpoint}\n  inspect: {endpoint}/_sim/messages  {endpoint}/_sim/stats  (POST {endpoint}/_sim/reset)\n  Ctrl-C stops it (pending events are written first).",
+        lake_text.as_deref().unwrap_or("off (--no-lake)")
+    );
+    // One machine-readable line on stdout.
+    let ready = serde_json::json!({ "event": "ready", "endpoint": endpoint, "port": port, "lake": lake_text });
+    println!("{ready}");
+    if let Some(p) = &args.ready_file {
+        let tmp = p.with_extension("tmp");
+        std::fs::write(&tmp, ready.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, p).with_context(|| format!("writing {}", p.display()))?;
+    }
+    wait_for_signal().await;
+    tracing::info!("stopping: writing pending events");
+    let stats = sim.stats();
+    sim.shutdown().await?;
+    tracing::info!(
+        sent = stats.sent_messages,
+        throttled = stats.throttled,
+        events_pending_flushed = stats.events_pending,
+        "SES simulator stopped"
+    );
+    Ok(())
+}
+
+fn fmt_rate(r: f64) -> String {
+    if r == 0.0 { "unlimited".into() } else { r.to_string() }
+}
+
+fn fmt_day(d: i64) -> String {
+    if d < 0 { "unlimited".into() } else { d.to_string() }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        a: Args,
+    }
+
+    #[test]
+    fn flags_override_file_which_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("sesload-sim-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("s.toml");
+        std::fs::write(&f, "batch_size = 3\n[sim]\nmax_send_rate = 50\nsandbox = true\n[sim.latency]\np50_ms = 5\np99_ms = 9\n").unwrap();
+        let t = T::try_parse_from(["x", "--config", f.to_str().unwrap(), "--latency-p99-ms", "20", "--max-24-hour-send", "-1", "--data-dir", "/tmp/d"]).unwrap();
+        let c = build_config(&t.a).unwrap();
+        assert_eq!(c.effective_max_send_rate(), 50.0);
+        assert_eq!(c.effective_max_24_hour_send(), -1);
+        assert!(c.sandbox);
+        assert_eq!((c.latency.p50_ms, c.latency.p99_ms), (5.0, 20.0));
+        assert_eq!(c.events.lake_dir, Some(PathBuf::from("/tmp/d/lake")));
+        std::fs::write(&f, "[sim]\nmax_sendrate = 50\n").unwrap();
+        let t = T::try_parse_from(["x", "--config", f.to_str().unwrap()]).unwrap();
+        let e = format!("{:#}", build_config(&t.a).unwrap_err());
+        assert!(e.contains("max_sendrate"), "{e}");
+        let t = T::try_parse_from(["x", "--config", f.to_str().unwrap(), "--fault-error-rate", "2"]);
+        assert!(t.is_ok());
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

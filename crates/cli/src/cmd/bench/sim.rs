@@ -1,4 +1,24 @@
-//! `sesload bench sim`.
+//! `sesload bench sim`: SendEmail calls/s and latency of the SES simulator from a concurrent
+//! Rust SDK client, and the simulator's peak memory.
+//!
+//! The simulator runs as a child process (`sesload sim --port 0`, this same binary) so its
+//! peak RSS (VmHWM in /proc/<pid>/status) is its own, not the client's. Default: latency 0,
+//! no quota, 64 calls in flight for 10 s. `--latency-ms 50 --in-flight 5000` holds 5,000
+//! calls in flight against a 50 ms simulator and reports the peak RSS and the largest
+//! in-flight count the simulator itself saw.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use aws_sdk_sesv2::config::retry::RetryConfig;
+use aws_sdk_sesv2::config::timeout::TimeoutConfig;
+use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
@@ -6,8 +26,218 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// SendEmail calls kept in flight by the client.
+    #[arg(long, default_value_t = 64)]
+    pub in_flight: usize,
+    /// Simulator per-call latency in ms (fixed).
+    #[arg(long, default_value_t = 0.0)]
+    pub latency_ms: f64,
+    /// Worker threads of the client's tokio runtime (the simulator child uses its own).
+    #[arg(long, default_value_t = 2)]
+    pub client_threads: usize,
+    /// Simulator binary (default: this executable).
+    #[arg(long)]
+    pub sesload_bin: Option<std::path::PathBuf>,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("scenario `sim` is not built yet")
+struct ChildGuard(Child);
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.in_flight >= 1, "--in-flight must be >= 1, got {}", args.in_flight);
+    anyhow::ensure!(args.seconds >= 1, "--seconds must be >= 1, got {}", args.seconds);
+    let bin = match &args.sesload_bin {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().context("locating the sesload binary")?,
+    };
+    let mut child = Command::new(&bin)
+        .args(["sim", "--port", "0", "--no-lake", "--no-quota", "--log-format", "json"])
+        .args(["--latency-ms", &args.latency_ms.to_string()])
+        .args(["--configuration-set", "", "--message-log-capacity", "0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {} sim", bin.display()))?;
+    let stdout = child.stdout.take().context("no stdout from the simulator")?;
+    let pid = child.id();
+    let guard = ChildGuard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).context("reading the simulator's ready line")?;
+    let ready: serde_json::Value =
+        serde_json::from_str(line.trim()).with_context(|| format!("simulator ready line is not JSON: {line:?}"))?;
+    let endpoint = ready["endpoint"].as_str().context("ready line has no endpoint")?.to_owned();
+    let rss_before = vm_kib(pid, "VmRSS:");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.client_threads.max(1))
+        .enable_all()
+        .build()?;
+    let r = rt.block_on(drive(&args, &endpoint))?;
+    let peak_rss_kib = vm_kib(pid, "VmHWM:");
+    drop(guard);
+
+    let out = serde_json::json!({
+        "calls_per_s": r.calls_per_s,
+        "p50_ms": r.p50_ms,
+        "p99_ms": r.p99_ms,
+        "calls": r.calls,
+        "errors": r.errors,
+        "seconds": args.seconds,
+        "in_flight": args.in_flight,
+        "latency_ms": args.latency_ms,
+        "sim_peak_in_flight": r.peak_in_flight,
+        "sim_rss_start_mb": rss_before.map(|k| k as f64 / 1024.0),
+        "sim_peak_rss_mb": peak_rss_kib.map(|k| k as f64 / 1024.0),
+    });
+    if args.json {
+        println!("{out}");
+    } else {
+        println!("SES simulator benchmark ({} s, {} in flight, latency {} ms)", args.seconds, args.in_flight, args.latency_ms);
+        println!("  calls/s            {:.0}", r.calls_per_s);
+        println!("  p50 / p99 ms       {:.2} / {:.2}", r.p50_ms, r.p99_ms);
+        println!("  calls / errors     {} / {}", r.calls, r.errors);
+        println!("  sim peak in flight {}", r.peak_in_flight);
+        if let Some(k) = peak_rss_kib {
+            println!("  sim peak RSS       {:.1} MB", k as f64 / 1024.0);
+        }
+    }
+    Ok(())
+}
+
+struct Result {
+    calls_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    calls: u64,
+    errors: u64,
+    peak_in_flight: u64,
+}
+
+async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
+    let conf = aws_sdk_sesv2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDBENCH", "secret", None, None, "bench"))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build())
+        .build();
+    let client = aws_sdk_sesv2::Client::from_conf(conf);
+    let content = EmailContent::builder()
+        .simple(
+            Message::builder()
+                .subject(Content::builder().data("bench").build()?)
+                .body(Body::builder().text(Content::builder().data("hello").build()?).build())
+                .build(),
+        )
+        .build();
+    let dest = Destination::builder().to_addresses("success@simulator.amazonses.com").build();
+    // Warm up: one call (connection, signing setup).
+    client
+        .send_email()
+        .from_email_address("sender@example.com")
+        .destination(dest.clone())
+        .content(content.clone())
+        .send()
+        .await
+        .context("first SendEmail against the simulator failed")?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let peak = Arc::new(AtomicU64::new(0));
+    let poller = {
+        let stop = stop.clone();
+        let peak = peak.clone();
+        let addr = endpoint.trim_start_matches("http://").to_owned();
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(n) = sim_in_flight(&addr).await {
+                    peak.fetch_max(n, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::with_capacity(args.in_flight);
+    for _ in 0..args.in_flight {
+        let c = client.clone();
+        let content = content.clone();
+        let dest = dest.clone();
+        let errors = errors.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(1024);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let r = c
+                    .send_email()
+                    .from_email_address("sender@example.com")
+                    .destination(dest.clone())
+                    .content(content.clone())
+                    .send()
+                    .await;
+                match r {
+                    Ok(_) => lat.push(t.elapsed().as_micros() as u32),
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await?);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let _ = poller.await;
+    all.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if all.is_empty() {
+            return 0.0;
+        }
+        let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
+        all[i] as f64 / 1000.0
+    };
+    Ok(Result {
+        calls_per_s: all.len() as f64 / elapsed,
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        calls: all.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        peak_in_flight: peak.load(Ordering::Relaxed),
+    })
+}
+
+/// `in_flight` from GET /_sim/stats over a raw connection (not counted as SES traffic).
+async fn sim_in_flight(addr: &str) -> Option<u64> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    s.write_all(format!("GET /_sim/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf)).await.ok()?.ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let body = text.split_once("\r\n\r\n")?.1;
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    // The stats request itself is in flight too.
+    v["in_flight"].as_u64().map(|n| n.saturating_sub(1))
+}
+
+/// A `Vm*:` line of /proc/<pid>/status in KiB.
+fn vm_kib(pid: u32, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
 }

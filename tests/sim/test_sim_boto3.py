@@ -1,0 +1,263 @@
+"""boto3 `sesv2` (an independent client) against the real `sesload sim` binary.
+
+The binary: $SESLOAD_BIN, else $CARGO_TARGET_DIR/debug/sesload, else target/debug/sesload; if none
+exists it is built with `cargo build -p sesload`. Each simulator runs on a free port (`--port 0`,
+address read from `--ready-file`) in a temporary directory, and is stopped with SIGTERM (then
+SIGKILL) whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+boto3 = pytest.importorskip("boto3")
+from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SENDER = "sender@example.com"
+
+
+def sesload_bin() -> Path:
+    candidates = []
+    if os.environ.get("SESLOAD_BIN"):
+        candidates.append(Path(os.environ["SESLOAD_BIN"]))
+    if os.environ.get("CARGO_TARGET_DIR"):
+        candidates.append(Path(os.environ["CARGO_TARGET_DIR"]) / "debug" / "sesload")
+    candidates.append(ROOT / "target" / "debug" / "sesload")
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return c
+    subprocess.run(["cargo", "build", "-q", "-p", "sesload"], cwd=ROOT, check=True, timeout=1500)
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise RuntimeError(f"sesload binary not found after building (tried {candidates})")
+
+
+class Sim:
+    def __init__(self, tmp: Path, *flags: str):
+        self.dir = tmp
+        ready = tmp / "ready.json"
+        self.log = open(tmp / "sim.log", "w")
+        self.proc = subprocess.Popen(
+            [str(sesload_bin()), "sim", "--port", "0", "--ready-file", str(ready), "--data-dir", str(tmp),
+             "--log-format", "json", *flags],
+            cwd=tmp, stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"sesload sim did not start: {(tmp / 'sim.log').read_text()[-2000:]}")
+            time.sleep(0.05)
+        info = json.loads(ready.read_text())
+        self.endpoint = info["endpoint"]
+        # The same object is the first stdout line.
+        line = json.loads(self.proc.stdout.readline())
+        assert line["event"] == "ready" and line["endpoint"] == self.endpoint and line["port"] == info["port"]
+        self.ses = boto3.client(
+            "sesv2", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id="AKIDBOTO", aws_secret_access_key="secret",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=50))
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.endpoint + path, timeout=10) as r:
+            return json.loads(r.read())
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        self.log.close()
+        return self.proc.returncode
+
+    def lake(self) -> list[dict]:
+        out = []
+        for f in sorted((self.dir / "lake" / "ses_events").rglob("*.json")):
+            assert not f.name.startswith(".")
+            assert f.parent.name.startswith("hour=") and f.parent.parent.name.startswith("dt=")
+            for line in f.read_text().splitlines():
+                out.append(json.loads(line))
+        return out
+
+
+@pytest.fixture
+def sim(tmp_path):
+    s = Sim(tmp_path, "--no-quota", "--latency-ms", "0", "--delivery-delay-ms-min", "0",
+            "--delivery-delay-ms-max", "50", "--complaint-delay-ms", "10", "--roll-ms", "100")
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def code(e: ClientError) -> str:
+    return e.response["Error"]["Code"]
+
+
+def test_operations_and_events_through_boto3(sim):
+    ses = sim.ses
+    ses.create_email_template(TemplateName="SimpleEmail", TemplateContent={
+        "Subject": "Hello {{first_name}}", "Text": "Dear {{first_name}}, {{#if vip}}VIP {{/if}}code {{unique_code}}",
+        "Html": "<p>{{first_name}}</p>"})
+    with pytest.raises(ClientError) as e:
+        ses.create_email_template(TemplateName="SimpleEmail", TemplateContent={"Subject": "x", "Text": "y"})
+    assert code(e.value) == "AlreadyExistsException"
+    t = ses.get_email_template(TemplateName="SimpleEmail")
+    assert t["TemplateContent"]["Subject"] == "Hello {{first_name}}"
+    listed = ses.list_email_templates()["TemplatesMetadata"]
+    assert [x["TemplateName"] for x in listed] == ["SimpleEmail"]
+    assert listed[0]["CreatedTimestamp"].year >= 2024  # botocore parsed a timestamp
+    r = ses.test_render_email_template(TemplateName="SimpleEmail",
+                                       TemplateData=json.dumps({"first_name": "Ann", "vip": True, "unique_code": "c1"}))
+    assert "Subject: Hello Ann" in r["RenderedTemplate"] and "Dear Ann, VIP code c1" in r["RenderedTemplate"]
+
+    acct = ses.get_account()
+    assert acct["SendQuota"]["Max24HourSend"] == -1 and acct["SendQuota"]["MaxSendRate"] == 0
+    assert acct["ProductionAccessEnabled"] is True
+
+    ses.create_configuration_set(ConfigurationSetName="boto-set")
+    assert ses.get_configuration_set(ConfigurationSetName="boto-set")["ConfigurationSetName"] == "boto-set"
+    assert ses.list_configuration_sets()["ConfigurationSets"] == ["boto-set", "load-test-config"]
+    ses.create_configuration_set_event_destination(
+        ConfigurationSetName="boto-set", EventDestinationName="fh",
+        EventDestination={"Enabled": True, "MatchingEventTypes": ["SEND", "BOUNCE"],
+                          "KinesisFirehoseDestination": {"IamRoleArn": "arn:aws:iam::1:role/r",
+                                                         "DeliveryStreamArn": "arn:aws:firehose:us-east-1:1:deliverystream/s"}})
+
+    addrs = {"success+1@simulator.amazonses.com": ["Delivery", "Send"],
+             "bounce+2@simulator.amazonses.com": ["Bounce", "Send"],
+             "ooto@simulator.amazonses.com": ["Delivery", "Send"],
+             "complaint@simulator.amazonses.com": ["Complaint", "Delivery", "Send"],
+             "suppressionlist@simulator.amazonses.com": ["Bounce", "Send"]}
+    ids = {}
+    for a in addrs:
+        mid = ses.send_email(
+            FromEmailAddress=SENDER, Destination={"ToAddresses": [a]},
+            Content={"Template": {"TemplateName": "SimpleEmail",
+                                  "TemplateData": json.dumps({"first_name": "Bo", "unique_code": "u"})}},
+            EmailTags=[{"Name": "campaign", "Value": "boto"}], ConfigurationSetName="load-test-config")["MessageId"]
+        assert mid.startswith("0100") and mid.endswith("-000000")
+        ids[mid] = a
+    # Only SEND and BOUNCE go to the lake for boto-set.
+    boto_set_id = ses.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["success@simulator.amazonses.com"]},
+                                 Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}},
+                                 ConfigurationSetName="boto-set")["MessageId"]
+    # Rendering failure: 200 + event, no delivery.
+    rf = ses.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["success@simulator.amazonses.com"]},
+                        Content={"Template": {"TemplateName": "SimpleEmail", "TemplateData": "{}"}},
+                        ConfigurationSetName="load-test-config")["MessageId"]
+    # Raw is accepted and counted.
+    ses.send_email(Content={"Raw": {"Data": b"From: sender@example.com\r\nTo: success@simulator.amazonses.com\r\n"
+                                           b"Subject: raw\r\n\r\nhi\r\n"}})
+
+    for kwargs, want in [
+        (dict(TemplateData="{bad"), "BadRequestException"),
+        (dict(TemplateData="{}", TemplateName="Nope"), "NotFoundException"),
+    ]:
+        tpl = {"TemplateName": "SimpleEmail", **kwargs}
+        with pytest.raises(ClientError) as e:
+            ses.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["success@simulator.amazonses.com"]},
+                           Content={"Template": tpl})
+        assert code(e.value) == want
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == (400 if want == "BadRequestException" else 404)
+    with pytest.raises(ClientError) as e:
+        ses.send_email(FromEmailAddress="x@not-verified.test", Destination={"ToAddresses": ["success@simulator.amazonses.com"]},
+                       Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})
+    assert code(e.value) == "MessageRejected"
+    assert "x@not-verified.test" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        ses.send_email(FromEmailAddress=SENDER,
+                       Destination={"ToAddresses": [f"success+{i}@simulator.amazonses.com" for i in range(51)]},
+                       Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}})
+    assert code(e.value) == "BadRequestException"
+
+    msgs = sim.get("/_sim/messages")["messages"]
+    assert len(msgs) == 8
+    assert msgs[0]["subject"] == "Hello Bo" and msgs[0]["tags"] == {"campaign": "boto"}
+    assert [m["status"] for m in msgs].count("rendering_failure") == 1
+    stats = sim.get("/_sim/stats")
+    assert stats["sent_messages"] == 8 and stats["rejected"] == 1 and stats["rendering_failures"] == 1
+
+    ses.delete_configuration_set(ConfigurationSetName="boto-set")
+    ses.delete_email_template(TemplateName="SimpleEmail")
+    with pytest.raises(ClientError) as e:
+        ses.get_email_template(TemplateName="SimpleEmail")
+    assert code(e.value) == "NotFoundException"
+
+    # SIGTERM: clean exit, every pending event written.
+    assert sim.stop() == 0
+    recs = sim.lake()
+    by_msg: dict[str, list[str]] = {}
+    for r in recs:
+        assert set(r) == {"eventType", "mail", {"Send": "send", "Delivery": "delivery", "Bounce": "bounce",
+                                                 "Complaint": "complaint", "Rendering Failure": "failure"}[r["eventType"]]}
+        by_msg.setdefault(r["mail"]["messageId"], []).append(r["eventType"])
+        m = r["mail"]
+        for k in ("timestamp", "messageId", "source", "sourceArn", "sendingAccountId", "destination",
+                  "headersTruncated", "headers", "commonHeaders", "tags"):
+            assert k in m, k
+        assert m["tags"]["ses:caller-identity"] == ["AKIDBOTO"]
+    for mid, a in ids.items():
+        assert sorted(by_msg[mid]) == addrs[a], a
+        assert all(r["mail"]["tags"]["campaign"] == ["boto"] for r in recs if r["mail"]["messageId"] == mid)
+    assert by_msg[boto_set_id] == ["Send"]
+    assert by_msg[rf] == ["Rendering Failure"]
+    counts = Counter(r["eventType"] for r in recs)
+    assert counts == {"Send": 6, "Delivery": 3, "Bounce": 2, "Complaint": 1, "Rendering Failure": 1}
+
+
+def test_throttling_and_sandbox(tmp_path):
+    s = Sim(tmp_path, "--sandbox", "--max-send-rate", "5", "--latency-ms", "0", "--no-lake")
+    try:
+        ses = s.ses
+        q = ses.get_account()
+        assert q["SendQuota"]["MaxSendRate"] == 5 and q["SendQuota"]["Max24HourSend"] == 200
+        assert q["ProductionAccessEnabled"] is False
+        simple = {"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}}
+        with pytest.raises(ClientError) as e:
+            ses.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["someone@gmail.com"]}, Content=simple)
+        assert code(e.value) == "MessageRejected"
+        time.sleep(1.1)
+
+        def one(_):
+            try:
+                ses.send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["success@simulator.amazonses.com"]},
+                               Content=simple)
+                return "ok"
+            except ClientError as e:
+                return f'{code(e)}:{e.response["ResponseMetadata"]["HTTPStatusCode"]}'
+
+        with ThreadPoolExecutor(20) as ex:
+            burst = Counter(ex.map(one, range(20)))
+        assert set(burst) == {"ok", "TooManyRequestsException:429"}, burst
+        assert burst["ok"] <= 6
+        time.sleep(1.1)
+        paced = []
+        for _ in range(8):  # 4/s < 5/s
+            paced.append(one(None))
+            time.sleep(0.25)
+        assert paced == ["ok"] * 8
+    finally:
+        s.stop()
+
+
+def test_bad_flags_are_refused(tmp_path):
+    p = subprocess.run([str(sesload_bin()), "sim", "--port", "0", "--fault-error-rate", "1.5"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "error_rate" in p.stderr and "1.5" in p.stderr
