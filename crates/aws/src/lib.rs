@@ -1,1 +1,31 @@
 //! AWS adapters for the sesload ports.
+//!
+//! - [`SesMailer`]: SES v2 `SendEmail` / `GetAccount` ([`ses_config`]: no SDK retries).
+//! - [`DynamoCustomers`]: `BatchGetItem` (100 keys per call, `UnprocessedKeys` retried).
+//! - [`DynamoLedger`]: conditional `PutItem` claims with a lease, TTL on `expires_at`.
+//! - [`SqsDeadLetters`], [`SqsVisibility`]: `SendMessageBatch` with reason attributes,
+//!   `ChangeMessageVisibility`.
+//! - [`emf_lines`]: Embedded Metric Format lines for a batch report.
+//! - [`handle_sqs_event`]: Lambda SQS event → partial batch response.
+
+pub mod dynamo;
+pub mod emf;
+pub mod seed;
+pub mod ses;
+pub mod sqs;
+pub mod sqs_event;
+
+pub use dynamo::{DynamoCustomers, DynamoLedger, customer_from_item};
+pub use emf::emf_lines;
+pub use ses::{SesMailer, ses_client_for_endpoint, ses_config};
+pub use sqs::{SqsDeadLetters, SqsVisibility};
+pub use sqs_event::{handle_sqs_event, handle_sqs_event_reported, to_inbound, to_response};
+
+/// The poller's processor over the AWS adapters.
+pub type AwsProcessor = sesload_core::BatchProcessor<
+    DynamoCustomers,
+    DynamoLedger,
+    SesMailer,
+    SqsDeadLetters,
+    SqsVisibility,
+>;

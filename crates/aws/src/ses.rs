@@ -1,0 +1,186 @@
+//! SES v2 mailer: `SendEmail` with a stored template, `GetAccount` for the quota.
+//!
+//! SDK retries are **off** for this client (max attempts 1): the poller owns retries
+//! (visibility delay + AIMD pacing). With the SDK's default standard retry strategy a
+//! `TooManyRequestsException` would be retried up to 3 times inside one `send` call, hiding
+//! the throttle from the pacer and multiplying the load exactly when SES asks for less.
+//! Timeouts are explicit so that a stuck connection cannot eat the Lambda's time budget.
+
+use std::time::Duration;
+
+use aws_sdk_sesv2::Client;
+use aws_sdk_sesv2::config::retry::RetryConfig;
+use aws_sdk_sesv2::config::timeout::TimeoutConfig;
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, Template};
+use sesload_core::{Mailer, MessageId, OutgoingEmail, PortError, SendFailure, SendQuota};
+
+/// Connect timeout of the SES client.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Timeout of one SendEmail / GetAccount attempt (SES answers in ~50 ms).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The SES client configuration the poller uses: no SDK retries, explicit timeouts.
+pub fn ses_config(sdk: &aws_config::SdkConfig) -> aws_sdk_sesv2::config::Builder {
+    with_poller_policy(aws_sdk_sesv2::config::Builder::from(sdk))
+}
+
+/// Apply the poller's retry and timeout policy to an SES client configuration.
+pub fn with_poller_policy(b: aws_sdk_sesv2::config::Builder) -> aws_sdk_sesv2::config::Builder {
+    b.retry_config(RetryConfig::standard().with_max_attempts(1))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .build(),
+        )
+}
+
+/// An SES client for an endpoint such as `sesload sim` (static dummy credentials, no
+/// retries, the poller's timeouts).
+pub fn ses_client_for_endpoint(endpoint_url: &str, region: &str) -> Client {
+    let conf = aws_sdk_sesv2::config::Builder::new()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .region(aws_sdk_sesv2::config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "sesload",
+            "sesload",
+            None,
+            None,
+            "sesload-static",
+        ))
+        .endpoint_url(endpoint_url);
+    let conf = with_poller_policy(conf).build();
+    Client::from_conf(conf)
+}
+
+/// [`Mailer`] over `aws-sdk-sesv2`.
+#[derive(Debug, Clone)]
+pub struct SesMailer {
+    client: Client,
+}
+
+impl SesMailer {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Turn an SDK error into a [`SendFailure`] classified later by its code.
+pub fn send_failure<E>(err: SdkError<E, aws_sdk_sesv2::config::http::HttpResponse>) -> SendFailure
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    match &err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let e = se.err();
+            SendFailure {
+                code: e
+                    .code()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("Http{status}")),
+                message: e.message().unwrap_or_default().to_string(),
+                status: Some(status),
+                maybe_sent: false,
+            }
+        }
+        SdkError::TimeoutError(_) => SendFailure {
+            code: "Timeout".into(),
+            message: format!("{err:?}"),
+            status: None,
+            // the request may have been written before the timeout
+            maybe_sent: true,
+        },
+        SdkError::DispatchFailure(d) => SendFailure {
+            code: if d.is_timeout() {
+                "Timeout".into()
+            } else {
+                "Dispatch".into()
+            },
+            message: format!("{err:?}"),
+            status: None,
+            maybe_sent: d.is_timeout(),
+        },
+        SdkError::ResponseError(r) => SendFailure {
+            code: "ResponseError".into(),
+            message: format!("{err:?}"),
+            status: Some(r.raw().status().as_u16()),
+            // SES answered something we could not read: it may have accepted the email
+            maybe_sent: true,
+        },
+        _ => SendFailure {
+            code: "ConstructionFailure".into(),
+            message: format!("{err:?}"),
+            status: None,
+            maybe_sent: false,
+        },
+    }
+}
+
+impl Mailer for SesMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
+        let mut tags = Vec::with_capacity(email.tags.len());
+        for t in &email.tags {
+            match MessageTag::builder().name(&t.name).value(&t.value).build() {
+                Ok(tag) => tags.push(tag),
+                Err(e) => {
+                    return Err(SendFailure {
+                        code: "BadRequestException".into(),
+                        message: format!("tag {:?}={:?}: {e}", t.name, t.value),
+                        status: None,
+                        maybe_sent: false,
+                    });
+                }
+            }
+        }
+        let out = self
+            .client
+            .send_email()
+            .from_email_address(&email.from)
+            .destination(Destination::builder().to_addresses(&email.to).build())
+            .content(
+                EmailContent::builder()
+                    .template(
+                        Template::builder()
+                            .template_name(&email.template_name)
+                            .template_data(&email.template_data)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .set_email_tags(Some(tags))
+            .set_configuration_set_name(email.configuration_set.clone())
+            .send()
+            .await
+            .map_err(send_failure)?;
+        match out.message_id() {
+            Some(id) if !id.is_empty() => Ok(MessageId(id.to_string())),
+            _ => Err(SendFailure {
+                code: "ResponseError".into(),
+                message: "SendEmail answered without a MessageId".into(),
+                status: Some(200),
+                maybe_sent: true,
+            }),
+        }
+    }
+
+    async fn quota(&self) -> Result<SendQuota, PortError> {
+        let out = self.client.get_account().send().await.map_err(|e| {
+            let f = send_failure(e);
+            PortError::new("ses.get_account", format!("{}: {}", f.code, f.message))
+        })?;
+        let q = out
+            .send_quota()
+            .ok_or_else(|| PortError::new("ses.get_account", "answer has no SendQuota"))?;
+        Ok(SendQuota {
+            max_send_rate: q.max_send_rate(),
+            max_24_hour_send: Some(q.max24_hour_send()).filter(|v| *v >= 0.0),
+            sent_last_24_hours: q.sent_last24_hours(),
+        })
+    }
+}

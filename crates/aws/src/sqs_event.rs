@@ -1,0 +1,92 @@
+//! Lambda SQS event ↔ core types.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use sesload_core::{
+    BatchOutcome, BatchProcessor, BatchReport, CustomerStore, DeadLetterSink, InboundRecord,
+    Ledger, Mailer, VisibilityControl,
+};
+
+/// One SQS message as an [`InboundRecord`]. `ApproximateReceiveCount` defaults to 1.
+pub fn to_inbound(m: SqsMessage) -> InboundRecord {
+    let receive_count = m
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    InboundRecord {
+        message_id: m.message_id.unwrap_or_default(),
+        receipt_handle: m.receipt_handle.unwrap_or_default(),
+        body: m.body.unwrap_or_default(),
+        receive_count,
+    }
+}
+
+/// The partial batch response: exactly the retryable records.
+pub fn to_response(outcome: &BatchOutcome) -> SqsBatchResponse {
+    let mut resp = SqsBatchResponse::default();
+    for id in &outcome.batch_item_failures {
+        resp.add_failure(id.clone());
+    }
+    resp
+}
+
+/// Process an SQS event; returns the response and the report (for metrics).
+pub async fn handle_sqs_event_reported<C, L, M, D, V>(
+    processor: &BatchProcessor<C, L, M, D, V>,
+    event: SqsEvent,
+) -> (SqsBatchResponse, BatchReport)
+where
+    C: CustomerStore + 'static,
+    L: Ledger + 'static,
+    M: Mailer + 'static,
+    D: DeadLetterSink + 'static,
+    V: VisibilityControl + 'static,
+{
+    let records: Vec<InboundRecord> = event.records.into_iter().map(to_inbound).collect();
+    let outcome = processor.process(records).await;
+    (to_response(&outcome), outcome.report)
+}
+
+/// Process an SQS event into a partial batch response (`ReportBatchItemFailures`).
+pub async fn handle_sqs_event<C, L, M, D, V>(
+    processor: &BatchProcessor<C, L, M, D, V>,
+    event: SqsEvent,
+) -> SqsBatchResponse
+where
+    C: CustomerStore + 'static,
+    L: Ledger + 'static,
+    M: Mailer + 'static,
+    D: DeadLetterSink + 'static,
+    V: VisibilityControl + 'static,
+{
+    handle_sqs_event_reported(processor, event).await.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn maps_an_sqs_event_and_builds_the_response_json() {
+        let event: SqsEvent = serde_json::from_value(json!({"Records": [{
+            "messageId": "m-1", "receiptHandle": "rh-1", "body": "{}",
+            "attributes": {"ApproximateReceiveCount": "3"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q", "awsRegion": "eu-west-1"
+        }]}))
+        .unwrap();
+        let r = to_inbound(event.records.into_iter().next().unwrap());
+        assert_eq!(r.message_id, "m-1");
+        assert_eq!(r.receipt_handle, "rh-1");
+        assert_eq!(r.receive_count, 3);
+        let outcome = BatchOutcome {
+            batch_item_failures: vec!["m-1".into()],
+            ..Default::default()
+        };
+        let v = serde_json::to_value(to_response(&outcome)).unwrap();
+        assert_eq!(v, json!({"batchItemFailures": [{"itemIdentifier": "m-1"}]}));
+        let v = serde_json::to_value(to_response(&BatchOutcome::default())).unwrap();
+        assert_eq!(v, json!({"batchItemFailures": []}));
+    }
+}
