@@ -132,8 +132,8 @@ class Stack:
     # -- lifecycle -------------------------------------------------------------------------
     def seed(self):
         subprocess.run(
-            [str(self.bin), "seed", "--count", str(self.customers),
-             "--config", str(self.config_path), "--data-dir", str(self.data_dir)],
+            [str(self.bin), "seed", "--count", str(self.customers), "--quiet",
+             "--data-dir", str(self.data_dir)],
             check=True, timeout=120, stdout=subprocess.DEVNULL,
         )
 
@@ -251,6 +251,17 @@ class Stack:
                 return c
             time.sleep(0.25)
         raise AssertionError(f"campaign {campaign} did not settle in {timeout}s: {c}\n{self.log_tail()}")
+
+    def wait_queue_empty(self, expected_accepted: int, timeout: float) -> dict:
+        """Wait until the stack accepted `expected_accepted` in all and its queue is empty."""
+        deadline = time.monotonic() + timeout
+        s = {}
+        while time.monotonic() < deadline:
+            s = self.stats()
+            if s["accepted"] >= expected_accepted and s["queue"]["total"] == 0:
+                return s
+            time.sleep(0.25)
+        raise AssertionError(f"queue not empty after {timeout}s: {s}\n{self.log_tail()}")
 
     # -- direct database access (read-only checks, and raw enqueue with the stack stopped) ---
     def db(self) -> sqlite3.Connection:
