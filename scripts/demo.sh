@@ -12,7 +12,7 @@
 # Settings (environment): SESLOAD_DATA_DIR (default .sesload/demo), SESLOAD_CAMPAIGN
 # (default demo-<UTC time>), SESLOAD_RATE / SESLOAD_DURATION (Artillery, defaults in
 # artillery/defaults.env), DEMO_CUSTOMERS (10000), DEMO_DRAIN_TIMEOUT (seconds, 600),
-# SESLOAD_BIN (a prebuilt binary; otherwise `cargo build --release -p sesload`).
+# SESLOAD_BIN (a prebuilt binary; otherwise `cargo build -p sesload`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,9 +33,10 @@ mkdir -p "$DATA_DIR"
 if [[ -n "${SESLOAD_BIN:-}" ]]; then
   BIN="$SESLOAD_BIN"
 else
-  say "build (release)"
-  cargo build --release -p sesload >&2
-  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/sesload"
+  # A debug build is plenty for the demo's rates and shares its build with `just test`.
+  say "build"
+  cargo build -p sesload >&2
+  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/sesload"
 fi
 [[ -x "$BIN" ]] || die "$BIN is not an executable"
 
