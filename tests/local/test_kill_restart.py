@@ -56,8 +56,12 @@ def test_kill9_during_ingest_and_sending_then_restart_loses_nothing(make_stack):
     with ThreadPoolExecutor(16) as pool:
         futs = [pool.submit(one, n) for n in range(N // 2)]
         # Kill while the first half is still being accepted and the poller is sending.
-        time.sleep(1.5)
-        before = stack.stats(campaign)["campaign"]
+        deadline = time.time() + 20
+        while True:
+            before = stack.stats(campaign)["campaign"]
+            if before["sent"] >= 10 or time.time() > deadline:
+                break
+            time.sleep(0.1)
         killed.set()
         stack.kill9()
         for f in futs:

@@ -200,8 +200,18 @@ pub fn check_request(
         ));
     }
     // Store the body as received: it is valid JSON and the poller re-validates it.
-    let text = String::from_utf8_lossy(body).into_owned();
-    Ok(NewMessage::from_body(text))
+    let campaign = value["tags"]
+        .as_array()
+        .and_then(|tags| tags.iter().find(|t| t["Name"] == "campaign"))
+        .and_then(|t| t["Value"].as_str())
+        .unwrap_or("")
+        .to_string();
+    Ok(NewMessage {
+        body: String::from_utf8_lossy(body).into_owned(),
+        campaign,
+        unique_code: value["unique_code"].as_str().map(str::to_string),
+        delay: std::time::Duration::ZERO,
+    })
 }
 
 async fn ingest(

@@ -465,3 +465,69 @@ async fn batching_window_fills_batches() {
     assert_eq!(h.seen.load(Ordering::SeqCst), 20);
     assert_eq!(h.max_batch.load(Ordering::SeqCst), 20);
 }
+
+#[tokio::test]
+async fn reconcile_accounts_for_sent_dead_lettered_queued_and_duplicate_codes() {
+    use sesload_core::{DeadLetter, DeadLetterSink, DlqReason};
+    let dir = tmpdir("reconcile");
+    let q = queue(&dir, 60_000, 5);
+    let ledger = SqliteLedger::new(q.db().clone(), None);
+    let sink = sesload_local::LocalDeadLetterSink::new(q.clone(), None);
+    q.send_batch(vec![
+        NewMessage::from_body(body("a", "camp")),
+        NewMessage::from_body(body("a", "camp")), // same unique_code again
+        NewMessage::from_body(body("b", "camp")),
+        NewMessage::from_body(body("c", "camp")),
+        NewMessage::from_body(body("z", "other")),
+    ])
+    .await
+    .unwrap();
+    let got = q.receive(3, None).await.unwrap();
+    // a (twice): sent once, the copy skipped by the ledger; b: dead-lettered; c stays queued.
+    let a_code = UniqueCode("a".into());
+    assert_eq!(
+        ledger
+            .claim(&a_code, Duration::from_secs(60))
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    ledger
+        .record_sent(&a_code, &MessageId("ses-a".into()))
+        .await
+        .unwrap();
+    let b = got.iter().find(|r| r.body.contains("\"b\"")).unwrap();
+    let failed = sink
+        .send_batch(&[DeadLetter {
+            source_message_id: b.message_id.clone(),
+            body: b.body.clone(),
+            reason: DlqReason::UnknownCustomer,
+            detail: "no customer with user_id \"1\"".into(),
+        }])
+        .await;
+    assert!(failed.is_empty());
+    let done: Vec<String> = got
+        .iter()
+        .filter(|r| !r.body.contains("\"c\""))
+        .map(|r| r.receipt_handle.clone())
+        .collect();
+    q.delete(done).await.unwrap();
+    let r = q
+        .db()
+        .read(|c| sesload_local::stats::reconcile(c, "camp"))
+        .await
+        .unwrap();
+    assert_eq!(r.accepted, 4);
+    assert_eq!(r.sent, 1);
+    assert_eq!(r.dlq, 1);
+    assert_eq!(r.dlq_by_reason["unknown_customer"], 1);
+    assert_eq!(r.duplicate_codes, 1);
+    assert_eq!(r.queued, 1, "c and, if not received, nothing else");
+    assert_eq!(r.unaccounted, 0, "{r:?}");
+    let other = q
+        .db()
+        .read(|c| sesload_local::stats::reconcile(c, "other"))
+        .await
+        .unwrap();
+    assert_eq!((other.accepted, other.queued, other.unaccounted), (1, 1, 0));
+}

@@ -22,7 +22,10 @@ pub struct Args {
     /// Messages in the backlog.
     #[arg(long, default_value_t = 12_000)]
     pub messages: usize,
-    #[arg(long, default_value_t = 20)]
+    /// Records per invocation. Each instance idles for about one SES latency plus a few
+    /// commits between batches, so the batch must last many seconds at the instance's share
+    /// of the quota for the utilisation to approach `target_utilisation`.
+    #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
     #[arg(long, default_value_t = 2)]
     pub maximum_concurrency: usize,
