@@ -33,10 +33,10 @@ per_second AS (
 )
 
 SELECT
-    sends,
-    deliveries,
     cast(to_unixtime(second_at) AS bigint) AS epoch_second,
     cast(to_unixtime(second_at) - to_unixtime(min(second_at) OVER ()) AS bigint) AS offset_second,
+    sends,
+    deliveries,
     sum(sends) OVER (ORDER BY second_at ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cumulative_sends,
     sum(deliveries) OVER (
         ORDER BY second_at ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW

@@ -152,7 +152,10 @@ impl Catalog {
             q.name == key
                 || rest == key
                 || num == key
-                || num.parse::<u32>().ok().is_some_and(|n| key.parse::<u32>() == Ok(n))
+                || num
+                    .parse::<u32>()
+                    .ok()
+                    .is_some_and(|n| key.parse::<u32>() == Ok(n))
         });
         found.cloned().ok_or_else(|| Error::UnknownQuery {
             spec: spec.to_owned(),
@@ -221,6 +224,9 @@ mod tests {
             "04_latency"
         );
         let err = c.resolve("nope").unwrap_err().to_string();
-        assert!(err.contains("\"nope\"") && err.contains("01_campaign_summary"), "{err}");
+        assert!(
+            err.contains("\"nope\"") && err.contains("01_campaign_summary"),
+            "{err}"
+        );
     }
 }

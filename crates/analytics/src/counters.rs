@@ -147,7 +147,8 @@ fn dechunk(mut body: &str) -> std::result::Result<String, String> {
     let mut out = String::new();
     loop {
         let (size, rest) = body.split_once("\r\n").ok_or("bad chunk")?;
-        let n = usize::from_str_radix(size.trim(), 16).map_err(|e| format!("bad chunk size: {e}"))?;
+        let n =
+            usize::from_str_radix(size.trim(), 16).map_err(|e| format!("bad chunk size: {e}"))?;
         if n == 0 {
             return Ok(out);
         }
@@ -186,6 +187,9 @@ mod tests {
 
     #[test]
     fn dechunks() {
-        assert_eq!(dechunk("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(), "abcde");
+        assert_eq!(
+            dechunk("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(),
+            "abcde"
+        );
     }
 }

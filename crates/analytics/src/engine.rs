@@ -152,10 +152,14 @@ pub fn lake_has_events(lake: &Path) -> bool {
         .iter()
         .flat_map(|d| dirs(d, "hour="))
         .any(|h| {
-            std::fs::read_dir(h).into_iter().flatten().flatten().any(|e| {
-                let p = e.path();
-                p.is_file() && p.extension().is_some_and(|x| x == "json")
-            })
+            std::fs::read_dir(h)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    let p = e.path();
+                    p.is_file() && p.extension().is_some_and(|x| x == "json")
+                })
         })
 }
 
@@ -177,7 +181,10 @@ pub fn locate_duckdb() -> Result<PathBuf> {
                 return Ok(p);
             }
         }
-        looked.push(format!("{}/.venv/bin/duckdb and its ancestors", cwd.display()));
+        looked.push(format!(
+            "{}/.venv/bin/duckdb and its ancestors",
+            cwd.display()
+        ));
     }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
@@ -200,13 +207,13 @@ fn parse_output(query: &str, stdout: &str) -> Result<ResultSet> {
         detail,
     };
     let mut arrays = Vec::new();
-    for v in serde_json::Deserializer::from_str(stdout).into_iter::<Vec<serde_json::Map<String, Value>>>() {
+    for v in serde_json::Deserializer::from_str(stdout)
+        .into_iter::<Vec<serde_json::Map<String, Value>>>()
+    {
         arrays.push(v.map_err(|e| bad(format!("{e} in {:.200}", stdout)))?);
     }
     let mut it = arrays.into_iter();
-    let describe = it
-        .next()
-        .ok_or_else(|| bad("no DESCRIBE output".into()))?;
+    let describe = it.next().ok_or_else(|| bad("no DESCRIBE output".into()))?;
     let rows = it.next().unwrap_or_default();
     let mut columns = Vec::new();
     let mut types = Vec::new();
@@ -280,7 +287,9 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_naming_the_query() {
-        let err = parse_output("03_throughput", "oops").unwrap_err().to_string();
+        let err = parse_output("03_throughput", "oops")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("03_throughput"), "{err}");
     }
 

@@ -40,7 +40,9 @@ pub enum Error {
     },
     #[error("invalid campaign {value:?}: {reason}")]
     InvalidCampaign { value: String, reason: &'static str },
-    #[error("query {query} has a `?` parameter (the campaign) but no campaign was given (--campaign)")]
+    #[error(
+        "query {query} has a `?` parameter (the campaign) but no campaign was given (--campaign)"
+    )]
     MissingCampaign { query: String },
     #[error("query {query} must be one SQL statement, found a `;` before its end")]
     MultipleStatements { query: String },

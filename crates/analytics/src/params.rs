@@ -148,7 +148,11 @@ fn is_blank_or_comments(s: &str) -> bool {
             return true;
         }
         if let Some(r) = rest.strip_prefix("--") {
-            rest = r.split_once('\n').map(|(_, r)| r).unwrap_or("").trim_start();
+            rest = r
+                .split_once('\n')
+                .map(|(_, r)| r)
+                .unwrap_or("")
+                .trim_start();
         } else if let Some(r) = rest.strip_prefix("/*") {
             match r.split_once("*/") {
                 Some((_, r)) => rest = r.trim_start(),
@@ -166,7 +170,8 @@ mod tests {
 
     #[test]
     fn replaces_placeholders_outside_literals_and_comments() {
-        let sql = "-- is it ? no\nSELECT '?', \"a?\", x /* ? */ FROM t WHERE c = ? AND d = ?;\n-- end";
+        let sql =
+            "-- is it ? no\nSELECT '?', \"a?\", x /* ? */ FROM t WHERE c = ? AND d = ?;\n-- end";
         let out = bind_campaign("q", sql, Some("run-1")).unwrap();
         assert_eq!(
             out,

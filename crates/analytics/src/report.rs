@@ -7,11 +7,11 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::Result;
 use crate::counters::Counters;
 use crate::engine::{Engine, ResultSet};
 use crate::output::cell;
 use crate::svg::{Series, bar_chart, esc, hbar_chart, line_chart};
-use crate::Result;
 
 /// The numbers a person reads first.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -151,10 +151,10 @@ pub fn reconcile(
         }
     }
     r.max_send_rate = quota.or(counters.and_then(|c| c.max_send_rate));
-    if let (Some(a), Some(q)) = (r.achieved_send_rate, r.max_send_rate) {
-        if q > 0.0 {
-            r.utilisation = Some(a / q);
-        }
+    if let (Some(a), Some(q)) = (r.achieved_send_rate, r.max_send_rate)
+        && q > 0.0
+    {
+        r.utilisation = Some(a / q);
     }
     if let Some(c) = counters {
         r.accepted = Some(c.accepted);
@@ -221,7 +221,13 @@ impl Report {
         let _ = writeln!(
             s,
             "  delivered {}  bounced {}  complained {}  rendering failures {}  rejected {}  delayed {}  no outcome yet {}",
-            r.delivered, r.bounced, r.complained, r.rendering_failed, r.rejected, r.delayed, r.pending
+            r.delivered,
+            r.bounced,
+            r.complained,
+            r.rendering_failed,
+            r.rejected,
+            r.delayed,
+            r.pending
         );
         let _ = writeln!(
             s,
@@ -294,14 +300,29 @@ th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-n
         s.push_str("<h2>Reconciliation</h2><table id=\"reconciliation\">");
         let rows: Vec<(&str, String)> = vec![
             ("accepted", opt_u(r.accepted)),
-            ("sent (distinct requests with an SES message id)", r.sent.to_string()),
+            (
+                "sent (distinct requests with an SES message id)",
+                r.sent.to_string(),
+            ),
             ("in DLQ", opt_u(r.dlq)),
             ("still queued", opt_u(r.queued)),
-            ("duplicates acknowledged without sending", opt_u(r.duplicates_skipped)),
+            (
+                "duplicates acknowledged without sending",
+                opt_u(r.duplicates_skipped),
+            ),
             ("lost", opt_u(r.lost)),
-            ("duplicates (unique_codes sent twice)", r.duplicates.to_string()),
-            ("extra emails from duplicates", r.duplicate_sends.to_string()),
-            ("duplicate Send events (event level)", r.duplicate_send_events.to_string()),
+            (
+                "duplicates (unique_codes sent twice)",
+                r.duplicates.to_string(),
+            ),
+            (
+                "extra emails from duplicates",
+                r.duplicate_sends.to_string(),
+            ),
+            (
+                "duplicate Send events (event level)",
+                r.duplicate_send_events.to_string(),
+            ),
             ("delivered", r.delivered.to_string()),
             ("bounced", r.bounced.to_string()),
             ("complained", r.complained.to_string()),
@@ -311,9 +332,28 @@ th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-n
             ("no outcome yet", r.pending.to_string()),
             ("achieved send rate", opt_f(r.achieved_send_rate, " /s")),
             ("SES MaxSendRate", opt_f(r.max_send_rate, " /s")),
-            ("utilisation", r.utilisation.map(|u| format!("{:.1} %", u * 100.0)).unwrap_or_else(|| "n/a".into())),
-            ("SES call latency p50 / p99", format!("{} / {}", opt_f(r.ses_send_p50_ms, " ms"), opt_f(r.ses_send_p99_ms, " ms"))),
-            ("delivery latency p50 / p99", format!("{} / {}", opt_f(r.delivery_p50_ms, " ms"), opt_f(r.delivery_p99_ms, " ms"))),
+            (
+                "utilisation",
+                r.utilisation
+                    .map(|u| format!("{:.1} %", u * 100.0))
+                    .unwrap_or_else(|| "n/a".into()),
+            ),
+            (
+                "SES call latency p50 / p99",
+                format!(
+                    "{} / {}",
+                    opt_f(r.ses_send_p50_ms, " ms"),
+                    opt_f(r.ses_send_p99_ms, " ms")
+                ),
+            ),
+            (
+                "delivery latency p50 / p99",
+                format!(
+                    "{} / {}",
+                    opt_f(r.delivery_p50_ms, " ms"),
+                    opt_f(r.delivery_p99_ms, " ms")
+                ),
+            ),
         ];
         for (k, v) in rows {
             let _ = write!(
@@ -399,7 +439,11 @@ th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-n
         let bars: Vec<(String, f64)> = (0..h.rows.len())
             .map(|i| {
                 (
-                    format!("{}-{}", cell(h.get(i, "lower_ms")), cell(h.get(i, "upper_ms"))),
+                    format!(
+                        "{}-{}",
+                        cell(h.get(i, "lower_ms")),
+                        cell(h.get(i, "upper_ms"))
+                    ),
                     h.u64(i, "deliveries") as f64,
                 )
             })
@@ -419,7 +463,11 @@ th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-n
             ("delivered".into(), r.delivered as f64, "#27ae60"),
             ("bounced".into(), r.bounced as f64, "#e67e22"),
             ("complained".into(), r.complained as f64, "#8e44ad"),
-            ("rendering failure".into(), r.rendering_failed as f64, "#c0392b"),
+            (
+                "rendering failure".into(),
+                r.rendering_failed as f64,
+                "#c0392b",
+            ),
             ("rejected".into(), r.rejected as f64, "#7f8c8d"),
             ("delayed".into(), r.delayed as f64, "#f1c40f"),
             ("no outcome yet".into(), r.pending as f64, "#bdc3c7"),
@@ -499,14 +547,26 @@ mod tests {
 
     #[test]
     fn balanced_run_passes() {
-        let r = reconcile("c", &inputs(90, 0), &ResultSet::default(), Some(&counters(100, 6, 4)), Some(14.0));
+        let r = reconcile(
+            "c",
+            &inputs(90, 0),
+            &ResultSet::default(),
+            Some(&counters(100, 6, 4)),
+            Some(14.0),
+        );
         assert_eq!(r.lost, Some(0));
         assert!(r.ok(), "{:?}", r.problems);
     }
 
     #[test]
     fn lost_and_duplicates_fail() {
-        let r = reconcile("c", &inputs(89, 1), &ResultSet::default(), Some(&counters(100, 6, 4)), None);
+        let r = reconcile(
+            "c",
+            &inputs(89, 1),
+            &ResultSet::default(),
+            Some(&counters(100, 6, 4)),
+            None,
+        );
         assert_eq!(r.lost, Some(1));
         assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
     }

@@ -28,7 +28,11 @@ const B: f64 = 44.0;
 
 /// A "nice" upper bound and tick step for an axis from 0 to `max`.
 fn nice(max: f64) -> (f64, f64) {
-    let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
     let raw = max / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 2.5, 5.0, 10.0]
@@ -176,7 +180,13 @@ pub fn line_chart(
 }
 
 /// Vertical bars with a label under each.
-pub fn bar_chart(id: &str, title: &str, x_label: &str, y_label: &str, bars: &[(String, f64)]) -> String {
+pub fn bar_chart(
+    id: &str,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    bars: &[(String, f64)],
+) -> String {
     let (ymax, ystep) = nice(bars.iter().map(|b| b.1).fold(0.0, f64::max));
     let pw = W - L - R;
     let ph = H - T - B;

@@ -1,9 +1,97 @@
-//! `sesload report`.
+//! `sesload report`: reconcile a campaign and write the HTML report.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sesload_analytics::{Counters, Engine, build_report, engine::locate_duckdb};
 
 /// Arguments of `sesload report`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Campaign (value of the `campaign` tag).
+    #[arg(long)]
+    pub campaign: String,
+    /// Local data directory: event lake `<data-dir>/lake`, local stack database `<data-dir>/sesload.db`.
+    #[arg(long, default_value = ".sesload", env = "SESLOAD_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Event lake directory (overrides `<data-dir>/lake`).
+    #[arg(long, env = "SESLOAD_LAKE")]
+    pub lake: Option<PathBuf>,
+    /// HTML output file (default `reports/<campaign>.html`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Counters as JSON (the `campaign` object of `/_local/stats`) instead of `<data-dir>/sesload.db`.
+    #[arg(long, conflicts_with = "stats_url")]
+    pub counters: Option<PathBuf>,
+    /// Read counters from a running local stack (`http://127.0.0.1:PORT`; GET /_local/stats).
+    #[arg(long)]
+    pub stats_url: Option<String>,
+    /// SES MaxSendRate of the run (emails/s), for the quota line and utilisation.
+    #[arg(long)]
+    pub quota: Option<f64>,
+    /// Print the reconciliation as JSON instead of the text summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Read the SQL from this `sql/` directory instead of the copy built into the binary.
+    #[arg(long, env = "SESLOAD_SQL_DIR")]
+    pub sql_dir: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`sesload report` is not built yet")
+fn counters(args: &Args) -> anyhow::Result<Option<Counters>> {
+    if let Some(p) = &args.counters {
+        return Ok(Some(Counters::from_file(p)?));
+    }
+    if let Some(url) = &args.stats_url {
+        return Ok(Some(Counters::from_stats_url(url, &args.campaign)?));
+    }
+    let db = args.data_dir.join("sesload.db");
+    if !db.is_file() {
+        return Ok(None);
+    }
+    let conn = sesload_local::db::open_connection(&db)
+        .with_context(|| format!("open {}", db.display()))?;
+    let rec = sesload_local::stats::reconcile(&conn, &args.campaign).with_context(|| {
+        format!(
+            "read counters of campaign {:?} from {}",
+            args.campaign,
+            db.display()
+        )
+    })?;
+    Ok(Some(Counters::from_value(
+        &db.display().to_string(),
+        serde_json::to_value(rec)?,
+    )?))
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    sesload_analytics::params::validate_campaign(&args.campaign)?;
+    let catalog = super::query::catalog(args.sql_dir.as_ref())?;
+    let lake = args
+        .lake
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("lake"));
+    let counters = counters(&args)?;
+    let engine = Engine::new(locate_duckdb()?, lake, catalog);
+    let report = build_report(&engine, &args.campaign, counters, args.quota)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}.html", args.campaign)));
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    let tmp = out.with_extension("html.tmp");
+    std::fs::write(&tmp, report.html()).with_context(|| format!("write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &out).with_context(|| format!("write {}", out.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.reconciliation)?);
+    } else {
+        print!("{}", report.terminal_summary());
+        println!("  report: {}", out.display());
+    }
+    if !report.reconciliation.ok() {
+        // Non-zero exit: something was lost or sent twice.
+        std::process::exit(1);
+    }
+    Ok(())
 }
