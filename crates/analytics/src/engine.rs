@@ -4,9 +4,10 @@
 //! `sql/views`, then the query twice: once as a temporary view to `DESCRIBE` it (column names and
 //! types, also for an empty result) and once to produce the rows. Output mode `-json`.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -59,6 +60,8 @@ pub struct Engine {
     pub duckdb: PathBuf,
     pub lake: PathBuf,
     pub catalog: Catalog,
+    /// A query that runs longer is killed (default 300 s).
+    pub timeout: Duration,
 }
 
 impl Engine {
@@ -68,6 +71,7 @@ impl Engine {
             duckdb,
             lake,
             catalog,
+            timeout: Duration::from_secs(300),
         }
     }
 
@@ -90,14 +94,50 @@ impl Engine {
                 program: self.duckdb.clone(),
                 source,
             })?;
-        // Write stdin from a thread so a large output cannot deadlock against a full pipe.
+        // Write stdin and read stdout/stderr from threads so no pipe can fill up and deadlock.
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let writer = std::thread::spawn(move || stdin.write_all(script.as_bytes()));
-        let out = child.wait_with_output().map_err(|source| Error::Spawn {
-            program: self.duckdb.clone(),
-            source,
-        })?;
+        let mut out_pipe = child.stdout.take().expect("stdout is piped");
+        let mut err_pipe = child.stderr.take().expect("stderr is piped");
+        let out_reader = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = out_pipe.read_to_end(&mut b);
+            b
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = err_pipe.read_to_end(&mut b);
+            b
+        });
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(Error::Engine {
+                        query: query.name.clone(),
+                        stderr: format!("timed out after {:?} (killed)", self.timeout),
+                    });
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(source) => {
+                    return Err(Error::Spawn {
+                        program: self.duckdb.clone(),
+                        source,
+                    });
+                }
+            }
+        };
         let _ = writer.join();
+        let stdout = out_reader.join().unwrap_or_default();
+        let stderr = err_reader.join().unwrap_or_default();
+        let out = std::process::Output {
+            status,
+            stdout,
+            stderr,
+        };
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
         if !out.status.success() {
             return Err(Error::Engine {
@@ -301,5 +341,37 @@ mod tests {
         std::fs::write(d.join("ses_events/dt=2026-01-01/hour=00/a.json"), "{}\n").unwrap();
         assert!(lake_has_events(&d));
         std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod process_tests {
+    use super::*;
+
+    /// A stand-in "duckdb" that never answers: the engine must kill it at the timeout.
+    #[test]
+    fn a_hung_engine_is_killed_at_the_timeout() {
+        let dir = std::env::temp_dir().join(format!("sesload-hung-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("lake/ses_events/dt=2026-01-01/hour=00")).unwrap();
+        std::fs::write(
+            dir.join("lake/ses_events/dt=2026-01-01/hour=00/a.json"),
+            "{}\n",
+        )
+        .unwrap();
+        let fake = dir.join("duckdb");
+        std::fs::write(&fake, "#!/bin/sh\nexec sleep 30\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let mut e = Engine::new(fake, dir.join("lake"), Catalog::embedded());
+        e.timeout = Duration::from_millis(300);
+        let q = e.catalog.query("01_campaign_summary").unwrap().clone();
+        let t = Instant::now();
+        let err = e.run(&q, Some("c")).unwrap_err().to_string();
+        assert!(err.contains("timed out"), "{err}");
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
