@@ -1,17 +1,16 @@
 //! `sesload plan --verify`: run a recommendation through the local stack.
 //!
 //! Starts `sesload up` (this same binary) in a temporary data directory with the plan's settings
-//! and a simulator at the plan's MaxSendRate and latency, seeds customers, enqueues a backlog of
-//! `verify_seconds` of sending through the ingest API faster than the fleet can drain it, waits
-//! until every message is sent or dead-lettered, and measures the achieved send rate from the
-//! ledger's first and last send times (`/_local/stats?campaign=...`).
+//! and a simulator at the plan's MaxSendRate and latency, seeds customers, queues a backlog of
+//! `verify_seconds` of sending in the durable queue *before* the stack starts (so the fleet meets
+//! a full queue, as the plan assumes, and the ingest rate plays no part), waits until every
+//! message is sent or dead-lettered, and measures the achieved send rate from the ledger's first
+//! and last send times (`/_local/stats?campaign=...`).
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
@@ -91,7 +90,7 @@ fn config_toml(plan: &Plan, data_dir: &Path) -> String {
          maximum_batching_window_in_seconds = {window}\n\
          maximum_concurrency = {mc}\n\
          visibility_timeout_seconds = {vis}\n\
-         target_utilisation = {u}\n\
+         target_utilisation = {u:?}\n\
          send_concurrency = {sc}\n\
          idempotency_enabled = {ledger}\n\
          api_key = \"{API_KEY}\"\n\
@@ -99,12 +98,12 @@ fn config_toml(plan: &Plan, data_dir: &Path) -> String {
          data_dir = {dir:?}\n\
          \n\
          [sim]\n\
-         max_send_rate = {rate}\n\
+         max_send_rate = {rate:?}\n\
          max_24_hour_send = -1\n\
          \n\
          [sim.latency]\n\
-         p50_ms = {lat}\n\
-         p99_ms = {lat}\n",
+         p50_ms = {lat:?}\n\
+         p99_ms = {lat:?}\n",
         batch = plan.batch_size,
         window = plan.maximum_batching_window_in_seconds,
         mc = plan.maximum_concurrency,
@@ -135,8 +134,7 @@ pub fn run(plan: &Plan, seconds: f64) -> anyhow::Result<VerifyReport> {
     let ready = dir.join("ready.json");
 
     let status = Command::new(&bin)
-        .args(["seed", "--count", &CUSTOMERS.to_string(), "--config"])
-        .arg(&config)
+        .args(["seed", "--quiet", "--count", &CUSTOMERS.to_string()])
         .arg("--data-dir")
         .arg(&dir)
         .stdout(Stdio::null())
@@ -147,6 +145,10 @@ pub fn run(plan: &Plan, seconds: f64) -> anyhow::Result<VerifyReport> {
         let _ = std::fs::remove_dir_all(&dir);
         bail!("`sesload seed` failed ({status})");
     }
+
+    let messages = (plan.target_rate * seconds).ceil().max(1.0) as u64;
+    let campaign = format!("plan-verify-{stamp}");
+    prefill(&dir, &campaign, messages)?;
 
     let child = Command::new(&bin)
         .arg("up")
@@ -170,10 +172,6 @@ pub fn run(plan: &Plan, seconds: f64) -> anyhow::Result<VerifyReport> {
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_string();
-
-    let messages = (plan.target_rate * seconds).ceil().max(1.0) as u64;
-    let campaign = format!("plan-verify-{stamp}");
-    enqueue(&addr, &campaign, messages)?;
 
     let expect_s = messages as f64 / plan.predicted_rate;
     let deadline = Instant::now() + Duration::from_secs_f64(expect_s * 3.0 + 60.0);
@@ -264,39 +262,26 @@ fn body(campaign: &str, n: u64) -> String {
     .to_string()
 }
 
-/// POST `count` requests with 8 keep-alive connections; every one must be accepted (200).
-fn enqueue(addr: &str, campaign: &str, count: u64) -> anyhow::Result<()> {
-    let next = Arc::new(AtomicU64::new(0));
-    let workers: Vec<_> = (0..8)
-        .map(|_| {
-            let next = next.clone();
-            let addr = addr.to_string();
-            let campaign = campaign.to_string();
-            std::thread::spawn(move || -> anyhow::Result<()> {
-                let mut conn = Conn::open(&addr)?;
-                loop {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    if n >= count {
-                        return Ok(());
-                    }
-                    let (status, resp) = conn.request(
-                        "POST",
-                        "/send_messages/events",
-                        &[("x-api-key", API_KEY), ("content-type", "application/json")],
-                        body(&campaign, n).as_bytes(),
-                    )?;
-                    if status != 200 {
-                        bail!("ingest answered {status}: {resp}");
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.join()
-            .map_err(|_| anyhow!("an ingest thread panicked"))??;
-    }
-    Ok(())
+/// Queue `count` requests in the stack's durable queue (the same `Queue::send_batch` the ingest
+/// API uses), before the stack runs.
+fn prefill(dir: &Path, campaign: &str, count: u64) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let db = sesload_local::Db::open(dir.join(sesload_local::DB_FILE))?;
+        let queue = sesload_local::Queue::new(db, sesload_local::QueueSettings::default());
+        let mut n = 0;
+        while n < count {
+            let hi = (n + 2_000).min(count);
+            let batch = (n..hi)
+                .map(|i| sesload_local::NewMessage::from_body(body(campaign, i)))
+                .collect();
+            queue.send_batch(batch).await?;
+            n = hi;
+        }
+        anyhow::Ok(())
+    })
 }
 
 fn get_json(addr: &str, path: &str) -> anyhow::Result<Value> {
@@ -365,5 +350,39 @@ impl Conn {
         let mut buf = vec![0; len];
         self.reader.read_exact(&mut buf)?;
         Ok((status, String::from_utf8_lossy(&buf).into_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stack_config_carries_the_plan() {
+        let plan = sesload_plan::plan(
+            &sesload_plan::Inputs::new(200.0, 50.0),
+            &sesload_plan::Prices::default(),
+        )
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("sesload-verify-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sesload.toml");
+        std::fs::write(&path, config_toml(&plan, &dir)).unwrap();
+        let cfg = sesload_local::LocalConfig::load(Some(&path), true, |_| None, &[]).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(cfg.batch_size, plan.batch_size as usize);
+        assert_eq!(cfg.maximum_concurrency, plan.maximum_concurrency as usize);
+        assert_eq!(
+            cfg.maximum_batching_window_in_seconds,
+            u64::from(plan.maximum_batching_window_in_seconds)
+        );
+        assert_eq!(
+            cfg.visibility_timeout_seconds,
+            u64::from(plan.visibility_timeout_seconds)
+        );
+        assert_eq!(cfg.send_concurrency, 32);
+        assert_eq!(cfg.api_key, API_KEY);
+        assert_eq!(cfg.sim["max_send_rate"].as_float(), Some(200.0));
+        assert_eq!(cfg.sim["latency"]["p50_ms"].as_float(), Some(50.0));
     }
 }
