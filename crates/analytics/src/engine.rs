@@ -77,13 +77,32 @@ impl Engine {
 
     /// Run a query with its `?` bound to the campaign.
     pub fn run(&self, query: &Query, campaign: Option<&str>) -> Result<ResultSet> {
-        let body = bind_campaign(&query.name, &query.sql, campaign)?;
+        let mut v = self.run_many(&[query], campaign)?;
+        Ok(v.remove(0))
+    }
+
+    /// Run several queries in one DuckDB process. With more than one query the lake is read
+    /// once into a temporary table that `ses_events` then points at.
+    pub fn run_many(&self, queries: &[&Query], campaign: Option<&str>) -> Result<Vec<ResultSet>> {
+        let names = queries
+            .iter()
+            .map(|q| q.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let bodies = queries
+            .iter()
+            .map(|q| bind_campaign(&q.name, &q.sql, campaign))
+            .collect::<Result<Vec<_>>>()?;
         if !lake_has_events(&self.lake) {
             return Err(Error::EmptyLake {
                 lake: self.lake.clone(),
             });
         }
-        let script = self.script(&body)?;
+        let script = self.script(&bodies)?;
+        let query = Query {
+            name: names,
+            sql: String::new(),
+        };
         let mut child = Command::new(&self.duckdb)
             .args(["-no-init", "-bail", "-json"])
             .stdin(Stdio::piped())
@@ -149,10 +168,10 @@ impl Engine {
                 },
             });
         }
-        parse_output(&query.name, &String::from_utf8_lossy(&out.stdout))
+        parse_outputs(queries, &String::from_utf8_lossy(&out.stdout))
     }
 
-    fn script(&self, body: &str) -> Result<String> {
+    fn script(&self, bodies: &[String]) -> Result<String> {
         let lake = self.lake.to_string_lossy();
         let mut s = String::new();
         s.push_str(&format!("SET VARIABLE lake = {};\n", sql_literal(&lake)?));
@@ -160,15 +179,23 @@ impl Engine {
         s.push('\n');
         s.push_str(&self.catalog.local_table);
         s.push('\n');
+        if bodies.len() > 1 {
+            s.push_str(
+                "CREATE TEMP TABLE sesload_events AS FROM ses_events;\n\
+                 DROP VIEW ses_events;\n\
+                 CREATE TEMP VIEW ses_events AS FROM sesload_events;\n",
+            );
+        }
         for v in &self.catalog.views {
             s.push_str(&v.sql);
             s.push('\n');
         }
-        s.push_str("CREATE OR REPLACE TEMP VIEW sesload_result AS\n");
-        s.push_str(body);
-        s.push_str("\n;\nDESCRIBE sesload_result;\n");
-        s.push_str(body);
-        s.push_str("\n;\n");
+        for (i, body) in bodies.iter().enumerate() {
+            s.push_str(&format!(
+                "CREATE OR REPLACE TEMP VIEW sesload_result_{i} AS\n{body}\n;\n\
+                 DESCRIBE sesload_result_{i};\n{body}\n;\n"
+            ));
+        }
         Ok(s)
     }
 }
@@ -240,21 +267,61 @@ pub fn locate_duckdb() -> Result<PathBuf> {
     })
 }
 
-/// Parse the two JSON arrays the script prints: DESCRIBE rows, then result rows.
-fn parse_output(query: &str, stdout: &str) -> Result<ResultSet> {
-    let bad = |detail: String| Error::Output {
-        query: query.to_owned(),
-        detail,
-    };
+/// Parse what the script prints: per query, the DESCRIBE rows then the result rows.
+fn parse_outputs(queries: &[&Query], stdout: &str) -> Result<Vec<ResultSet>> {
+    let all = queries
+        .iter()
+        .map(|q| q.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut arrays = Vec::new();
     for v in serde_json::Deserializer::from_str(stdout)
         .into_iter::<Vec<serde_json::Map<String, Value>>>()
     {
-        arrays.push(v.map_err(|e| bad(format!("{e} in {:.200}", stdout)))?);
+        arrays.push(v.map_err(|e| Error::Output {
+            query: all.clone(),
+            detail: format!("{e} in {:.200}", stdout),
+        })?);
+    }
+    if arrays.len() != 2 * queries.len() {
+        return Err(Error::Output {
+            query: all,
+            detail: format!(
+                "expected {} JSON arrays (DESCRIBE and rows per query), got {}",
+                2 * queries.len(),
+                arrays.len()
+            ),
+        });
     }
     let mut it = arrays.into_iter();
-    let describe = it.next().ok_or_else(|| bad("no DESCRIBE output".into()))?;
-    let rows = it.next().unwrap_or_default();
+    queries
+        .iter()
+        .map(|q| {
+            let describe = it.next().unwrap_or_default();
+            let rows = it.next().unwrap_or_default();
+            to_result_set(&q.name, describe, rows)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+fn parse_output(query: &str, stdout: &str) -> Result<ResultSet> {
+    let q = Query {
+        name: query.to_owned(),
+        sql: String::new(),
+    };
+    Ok(parse_outputs(&[&q], stdout)?.remove(0))
+}
+
+fn to_result_set(
+    query: &str,
+    describe: Vec<serde_json::Map<String, Value>>,
+    rows: Vec<serde_json::Map<String, Value>>,
+) -> Result<ResultSet> {
+    let bad = |detail: String| Error::Output {
+        query: query.to_owned(),
+        detail,
+    };
     let mut columns = Vec::new();
     let mut types = Vec::new();
     for d in &describe {

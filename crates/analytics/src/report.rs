@@ -85,18 +85,25 @@ pub fn build_report(
     counters: Option<Counters>,
     quota: Option<f64>,
 ) -> Result<Report> {
-    let run = |name: &str| -> Result<ResultSet> {
-        let q = engine.catalog.query(name)?;
-        engine.run(q, Some(campaign))
-    };
-    let summary = run("01_campaign_summary")?;
-    let duplicates = run("02_duplicates")?;
-    let timeline = run("03_throughput")?;
-    let latency = run("04_latency")?;
-    let bounces = run("05_bounces_complaints")?;
-    let reconciliation_inputs = run("06_reconciliation")?;
-    let segments = run("07_throughput_segments")?;
-    let histogram = run("08_latency_histogram")?;
+    const NAMES: [&str; 8] = [
+        "01_campaign_summary",
+        "02_duplicates",
+        "03_throughput",
+        "04_latency",
+        "05_bounces_complaints",
+        "06_reconciliation",
+        "07_throughput_segments",
+        "08_latency_histogram",
+    ];
+    let queries = NAMES
+        .iter()
+        .map(|n| engine.catalog.query(n))
+        .collect::<Result<Vec<_>>>()?;
+    // One DuckDB process: the lake is read once.
+    let mut results = engine.run_many(&queries, Some(campaign))?.into_iter();
+    let mut next = || results.next().unwrap_or_default();
+    let (summary, duplicates, timeline, latency) = (next(), next(), next(), next());
+    let (bounces, reconciliation_inputs, segments, histogram) = (next(), next(), next(), next());
     let reconciliation = reconcile(
         campaign,
         &reconciliation_inputs,
