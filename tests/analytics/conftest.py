@@ -40,6 +40,8 @@ def sesload_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def duckdb_bin() -> Path:
+    if os.environ.get("SESLOAD_DUCKDB"):
+        return Path(os.environ["SESLOAD_DUCKDB"])
     p = ROOT / ".venv/bin/duckdb"
     if p.is_file():
         return p
