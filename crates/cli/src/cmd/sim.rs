@@ -9,9 +9,11 @@ use sesload_sim::SimConfig;
 /// Arguments of `sesload sim`. Every simulator knob is a flag; unset flags keep the value from
 /// `[sim]` in the config file, or the default.
 #[derive(clap::Args, Debug, Default)]
-#[command(after_help = "Point an SDK at it: AWS_ENDPOINT_URL_SES=http://127.0.0.1:PORT (boto3 >= 1.28, AWS CLI v2, Rust SDK), \
+#[command(
+    after_help = "Point an SDK at it: AWS_ENDPOINT_URL_SES=http://127.0.0.1:PORT (boto3 >= 1.28, AWS CLI v2, Rust SDK), \
 any access key, region us-east-1. Inspection: GET /_sim/messages, GET /_sim/stats, POST /_sim/reset, POST /_sim/flush. \
-See docs/simulator.md.")]
+See docs/simulator.md."
+)]
 pub struct Args {
     /// Configuration file whose `[sim]` table configures the simulator (keys as in
     /// docs/simulator.md). Default: ./sesload.toml if it exists.
@@ -125,8 +127,10 @@ pub enum LogFormat {
 
 /// Reads `[sim]` from a config file (missing table = defaults).
 pub fn load_config_file(path: &Path) -> anyhow::Result<SimConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let table: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     match table.get("sim") {
         None => Ok(SimConfig::default()),
         Some(v) => v
@@ -160,7 +164,12 @@ pub fn build_config(args: &Args) -> anyhow::Result<SimConfig> {
         c.verified_identities = args.verified_identities.clone();
     }
     if !args.configuration_sets.is_empty() {
-        c.configuration_sets = args.configuration_sets.iter().filter(|s| !s.is_empty()).cloned().collect();
+        c.configuration_sets = args
+            .configuration_sets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect();
     }
     if let Some(v) = &args.region {
         c.region = v.clone();
@@ -227,7 +236,11 @@ pub fn build_config(args: &Args) -> anyhow::Result<SimConfig> {
 fn init_logs(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => b.json().try_init(),
         LogFormat::Human => b.try_init(),
@@ -237,7 +250,9 @@ fn init_logs(format: LogFormat) {
 pub fn run(args: Args) -> anyhow::Result<()> {
     init_logs(args.log_format);
     let config = build_config(&args)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(serve(args, config))
 }
 
@@ -261,7 +276,9 @@ async fn serve(args: Args, config: SimConfig) -> anyhow::Result<()> {
     let sim = sesload_sim::start(config, listener).await?;
     let endpoint = sim.endpoint_url();
     let port = sim.local_addr().port();
-    let lake_text = lake.as_ref().map(|p| p.join("ses_events").display().to_string());
+    let lake_text = lake
+        .as_ref()
+        .map(|p| p.join("ses_events").display().to_string());
     eprintln!(
         "sesload sim: SES v2 simulator listening on {endpoint}\n  {summary}\n  event lake: {}\n  point an SDK at it:\n    export AWS_ENDPOINT_URL_SES={endpoint} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1\n    aws sesv2 get-account --endpoint-url {endpoint}\n  inspect: {endpoint}/_sim/messages  {endpoint}/_sim/stats  (POST {endpoint}/_sim/reset)\n  Ctrl-C stops it (pending events are written first).",
         lake_text.as_deref().unwrap_or("off (--no-lake)")
@@ -271,7 +288,8 @@ async fn serve(args: Args, config: SimConfig) -> anyhow::Result<()> {
     println!("{ready}");
     if let Some(p) = &args.ready_file {
         let tmp = p.with_extension("tmp");
-        std::fs::write(&tmp, ready.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::write(&tmp, ready.to_string())
+            .with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::rename(&tmp, p).with_context(|| format!("writing {}", p.display()))?;
     }
     wait_for_signal().await;
@@ -288,11 +306,19 @@ async fn serve(args: Args, config: SimConfig) -> anyhow::Result<()> {
 }
 
 fn fmt_rate(r: f64) -> String {
-    if r == 0.0 { "unlimited".into() } else { r.to_string() }
+    if r == 0.0 {
+        "unlimited".into()
+    } else {
+        r.to_string()
+    }
 }
 
 fn fmt_day(d: i64) -> String {
-    if d < 0 { "unlimited".into() } else { d.to_string() }
+    if d < 0 {
+        "unlimited".into()
+    } else {
+        d.to_string()
+    }
 }
 
 async fn wait_for_signal() {
@@ -334,7 +360,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("s.toml");
         std::fs::write(&f, "batch_size = 3\n[sim]\nmax_send_rate = 50\nsandbox = true\n[sim.latency]\np50_ms = 5\np99_ms = 9\n").unwrap();
-        let t = T::try_parse_from(["x", "--config", f.to_str().unwrap(), "--latency-p99-ms", "20", "--max-24-hour-send", "-1", "--data-dir", "/tmp/d"]).unwrap();
+        let t = T::try_parse_from([
+            "x",
+            "--config",
+            f.to_str().unwrap(),
+            "--latency-p99-ms",
+            "20",
+            "--max-24-hour-send",
+            "-1",
+            "--data-dir",
+            "/tmp/d",
+        ])
+        .unwrap();
         let c = build_config(&t.a).unwrap();
         assert_eq!(c.effective_max_send_rate(), 50.0);
         assert_eq!(c.effective_max_24_hour_send(), -1);
@@ -345,7 +382,13 @@ mod tests {
         let t = T::try_parse_from(["x", "--config", f.to_str().unwrap()]).unwrap();
         let e = format!("{:#}", build_config(&t.a).unwrap_err());
         assert!(e.contains("max_sendrate"), "{e}");
-        let t = T::try_parse_from(["x", "--config", f.to_str().unwrap(), "--fault-error-rate", "2"]);
+        let t = T::try_parse_from([
+            "x",
+            "--config",
+            f.to_str().unwrap(),
+            "--fault-error-rate",
+            "2",
+        ]);
         assert!(t.is_ok());
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -52,14 +52,30 @@ impl Drop for ChildGuard {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.in_flight >= 1, "--in-flight must be >= 1, got {}", args.in_flight);
-    anyhow::ensure!(args.seconds >= 1, "--seconds must be >= 1, got {}", args.seconds);
+    anyhow::ensure!(
+        args.in_flight >= 1,
+        "--in-flight must be >= 1, got {}",
+        args.in_flight
+    );
+    anyhow::ensure!(
+        args.seconds >= 1,
+        "--seconds must be >= 1, got {}",
+        args.seconds
+    );
     let bin = match &args.sesload_bin {
         Some(p) => p.clone(),
         None => std::env::current_exe().context("locating the sesload binary")?,
     };
     let mut child = Command::new(&bin)
-        .args(["sim", "--port", "0", "--no-lake", "--no-quota", "--log-format", "json"])
+        .args([
+            "sim",
+            "--port",
+            "0",
+            "--no-lake",
+            "--no-quota",
+            "--log-format",
+            "json",
+        ])
         .args(["--latency-ms", &args.latency_ms.to_string()])
         .args(["--configuration-set", "", "--message-log-capacity", "0"])
         .env("RUST_LOG", "warn")
@@ -67,14 +83,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .stderr(Stdio::null())
         .spawn()
         .with_context(|| format!("starting {} sim", bin.display()))?;
-    let stdout = child.stdout.take().context("no stdout from the simulator")?;
+    let stdout = child
+        .stdout
+        .take()
+        .context("no stdout from the simulator")?;
     let pid = child.id();
     let guard = ChildGuard(child);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).context("reading the simulator's ready line")?;
-    let ready: serde_json::Value =
-        serde_json::from_str(line.trim()).with_context(|| format!("simulator ready line is not JSON: {line:?}"))?;
-    let endpoint = ready["endpoint"].as_str().context("ready line has no endpoint")?.to_owned();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .context("reading the simulator's ready line")?;
+    let ready: serde_json::Value = serde_json::from_str(line.trim())
+        .with_context(|| format!("simulator ready line is not JSON: {line:?}"))?;
+    let endpoint = ready["endpoint"]
+        .as_str()
+        .context("ready line has no endpoint")?
+        .to_owned();
     let rss_before = vm_kib(pid, "VmRSS:");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -101,7 +125,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         println!("{out}");
     } else {
-        println!("SES simulator benchmark ({} s, {} in flight, latency {} ms)", args.seconds, args.in_flight, args.latency_ms);
+        println!(
+            "SES simulator benchmark ({} s, {} in flight, latency {} ms)",
+            args.seconds, args.in_flight, args.latency_ms
+        );
         println!("  calls/s            {:.0}", r.calls_per_s);
         println!("  p50 / p99 ms       {:.2} / {:.2}", r.p50_ms, r.p99_ms);
         println!("  calls / errors     {} / {}", r.calls, r.errors);
@@ -129,18 +156,28 @@ async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
         .credentials_provider(Credentials::new("AKIDBENCH", "secret", None, None, "bench"))
         .endpoint_url(endpoint)
         .retry_config(RetryConfig::disabled())
-        .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_secs(30)).build())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(30))
+                .build(),
+        )
         .build();
     let client = aws_sdk_sesv2::Client::from_conf(conf);
     let content = EmailContent::builder()
         .simple(
             Message::builder()
                 .subject(Content::builder().data("bench").build()?)
-                .body(Body::builder().text(Content::builder().data("hello").build()?).build())
+                .body(
+                    Body::builder()
+                        .text(Content::builder().data("hello").build()?)
+                        .build(),
+                )
                 .build(),
         )
         .build();
-    let dest = Destination::builder().to_addresses("success@simulator.amazonses.com").build();
+    let dest = Destination::builder()
+        .to_addresses("success@simulator.amazonses.com")
+        .build();
     // Warm up: one call (connection, signing setup).
     client
         .send_email()
@@ -224,11 +261,16 @@ async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
 /// `in_flight` from GET /_sim/stats over a raw connection (not counted as SES traffic).
 async fn sim_in_flight(addr: &str) -> Option<u64> {
     let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    s.write_all(format!("GET /_sim/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .ok()?;
+    s.write_all(
+        format!("GET /_sim/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .ok()?;
     let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf)).await.ok()?.ok()?;
+    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
     let text = String::from_utf8_lossy(&buf);
     let body = text.split_once("\r\n\r\n")?.1;
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
@@ -239,5 +281,10 @@ async fn sim_in_flight(addr: &str) -> Option<u64> {
 /// A `Vm*:` line of /proc/<pid>/status in KiB.
 fn vm_kib(pid: u32, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
+    s.lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
