@@ -326,19 +326,8 @@ class Stack:
         return [c for c, _ in self.lake_sends()]
 
 
-def _up_is_built() -> bool:
-    try:
-        out = subprocess.run([str(sesload_bin()), "up", "--help"], capture_output=True, text=True, timeout=30)
-    except (RuntimeError, OSError):
-        return True  # let the test fail with the "binary not found" message
-    return "--ready-file" in out.stdout
-
-
 @pytest.fixture
 def make_stack(tmp_path):
-    # Transitional guard while `sesload up` is still the skeleton placeholder (no --ready-file).
-    if not _up_is_built():
-        pytest.skip("`sesload up` is not built yet (no --ready-file flag)")
     stacks: list[Stack] = []
 
     def make(config: dict | None = None, customers: int = 500, name: str = "stack") -> Stack:
