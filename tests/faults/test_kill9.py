@@ -20,7 +20,7 @@ import time
 
 import requests
 
-from conftest import API_KEY, INGEST_PATH, request_body, sim_codes
+from faults_harness import API_KEY, INGEST_PATH, request_body, sim_codes
 
 BACKLOG = 2000
 LIVE = 1000

@@ -6,7 +6,7 @@ Valid records in the same batches are still sent."""
 import json
 import time
 
-from conftest import request_body, sim_codes
+from faults_harness import request_body, sim_codes
 
 CAMPAIGN = "poison"
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import request_body, sim_codes
+from faults_harness import request_body, sim_codes
 
 N_VALID = 1200
 N_PERMANENT = 20
