@@ -1,4 +1,24 @@
-//! `sesload bench poller`.
+//! `sesload bench poller`: emails/s of one poller instance, concurrent vs sequential, in one
+//! run.
+//!
+//! The real [`BatchProcessor`] with the real SES adapter (`aws-sdk-sesv2` over HTTP) sends
+//! to the SES simulator (in this process, fixed latency, no quota). Customers, ledger, DLQ and
+//! visibility are in memory: this measures the send path, which dominates. The same batches
+//! run twice: with `--send-concurrency` (default 32) and with concurrency 1 (sequential mode,
+//! the original sample's behaviour). Keys: `concurrent_emails_per_s`,
+//! `sequential_emails_per_s`, `ratio`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sesload_aws::{SesMailer, ses_client_for_endpoint};
+use sesload_core::{
+    BatchProcessor, Claim, Customer, CustomerStore, DeadLetter, DeadLetterSink, InboundRecord,
+    Ledger, MessageId, PortError, ProcessorSettings, RateSource, UniqueCode, UserId,
+    VisibilityControl,
+};
+use sesload_sim::{LatencyConfig, SimConfig, TemplateSeed};
 
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
@@ -6,8 +26,245 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Records per batch (SQS batch size).
+    #[arg(long, default_value_t = 20)]
+    pub batch_size: usize,
+    /// Simulator latency per SendEmail call, ms (fixed).
+    #[arg(long, default_value_t = 50.0)]
+    pub latency_ms: f64,
+    /// Batches in concurrent mode.
+    #[arg(long, default_value_t = 50)]
+    pub batches: usize,
+    /// Batches in sequential mode (each takes batch_size × latency).
+    #[arg(long, default_value_t = 5)]
+    pub sequential_batches: usize,
+    /// SendEmail calls in flight per instance in concurrent mode.
+    #[arg(long, default_value_t = 32)]
+    pub send_concurrency: usize,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("scenario `poller` is not built yet")
+struct MemCustomers;
+impl CustomerStore for MemCustomers {
+    async fn batch_get(&self, ids: &[UserId]) -> Result<HashMap<UserId, Customer>, PortError> {
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let c = Customer {
+                    user_id: id.clone(),
+                    attributes: [("first_name".to_string(), format!("Customer{}", id.0))].into(),
+                };
+                (id.clone(), c)
+            })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+struct MemLedger(Mutex<HashMap<String, Option<MessageId>>>);
+impl Ledger for MemLedger {
+    async fn claim(&self, code: &UniqueCode, _: Duration) -> Result<Claim, PortError> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(match m.get(&code.0) {
+            Some(Some(id)) => Claim::AlreadySent(id.clone()),
+            Some(None) => Claim::InFlight,
+            None => {
+                m.insert(code.0.clone(), None);
+                Claim::Claimed
+            }
+        })
+    }
+    async fn record_sent(&self, code: &UniqueCode, id: &MessageId) -> Result<(), PortError> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.insert(code.0.clone(), Some(id.clone()));
+        Ok(())
+    }
+    async fn release(&self, code: &UniqueCode) -> Result<(), PortError> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(&code.0);
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct MemDlq(Mutex<Vec<DeadLetter>>);
+impl DeadLetterSink for MemDlq {
+    async fn send_batch(&self, letters: &[DeadLetter]) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(letters.iter().cloned());
+        Vec::new()
+    }
+}
+
+struct NoVisibility;
+impl VisibilityControl for NoVisibility {
+    async fn delay(&self, _: &str, _: Duration) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+fn batch(run: &str, b: usize, size: usize) -> Vec<InboundRecord> {
+    (0..size)
+        .map(|i| {
+            let n = b * size + i;
+            InboundRecord {
+                message_id: format!("{run}-{n}"),
+                receipt_handle: format!("rh-{run}-{n}"),
+                body: serde_json::json!({
+                    "from": "sender@example.com",
+                    "to": format!("success+{n}@simulator.amazonses.com"),
+                    "template_name": "SimpleEmail",
+                    "user_id": (n % 10_000) + 1,
+                    "config_set": "load-test-config",
+                    "tags": [{"Name": "campaign", "Value": format!("bench-{run}")}],
+                    "unique_code": format!("{run}-{n}"),
+                })
+                .to_string(),
+                receive_count: 1,
+            }
+        })
+        .collect()
+}
+
+struct ModeResult {
+    emails: usize,
+    seconds: f64,
+    failures: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn run_mode(
+    endpoint: &str,
+    run: &str,
+    concurrency: usize,
+    batches: usize,
+    size: usize,
+) -> anyhow::Result<ModeResult> {
+    let mailer = SesMailer::new(ses_client_for_endpoint(endpoint, "us-east-1"));
+    let settings = ProcessorSettings {
+        rate_source: RateSource::Unlimited,
+        send_concurrency: concurrency,
+        default_configuration_set: Some("load-test-config".into()),
+        ..ProcessorSettings::default()
+    };
+    let p = BatchProcessor::new(
+        MemCustomers,
+        MemLedger::default(),
+        mailer,
+        MemDlq::default(),
+        NoVisibility,
+        settings,
+    );
+    // warm the connection pool outside the measurement
+    let warm = p
+        .process(batch(&format!("{run}-warm"), 0, size.min(4)))
+        .await;
+    anyhow::ensure!(
+        warm.batch_item_failures.is_empty(),
+        "warm-up batch failed: {:?}",
+        warm.report.outcomes
+    );
+    let mut latencies = Vec::new();
+    let (mut emails, mut failures) = (0, 0);
+    let t0 = Instant::now();
+    for b in 0..batches {
+        let out = p.process(batch(run, b, size)).await;
+        emails += out.report.emails_sent;
+        failures += out.batch_item_failures.len() + out.report.emails_dead_lettered;
+        latencies.extend(out.report.ses_send_ms);
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(ModeResult {
+        emails,
+        seconds,
+        failures,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.batch_size >= 1,
+        "--batch-size must be >= 1, got {}",
+        args.batch_size
+    );
+    anyhow::ensure!(
+        args.batches >= 1 && args.sequential_batches >= 1,
+        "batch counts must be >= 1"
+    );
+    anyhow::ensure!(
+        args.send_concurrency >= 1,
+        "--send-concurrency must be >= 1"
+    );
+    anyhow::ensure!(
+        args.latency_ms.is_finite() && args.latency_ms >= 0.0,
+        "--latency-ms must be >= 0, got {}",
+        args.latency_ms
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let config = SimConfig {
+            max_send_rate: Some(0.0),
+            max_24_hour_send: Some(-1),
+            latency: LatencyConfig::fixed(args.latency_ms),
+            templates: vec![TemplateSeed {
+                name: "SimpleEmail".into(),
+                subject: "Hello {{first_name}}".into(),
+                text: Some("Your code is {{unique_code}}".into()),
+                html: None,
+            }],
+            ..SimConfig::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let sim = sesload_sim::start(config, listener).await?;
+        let endpoint = sim.endpoint_url();
+        let conc = run_mode(&endpoint, "c", args.send_concurrency, args.batches, args.batch_size).await?;
+        let seq = run_mode(&endpoint, "s", 1, args.sequential_batches, args.batch_size).await?;
+        sim.shutdown().await?;
+        anyhow::ensure!(
+            conc.failures == 0 && seq.failures == 0,
+            "sends failed during the benchmark (concurrent {}, sequential {})",
+            conc.failures,
+            seq.failures
+        );
+        let c_rate = conc.emails as f64 / conc.seconds;
+        let s_rate = seq.emails as f64 / seq.seconds;
+        let ratio = c_rate / s_rate;
+        let out = serde_json::json!({
+            "concurrent_emails_per_s": (c_rate * 10.0).round() / 10.0,
+            "sequential_emails_per_s": (s_rate * 10.0).round() / 10.0,
+            "ratio": (ratio * 100.0).round() / 100.0,
+            "batch_size": args.batch_size,
+            "latency_ms": args.latency_ms,
+            "send_concurrency": args.send_concurrency,
+            "concurrent_emails": conc.emails,
+            "sequential_emails": seq.emails,
+            "concurrent_ses_p50_ms": (conc.p50_ms * 10.0).round() / 10.0,
+            "concurrent_ses_p99_ms": (conc.p99_ms * 10.0).round() / 10.0,
+            "sequential_ses_p50_ms": (seq.p50_ms * 10.0).round() / 10.0,
+        });
+        if args.json {
+            println!("{out}");
+        } else {
+            println!("poller, batch {} at {} ms SES latency", args.batch_size, args.latency_ms);
+            println!("  concurrent ({:>2} in flight): {:>8.1} emails/s  (SES p50 {:.1} ms, p99 {:.1} ms)",
+                args.send_concurrency, c_rate, conc.p50_ms, conc.p99_ms);
+            println!("  sequential (1 in flight):  {:>8.1} emails/s", s_rate);
+            println!("  ratio: {ratio:.1}x (targets: >= 300 emails/s, >= 15x)");
+        }
+        Ok(())
+    })
 }
