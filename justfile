@@ -45,8 +45,10 @@ test: setup
         if "$@"; then summary+=("ok    $(( SECONDS - t0 ))s  $name")
         else summary+=("FAIL  $(( SECONDS - t0 ))s  $name"); failed+=("$name"); fi
     }
+    # One build of every target (the sesload binary for the Python tests included) with the same
+    # feature set `cargo test` uses, so the test run reuses it instead of compiling again.
+    stage "cargo build --workspace --all-targets" cargo build --workspace --all-targets
     stage "cargo test --workspace" cargo test --workspace
-    stage "cargo build -p sesload (for the Python tests)" cargo build -p sesload
     stage "pytest tests" "$just" test-py
     if [ -x terraform/test.sh ]; then stage "terraform/test.sh" terraform/test.sh
     else summary+=("skip      terraform/test.sh (not present)"); fi
