@@ -282,3 +282,18 @@ impl PollerConfig {
         })
     }
 }
+
+/// The environment-variable reference table of `docs/configuration.md` (Markdown), generated
+/// from [`ENV_VARS`]; a test keeps the document and this list identical.
+pub fn env_var_reference_markdown() -> String {
+    let mut s = String::from("| Variable | Default | Meaning |\n|---|---|---|\n");
+    for (name, default, doc) in ENV_VARS {
+        let d = match default {
+            None => "*required*".to_string(),
+            Some("") => "*(empty)*".to_string(),
+            Some(v) => format!("`{v}`"),
+        };
+        s.push_str(&format!("| `{name}` | {d} | {doc} |\n"));
+    }
+    s
+}
