@@ -58,18 +58,23 @@ test: setup
     printf '  %s\n' "${summary[@]}"
     if [ "${#failed[@]}" -gt 0 ]; then echo "just test: ${#failed[@]} stage(s) failed" >&2; exit 1; fi
 
-# Python tests under tests/ (pytest; extra arguments are passed on, e.g. `just test-py -k artillery`).
+# Python tests under tests/, one pytest session per area (tests/<area>/, so each area's conftest.py stays its own); arguments go to every session.
 test-py *args:
     #!/usr/bin/env bash
-    set -euo pipefail
+    set -uo pipefail
     cd "{{ root }}"
     if [ ! -d tests ]; then echo "no tests/ directory: skipped"; exit 0; fi
     export SESLOAD_BIN="{{ sesload_bin }}"
-    rc=0
-    "{{ venv }}/bin/pytest" tests "$@" || rc=$?
-    # 5 = no tests collected: not a failure while areas are still empty.
-    if [ "$rc" -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi
-    exit "$rc"
+    failed=()
+    for area in tests/*/; do
+        area="${area%/}"
+        echo "== pytest $area"
+        rc=0
+        "{{ venv }}/bin/pytest" "$area" "$@" || rc=$?
+        # 5 = no tests collected: not a failure while an area is still empty.
+        if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ]; then failed+=("$area (exit $rc)"); fi
+    done
+    if [ "${#failed[@]}" -gt 0 ]; then printf 'pytest failed in: %s\n' "${failed[*]}" >&2; exit 1; fi
 
 # Unit tests of the Artillery generator (node's built-in test runner).
 test-js:
