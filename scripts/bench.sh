@@ -25,8 +25,8 @@ if [ -n "${SESLOAD_BENCH_BIN:-}" ]; then
   BIN="$SESLOAD_BENCH_BIN"
 else
   TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-  echo "bench.sh: cargo build --release -p sesload" >&2
-  cargo build --release -p sesload >&2
+  echo "bench.sh: cargo build --release -p sesload -p poller" >&2
+  cargo build --release -p sesload -p poller >&2
   BIN="$TARGET_DIR/release/sesload"
 fi
 [ -x "$BIN" ] || { echo "bench.sh: $BIN is not an executable" >&2; exit 1; }

@@ -107,12 +107,32 @@ fn is_code_char(c: char) -> bool {
     is_name_char(c) || c == '.' || c == ':'
 }
 
+/// `\s` as JSON Schema (ECMA-262) defines it, which is what API Gateway and the local ingest
+/// apply: WhiteSpace and LineTerminator. Unlike `char::is_whitespace` it excludes U+0085 (NEL)
+/// and includes U+FEFF, so the poller never rejects a body the edge accepted.
+fn is_ecma_space(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0009}'..='\u{000D}'
+            | '\u{0020}'
+            | '\u{00A0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200A}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202F}'
+            | '\u{205F}'
+            | '\u{3000}'
+            | '\u{FEFF}'
+    )
+}
+
 /// `^[^@\s]+@[^@\s]+\.[^@\s]+$`
 fn is_email(v: &str) -> bool {
     let Some((local, domain)) = v.split_once('@') else {
         return false;
     };
-    let ok = |s: &str| !s.is_empty() && !s.chars().any(|c| c == '@' || c.is_whitespace());
+    let ok = |s: &str| !s.is_empty() && !s.chars().any(|c| c == '@' || is_ecma_space(c));
     if !ok(local) || !ok(domain) {
         return false;
     }
@@ -394,6 +414,16 @@ mod tests {
         let mut v = good();
         v[key] = val;
         v
+    }
+
+    #[test]
+    fn email_whitespace_is_the_json_schema_one() {
+        // U+0085 is not `\s` in ECMA-262: the edge accepts it, so the poller must too.
+        assert!(is_email("a\u{85}b@example.com"));
+        // U+FEFF and U+00A0 are `\s` in ECMA-262 although Rust disagrees on U+FEFF.
+        assert!(!is_email("a\u{FEFF}b@example.com"));
+        assert!(!is_email("a\u{A0}b@example.com"));
+        assert!(!is_email("a b@example.com"));
     }
 
     fn without(key: &str) -> Value {
