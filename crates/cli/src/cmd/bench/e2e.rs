@@ -60,6 +60,8 @@ fn backlog_body(campaign: &str, i: usize, customers: usize) -> String {
 
 /// Fill a fresh data dir with `n` messages and customers, start the stack, wait for the drain.
 pub fn drain_backlog(mut cfg: LocalConfig, n: usize, timeout: Duration) -> anyhow::Result<Drain> {
+    // Errors of the stack (e.g. a ledger write that failed) are printed, not swallowed.
+    crate::cmd::up::init_logging(false);
     let dir = std::env::temp_dir().join(format!("sesload-bench-{}", uuid::Uuid::new_v4().simple()));
     cfg.data_dir = dir.display().to_string();
     cfg.port = 0;
