@@ -2,7 +2,9 @@
 # Run every `sesload bench <scenario> --json` (release build) and print one table of each
 # scenario's key figures beside its target (targets from the poller, local-stack and proof issues).
 #
-#   scripts/bench.sh                      all scenarios: sim poller cold-start ingest e2e quota
+#   scripts/bench.sh                      all scenarios: sim sim-5k poller cold-start ingest e2e quota
+#                                         (sim-5k = `bench sim --latency-ms 50 --in-flight 5000
+#                                         --client raw`: the simulator's memory with 5,000 connections)
 #   scripts/bench.sh poller quota         some of them
 #   SESLOAD_BENCH_BIN=/path/to/sesload    use this binary instead of building one
 #   SESLOAD_BENCH_JSON=out.json           also write {scenario: result} there
@@ -15,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-ALL=(sim poller cold-start ingest e2e quota)
+ALL=(sim sim-5k poller cold-start ingest e2e quota)
 if [ "$#" -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=("${ALL[@]}"); fi
 for s in "${SCENARIOS[@]}"; do
   case " ${ALL[*]} " in *" $s "*) ;; *) echo "bench.sh: unknown scenario '$s' (known: ${ALL[*]})" >&2; exit 2 ;; esac
@@ -39,9 +41,13 @@ trap 'rm -rf "$OUT"' EXIT
 
 failed=0
 for s in "${SCENARIOS[@]}"; do
-  echo "bench.sh: sesload bench $s --json" >&2
+  case "$s" in
+    sim-5k) cmd=(sim --latency-ms 50 --in-flight 5000 --client raw) ;;
+    *) cmd=("$s") ;;
+  esac
+  echo "bench.sh: sesload bench ${cmd[*]} --json" >&2
   start=$(date +%s.%N)
-  if "$BIN" bench "$s" --json >"$OUT/$s.json" 2>"$OUT/$s.err"; then
+  if "$BIN" bench "${cmd[@]}" --json >"$OUT/$s.json" 2>"$OUT/$s.err"; then
     echo "ok" >"$OUT/$s.status"
   else
     echo "exit $?" >"$OUT/$s.status"
@@ -59,7 +65,10 @@ import json, os, sys
 out, scenarios = sys.argv[1], sys.argv[2:]
 # scenario -> [(key, comparison, target)]; comparison ">=" or "<=" or "==", None = report only.
 TARGETS = {
-    "sim": [],
+    "sim": [("calls_per_s", ">=", 10_000), ("p99_ms", None, None), ("sim_cpu_us_per_call", None, None),
+            ("client_cpu_us_per_call", None, None)],
+    "sim-5k": [("calls_per_s", None, None), ("sim_peak_in_flight", None, None),
+               ("sim_peak_rss_mb", "<=", 100)],
     "poller": [("concurrent_emails_per_s", ">=", 300), ("sequential_emails_per_s", None, None),
                ("ratio", ">=", 15)],
     "cold-start": [("init_ms", "<=", 20), ("rss_mb", "<=", 32)],
@@ -103,7 +112,7 @@ for s in scenarios:
     results[s] = data
     keys = TARGETS.get(s, [])
     shown = {k for k, _, _ in keys}
-    # Scenarios without declared figures (sim) show their numeric top-level keys.
+    # Scenarios without declared figures show their numeric top-level keys.
     extra = [(k, None, None) for k, v in data.items()
              if k not in shown and isinstance(v, (int, float)) and not isinstance(v, bool) and not keys]
     for k, cmp, target in keys + extra:

@@ -1,7 +1,10 @@
 //! Token-bucket pacing with AIMD (additive increase, multiplicative decrease).
 //!
-//! The bucket holds one token (no bursts): each `acquire` reserves the next free slot,
-//! `1 / rate` seconds after the previous one, and sleeps until it. The rate starts at the
+//! Each `acquire` reserves the next free slot, `1 / rate` seconds after the previous one, and
+//! sleeps until it. An instance that was idle (between two batches: the last send's latency,
+//! the deletes, the next receive) may catch up on at most [`BURST`] of that idle time: the next
+//! slot is never earlier than `now - BURST`, so the bucket holds `rate × BURST` tokens at most
+//! and the sends of any window of `T` seconds stay under `rate × (T + BURST)`. The rate starts at the
 //! *ceiling* (this instance's share of the account's `MaxSendRate` × target utilisation).
 //! A throttle halves the rate (at most once per [`DECREASE_WINDOW`], because the throttles
 //! of requests already in flight describe the same overload); the rate then recovers
@@ -15,6 +18,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// Idle time an instance may catch up on (the bucket's depth in seconds of its rate). Small
+/// beside SES's one-second rate window, large enough to cover the idle gap between two
+/// batches (about one SES latency plus a few store writes), which otherwise costs 1-3 % of
+/// the quota at every batch boundary.
+pub const BURST: Duration = Duration::from_millis(100);
 /// Fraction of the ceiling regained per second after a decrease (20 s from 0 to full).
 pub const RECOVERY_PER_SECOND: f64 = 0.05;
 /// Multiplicative decrease factor on throttling.
@@ -106,7 +114,8 @@ impl Pacer {
             if s.ceiling.is_none() {
                 return;
             }
-            let slot = s.next_slot.max(now);
+            let earliest = now.checked_sub(BURST).unwrap_or(now);
+            let slot = s.next_slot.max(earliest);
             s.next_slot = slot + Duration::from_secs_f64(1.0 / s.rate);
             if slot <= now {
                 return;
@@ -167,6 +176,55 @@ mod tests {
         let p = Pacer::with_ceiling(10.0);
         let n = count_in(&p, Duration::from_secs(10)).await;
         assert!((99..=101).contains(&n), "{n} sends in 10 s at 10/s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_time_is_caught_up_only_up_to_the_burst() {
+        let p = Pacer::with_ceiling(100.0);
+        // A long idle period earns at most BURST × rate = 10 immediate sends (+1 due now).
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let start = Instant::now();
+        let mut immediate = 0;
+        loop {
+            p.acquire().await;
+            if start.elapsed() > Duration::ZERO {
+                break;
+            }
+            immediate += 1;
+        }
+        assert_eq!(
+            immediate, 11,
+            "sends without waiting after 5 s idle at 100/s"
+        );
+        // A 100 ms pause inside a stream costs nothing: 10 s at 100/s with the pause ≈ 1000.
+        let p = Pacer::with_ceiling(100.0);
+        let start = Instant::now();
+        let mut n = 0;
+        while start.elapsed() < Duration::from_secs(10) {
+            if n == 500 {
+                tokio::time::advance(Duration::from_millis(100)).await;
+            }
+            p.acquire().await;
+            n += 1;
+        }
+        assert!(
+            (999..=1002).contains(&n),
+            "{n} sends in 10 s at 100/s with a 100 ms pause"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_cancels_the_burst() {
+        let p = Pacer::with_ceiling(100.0);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        p.on_throttle(); // 50/s, next slot 20 ms out
+        let start = Instant::now();
+        p.acquire().await;
+        assert!(
+            start.elapsed() >= Duration::from_millis(20),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,8 +8,27 @@ use serde_json::json;
 use crate::db::{DbError, now_ms};
 use crate::metrics::QueueGauges;
 
+/// Runs the reads of `f` in one read transaction: in WAL mode that is one snapshot, so counts
+/// taken from several tables agree with each other even while the writer commits (outside a
+/// transaction every statement sees the latest commit, and a batch recorded as sent between two
+/// statements could be counted neither as sent nor as queued).
+fn in_snapshot<T>(
+    c: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let tx = c
+        .unchecked_transaction()
+        .map_err(DbError::sql("begin read snapshot"))?;
+    // Reads only: dropping the transaction rolls it back.
+    f(&tx)
+}
+
 /// Queue gauges: visible / in flight / delayed messages, DLQ depth, oldest message age.
 pub fn gauges(c: &Connection) -> Result<QueueGauges, DbError> {
+    in_snapshot(c, gauges_in)
+}
+
+fn gauges_in(c: &Connection) -> Result<QueueGauges, DbError> {
     let now = now_ms();
     let (visible, in_flight, delayed, oldest): (i64, i64, i64, Option<i64>) = c
         .query_row(
@@ -60,6 +79,10 @@ pub struct CampaignReconciliation {
 
 /// Reconcile a campaign from the accepted log, the ledger, the DLQ and the queue.
 pub fn reconcile(c: &Connection, campaign: &str) -> Result<CampaignReconciliation, DbError> {
+    in_snapshot(c, |c| reconcile_in(c, campaign))
+}
+
+fn reconcile_in(c: &Connection, campaign: &str) -> Result<CampaignReconciliation, DbError> {
     let e = DbError::sql("reconcile");
     let accepted: i64 = c
         .query_row(
@@ -134,7 +157,11 @@ pub fn reconcile(c: &Connection, campaign: &str) -> Result<CampaignReconciliatio
 
 /// Everything `/_local/stats` reports.
 pub fn collect(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Value, DbError> {
-    let g = gauges(c)?;
+    in_snapshot(c, |c| collect_in(c, campaign))
+}
+
+fn collect_in(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Value, DbError> {
+    let g = gauges_in(c)?;
     let accepted: i64 = c
         .query_row(
             "SELECT coalesce(sum(accepted), 0) FROM campaigns",
@@ -195,7 +222,7 @@ pub fn collect(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Val
         "campaigns": campaigns,
     });
     if let Some(name) = campaign {
-        out["campaign"] = serde_json::to_value(reconcile(c, name)?).unwrap_or_default();
+        out["campaign"] = serde_json::to_value(reconcile_in(c, name)?).unwrap_or_default();
     }
     Ok(out)
 }

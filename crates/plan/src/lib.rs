@@ -499,10 +499,11 @@ pub fn plan(i: &Inputs, prices: &Prices) -> Result<Plan, PlanError> {
 
     // Throughput prediction with a backlog: each slot loses the gap between two batches, and the
     // fleet can never beat the account's rate.
-    // The pacer keeps no burst, so time without sends is lost: the gap between two batches, the
-    // per-batch work before the first send, and the tail after the last send starts (one send
-    // slot: latency + ledger write).
-    let lost_s = (i.invoke_gap_ms + i.per_batch_overhead_ms) / 1000.0 + slot_seconds;
+    // Time without sends (the gap between two batches, the per-batch work before the first send,
+    // and the tail after the last send starts: one send slot) is lost, except for the pacer's
+    // burst: an idle instance catches up on at most `pacer::BURST` of it.
+    let idle_s = (i.invoke_gap_ms + i.per_batch_overhead_ms) / 1000.0 + slot_seconds;
+    let lost_s = (idle_s - sesload_core::pacer::BURST.as_secs_f64()).max(0.0);
     let batch_efficiency = batch_duration_s / (batch_duration_s + lost_s);
     let predicted_rate = (f64::from(maximum_concurrency)
         * per_instance_rate.min(instance_capacity)
@@ -760,8 +761,9 @@ mod tests {
         assert_eq!(r.function_timeout_seconds, 13);
         assert_eq!(r.visibility_timeout_seconds, 79);
         assert_eq!(r.function_memory_mb, 128);
-        // 3 s of sending in every 3 + 0.05 (gap + batch work) + 0.06 (tail) s.
-        let expected = 196.0 * 3.0 / 3.11;
+        // 3 s of sending; 0.05 s (gap + batch work) + 0.06 s (tail) idle, of which the pacer's
+        // 0.1 s burst catches up all but 0.01 s.
+        let expected = 196.0 * 3.0 / 3.01;
         assert!(
             (r.predicted_rate - expected).abs() < 0.01,
             "{}",

@@ -6,6 +6,14 @@
 //! no quota, 64 calls in flight for 10 s. `--latency-ms 50 --in-flight 5000` holds 5,000
 //! calls in flight against a 50 ms simulator and reports the peak RSS and the largest
 //! in-flight count the simulator itself saw.
+//!
+//! On a small machine the SDK client, not the simulator, is the limit: signing, endpoint
+//! resolution and the orchestrator cost several times the simulator's work per call, and both
+//! share the same cores. So the CPU time of both processes is measured too
+//! (`sim_cpu_us_per_call`, `client_cpu_us_per_call`), and `--client raw` replaces the SDK with
+//! plain keep-alive HTTP/1.1 connections sending the same SendEmail request (a fixed,
+//! unverified `Authorization` header: the simulator does not check signatures), which shows
+//! what the simulator serves when the client costs little.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -41,6 +49,17 @@ pub struct Args {
     /// Simulator binary (default: this executable).
     #[arg(long)]
     pub sesload_bin: Option<std::path::PathBuf>,
+    /// `sdk`: the Rust `aws-sdk-sesv2` client (signing and all); `raw`: the same SendEmail
+    /// request over plain HTTP/1.1 keep-alive connections, one per call in flight.
+    #[arg(long, value_enum, default_value_t = Client::Sdk)]
+    pub client: Client,
+}
+
+/// The load generator of `sesload bench sim`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    Sdk,
+    Raw,
 }
 
 struct ChildGuard(Child);
@@ -105,12 +124,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .worker_threads(args.client_threads.max(1))
         .enable_all()
         .build()?;
-    let r = rt.block_on(drive(&args, &endpoint))?;
+    let sim_cpu0 = cpu_seconds(&format!("/proc/{pid}/stat"));
+    let own_cpu0 = cpu_seconds("/proc/self/stat");
+    let r = match args.client {
+        Client::Sdk => rt.block_on(drive(&args, &endpoint))?,
+        Client::Raw => rt.block_on(drive_raw(&args, &endpoint))?,
+    };
+    let sim_cpu = cpu_seconds(&format!("/proc/{pid}/stat"))
+        .zip(sim_cpu0)
+        .map(|(b, a)| b - a);
+    let own_cpu = cpu_seconds("/proc/self/stat")
+        .zip(own_cpu0)
+        .map(|(b, a)| b - a);
+    let per_call = |cpu: Option<f64>| {
+        cpu.filter(|_| r.calls > 0)
+            .map(|c| (c * 1e6 / r.calls as f64 * 10.0).round() / 10.0)
+    };
     let peak_rss_kib = vm_kib(pid, "VmHWM:");
     drop(guard);
 
     let out = serde_json::json!({
+        "client": format!("{:?}", args.client).to_lowercase(),
         "calls_per_s": r.calls_per_s,
+        "sim_cpu_s": sim_cpu,
+        "client_cpu_s": own_cpu,
+        "sim_cpu_us_per_call": per_call(sim_cpu),
+        "client_cpu_us_per_call": per_call(own_cpu),
         "p50_ms": r.p50_ms,
         "p99_ms": r.p99_ms,
         "calls": r.calls,
@@ -133,6 +172,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("  p50 / p99 ms       {:.2} / {:.2}", r.p50_ms, r.p99_ms);
         println!("  calls / errors     {} / {}", r.calls, r.errors);
         println!("  sim peak in flight {}", r.peak_in_flight);
+        if let (Some(s), Some(c)) = (per_call(sim_cpu), per_call(own_cpu)) {
+            println!("  CPU µs per call    simulator {s:.1}, client {c:.1}");
+        }
         if let Some(k) = peak_rss_kib {
             println!("  sim peak RSS       {:.1} MB", k as f64 / 1024.0);
         }
@@ -240,6 +282,95 @@ async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
     let elapsed = start.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let _ = poller.await;
+    Ok(summarise(all, elapsed, &errors, &peak))
+}
+
+/// The `--client raw` load: `in_flight` keep-alive connections, each sending the SendEmail
+/// request of the SDK scenario (same JSON body and path) as soon as the previous answer came.
+async fn drive_raw(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
+    use http_body_util::{BodyExt, Full};
+    let authority = endpoint.trim_start_matches("http://").to_owned();
+    let body = bytes::Bytes::from_static(
+        br#"{"FromEmailAddress":"sender@example.com","Destination":{"ToAddresses":["success@simulator.amazonses.com"]},"Content":{"Simple":{"Subject":{"Data":"bench"},"Body":{"Text":{"Data":"hello"}}}}}"#,
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let peak = Arc::new(AtomicU64::new(0));
+    let poller = {
+        let stop = stop.clone();
+        let peak = peak.clone();
+        let addr = authority.clone();
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(n) = sim_in_flight(&addr).await {
+                    peak.fetch_max(n, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let mut tasks = Vec::with_capacity(args.in_flight);
+    for _ in 0..args.in_flight {
+        let authority = authority.clone();
+        let body = body.clone();
+        let errors = errors.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(1024);
+            let stream = tokio::net::TcpStream::connect(&authority)
+                .await
+                .with_context(|| format!("connecting to {authority}"))?;
+            let _ = stream.set_nodelay(true);
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .context("HTTP handshake with the simulator")?;
+            tokio::spawn(conn);
+            while Instant::now() < deadline {
+                let req = hyper::Request::post("/v2/email/outbound-emails")
+                    .header("host", &authority)
+                    .header("content-type", "application/json")
+                    .header(
+                        "authorization",
+                        "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0",
+                    )
+                    .body(Full::new(body.clone()))?;
+                let t = Instant::now();
+                if sender.ready().await.is_err() {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                match sender.send_request(req).await {
+                    Ok(resp) => {
+                        let ok = resp.status().is_success();
+                        let _ = resp.into_body().collect().await;
+                        if ok {
+                            lat.push(t.elapsed().as_micros() as u32);
+                        } else {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+            Ok::<_, anyhow::Error>(lat)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let _ = poller.await;
+    Ok(summarise(all, elapsed, &errors, &peak))
+}
+
+fn summarise(mut all: Vec<u32>, elapsed: f64, errors: &AtomicU64, peak: &AtomicU64) -> Result {
     all.sort_unstable();
     let pct = |p: f64| -> f64 {
         if all.is_empty() {
@@ -248,14 +379,25 @@ async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
         let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
         all[i] as f64 / 1000.0
     };
-    Ok(Result {
+    Result {
         calls_per_s: all.len() as f64 / elapsed,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
         calls: all.len() as u64,
         errors: errors.load(Ordering::Relaxed),
         peak_in_flight: peak.load(Ordering::Relaxed),
-    })
+    }
+}
+
+/// utime + stime of a `/proc/<pid>/stat` file, in seconds.
+fn cpu_seconds(stat_path: &str) -> Option<f64> {
+    let s = std::fs::read_to_string(stat_path).ok()?;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ (the unit of these fields) is 100 on every Linux target.
+    Some(ticks / 100.0)
 }
 
 /// `in_flight` from GET /_sim/stats over a raw connection (not counted as SES traffic).
