@@ -150,10 +150,12 @@ rows = [
     ("accepted", c["accepted"]),
     ("sent (ledger)", c["sent"]),
     ("Send events in the lake", events.get("Send", 0)),
-    ("delivered", events.get("Delivery", 0)),
-    ("bounced", events.get("Bounce", 0)),
-    ("complained", events.get("Complaint", 0)),
-    ("rendering failures", events.get("Rendering Failure", 0)),
+    # Event counts (a complaint follows a Delivery, so Delivery events include complained mail);
+    # the HTML report counts messages by their final status instead.
+    ("Delivery events", events.get("Delivery", 0)),
+    ("Bounce events", events.get("Bounce", 0)),
+    ("Complaint events", events.get("Complaint", 0)),
+    ("Rendering Failure events", events.get("Rendering Failure", 0)),
     ("in DLQ", c["dlq"]),
 ] + [(f"  DLQ {k}", v) for k, v in c["dlq_by_reason"].items()] + [
     ("still queued", c["queued"]),

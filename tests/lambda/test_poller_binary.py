@@ -66,4 +66,5 @@ def test_poller_refuses_to_start_without_configuration():
         [str(poller)], env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True, timeout=30
     )
     assert out.returncode != 0
-    assert "is required but not set" in (out.stdout + out.stderr)
+    # Every required variable is named in one message.
+    assert "QUEUE_URL, DLQ_URL, CUSTOMERS_TABLE are required but not set" in (out.stdout + out.stderr)

@@ -13,9 +13,15 @@ use sesload_core::{
 use sesload_sim::{LatencyConfig, SimConfig, SimHandle, TemplateSeed};
 
 async fn start(max_send_rate: f64) -> SimHandle {
+    start_with(Some(max_send_rate), sesload_sim::FaultConfig::default()).await
+}
+
+/// A simulator with one template, latency 0, the given quota (None: the default) and faults.
+async fn start_with(max_send_rate: Option<f64>, faults: sesload_sim::FaultConfig) -> SimHandle {
     let config = SimConfig {
-        max_send_rate: Some(max_send_rate),
+        max_send_rate,
         latency: LatencyConfig::fixed(0.0),
+        faults,
         templates: vec![TemplateSeed {
             name: "SimpleEmail".into(),
             subject: "Hello {{first_name}}".into(),
@@ -131,6 +137,101 @@ async fn ses_adapter_sends_reads_the_quota_and_classifies_errors() {
         60,
         "the SDK retried behind the poller's back"
     );
+    sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn ses_adapter_maps_5xx_answers_to_transient_not_sent() {
+    let sim = start_with(
+        None,
+        sesload_sim::FaultConfig {
+            error_rate: 1.0,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mailer = SesMailer::new(ses_client_for_endpoint(&sim.endpoint_url(), "us-east-1"));
+    for i in 0..6 {
+        let f = mailer
+            .send(&email(
+                "success@simulator.amazonses.com",
+                "SimpleEmail",
+                &format!("e-{i}"),
+            ))
+            .await
+            .expect_err("every call fails at error_rate 1.0");
+        assert!(
+            matches!(
+                (f.code.as_str(), f.status),
+                ("InternalFailure", Some(500)) | ("ServiceUnavailable", Some(503))
+            ),
+            "{f:?}"
+        );
+        // SES answered with an error: certainly not sent, the claim can be released.
+        assert!(!f.maybe_sent, "{f:?}");
+        assert_eq!(classify(&f), FailureClass::Transient);
+    }
+    assert_eq!(sim.stats().sent_messages, 0);
+    // one HTTP attempt per call: the SDK does not retry 5xx behind the poller's back
+    assert_eq!(sim.stats().requests.get("SendEmail").copied(), Some(6));
+    sim.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn ses_adapter_maps_a_timeout_to_maybe_sent() {
+    // Every response takes 2 s; the client gives an attempt 300 ms. The simulator still
+    // accepts the email, exactly the case where the poller must keep its ledger claim.
+    let sim = start_with(
+        None,
+        sesload_sim::FaultConfig {
+            slow_rate: 1.0,
+            slow_ms: 2_000,
+            ..Default::default()
+        },
+    )
+    .await;
+    let conf = aws_sdk_sesv2::config::Builder::new()
+        .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
+        .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .endpoint_url(sim.endpoint_url())
+        .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+        .timeout_config(
+            aws_sdk_sesv2::config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_millis(300))
+                .build(),
+        )
+        .build();
+    let mailer = SesMailer::new(aws_sdk_sesv2::Client::from_conf(conf));
+    let t = Instant::now();
+    let f = mailer
+        .send(&email(
+            "success@simulator.amazonses.com",
+            "SimpleEmail",
+            "slow-1",
+        ))
+        .await
+        .expect_err("the attempt times out");
+    assert!(
+        t.elapsed() < Duration::from_millis(1_500),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(f.status, None, "{f:?}");
+    assert!(
+        f.maybe_sent,
+        "a timed-out send may have been accepted: {f:?}"
+    );
+    assert_eq!(classify(&f), FailureClass::Transient);
+    // ... and it was: the simulator finishes the call after the client gave up.
+    sim.flush_events(true).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sim.stats().sent_messages == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sim.stats().sent_messages, 1);
     sim.shutdown().await.unwrap();
 }
 

@@ -134,6 +134,9 @@ pub struct PollerConfig {
 pub enum ConfigError {
     #[error("{name} is required but not set")]
     Missing { name: &'static str },
+    /// Several required variables are missing: all are named, so one deploy fixes them all.
+    #[error("{} are required but not set", names.join(", "))]
+    MissingSeveral { names: Vec<&'static str> },
     #[error("{name}={value:?} is invalid: {why}")]
     Invalid {
         name: &'static str,
@@ -184,6 +187,18 @@ impl PollerConfig {
             Ok(Duration::from_secs(parse::<u64>(name, get(name)?)?))
         };
 
+        let missing: Vec<&'static str> = ENV_VARS
+            .iter()
+            .filter(|(name, default, _)| {
+                default.is_none() && lookup(name).filter(|v| !v.trim().is_empty()).is_none()
+            })
+            .map(|(name, _, _)| *name)
+            .collect();
+        match missing.as_slice() {
+            [] => {}
+            [name] => return Err(ConfigError::Missing { name }),
+            _ => return Err(ConfigError::MissingSeveral { names: missing }),
+        }
         let idempotency_enabled = bool_var("IDEMPOTENCY_ENABLED")?;
         let ledger_table = get("LEDGER_TABLE")?;
         if idempotency_enabled && ledger_table.is_empty() {

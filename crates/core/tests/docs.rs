@@ -23,3 +23,25 @@ fn every_default_is_accepted() {
     assert!(c.idempotency_enabled);
     assert_eq!(c.allowed_recipient_domains, vec!["simulator.amazonses.com"]);
 }
+
+#[test]
+fn every_missing_required_variable_is_named_at_once() {
+    use sesload_core::config::ConfigError;
+    let e = sesload_core::PollerConfig::from_lookup(|_| None).unwrap_err();
+    assert_eq!(
+        e,
+        ConfigError::MissingSeveral {
+            names: vec!["QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE"]
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "QUEUE_URL, DLQ_URL, CUSTOMERS_TABLE are required but not set"
+    );
+    let one = sesload_core::PollerConfig::from_lookup(|k| match k {
+        "QUEUE_URL" | "DLQ_URL" => Some("https://sqs.eu-west-1.amazonaws.com/1/q".into()),
+        _ => None,
+    })
+    .unwrap_err();
+    assert_eq!(one.to_string(), "CUSTOMERS_TABLE is required but not set");
+}

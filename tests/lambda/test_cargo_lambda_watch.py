@@ -1,0 +1,226 @@
+"""The poller under cargo-lambda's Runtime API emulator (`cargo lambda watch` + `cargo lambda invoke`).
+
+Everything the function talks to is a real protocol server started here:
+- DynamoDB (customers, ledger) and SQS (source queue, DLQ): `moto_server` from the venv;
+- SES v2: `sesload sim` with MaxSendRate 1/s, so of three valid records sent within a few
+  milliseconds exactly one is accepted and two are throttled (429).
+
+The SQS event is built from messages really sent to and received from the moto queue, so its
+receipt handles are valid for `ChangeMessageVisibility`. Five records:
+- `ok-1`, `ok-2`, `ok-3`: valid (customers 1..3);
+- `unknown`: user_id 999 is not in the customers table -> DLQ `unknown_customer`;
+- `garbage`: not JSON -> DLQ `invalid_json`.
+
+Asserted: `batchItemFailures` is exactly the two throttled valid records (permanent failures are
+never retried); the simulator holds exactly one email, rendered with the customer's first name
+and tagged with its unique_code; the DLQ holds exactly the two poison records, each with its
+`sesload_reason`; the ledger records the sent unique_code with the simulator's message id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+boto3 = pytest.importorskip("boto3")
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = ROOT / ".venv" / "bin"
+REGION = "us-east-1"
+CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
+SENDER = "sender@example.com"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, what: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode}: {log.read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{what} did not listen on {port} within {timeout} s: {log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+
+
+def sesload_bin() -> Path:
+    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    b = Path(os.environ.get("SESLOAD_BIN", target / "debug" / "sesload"))
+    if not b.exists():
+        subprocess.run(["cargo", "build", "-q", "-p", "sesload"], cwd=ROOT, check=True, timeout=1800)
+    assert b.exists(), f"sesload binary not found at {b}"
+    return b
+
+
+@pytest.fixture
+def procs(tmp_path):
+    started: list[subprocess.Popen] = []
+    yield started, tmp_path
+    for p in reversed(started):
+        stop(p)
+
+
+def start(started, argv, log: Path, env=None, cwd=None) -> subprocess.Popen:
+    p = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                         start_new_session=True)
+    started.append(p)
+    return p
+
+
+def record(msg: dict, queue_arn: str) -> dict:
+    return {
+        "messageId": msg["MessageId"],
+        "receiptHandle": msg["ReceiptHandle"],
+        "body": msg["Body"],
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000)),
+                       "SenderId": "AIDTEST", "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000))},
+        "messageAttributes": {},
+        "md5OfBody": msg["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttled_records(procs):
+    started, tmp = procs
+    cargo_lambda = VENV_BIN / "cargo-lambda"
+    if not cargo_lambda.exists():
+        pytest.fail(f"{cargo_lambda} missing: run `just setup`")
+    assert shutil.which("cargo"), "cargo is not on PATH"
+
+    # DynamoDB + SQS.
+    moto_port = free_port()
+    moto = start(started, [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+                 tmp / "moto.log")
+    wait_listening(moto_port, moto, "moto_server", tmp / "moto.log", 60)
+    moto_url = f"http://127.0.0.1:{moto_port}"
+    ddb = boto3.client("dynamodb", endpoint_url=moto_url, **CREDS)
+    for table, key in (("customers", "user_id"), ("ledger", "unique_code")):
+        ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
+    for uid, name in (("1", "Ada"), ("2", "Grace"), ("3", "Edsger")):
+        ddb.put_item(TableName="customers", Item={"user_id": {"S": uid}, "first_name": {"S": name}})
+    sqs = boto3.client("sqs", endpoint_url=moto_url, **CREDS)
+    queue_url = sqs.create_queue(QueueName="sesload-queue")["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName="sesload-dlq")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    # SES: the simulator at 1 email/s, one template, the configuration set.
+    ready = tmp / "sim-ready.json"
+    sim = start(started, [str(sesload_bin()), "sim", "--port", "0", "--ready-file", str(ready),
+                          "--data-dir", str(tmp / "sim"), "--no-lake", "--max-send-rate", "1",
+                          "--configuration-set", "load-test-config", "--verified-identity", SENDER],
+                tmp / "sim.log")
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if sim.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"sesload sim did not start: {(tmp / 'sim.log').read_text()[-2000:]}")
+        time.sleep(0.05)
+    sim_url = json.loads(ready.read_text())["endpoint"]
+    ses = boto3.client("sesv2", endpoint_url=sim_url, **CREDS)
+    ses.create_email_template(TemplateName="SimpleEmail", TemplateContent={
+        "Subject": "Hello {{first_name}}", "Text": "Dear {{first_name}}, code {{unique_code}}."})
+
+    # The records, really queued and received.
+    def body(code: str, user: str) -> str:
+        return json.dumps({"from": SENDER, "to": f"success+{code}@simulator.amazonses.com",
+                           "template_name": "SimpleEmail", "user_id": user, "config_set": "load-test-config",
+                           "tags": [{"Name": "campaign", "Value": "watch-test"}], "unique_code": code})
+
+    bodies = {"ok-1": body("ok-1", "1"), "ok-2": body("ok-2", "2"), "ok-3": body("ok-3", "3"),
+              "unknown": body("unknown", "999"), "garbage": "{not json"}
+    ids = {}
+    for name, b in bodies.items():
+        ids[name] = sqs.send_message(QueueUrl=queue_url, MessageBody=b)["MessageId"]
+    received = []
+    while len(received) < len(bodies):
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=300,
+                                  WaitTimeSeconds=1).get("Messages", [])
+        assert got or len(received) == len(bodies), "moto returned no messages"
+        received.extend(got)
+    event = {"Records": [record(m, queue_arn) for m in received]}
+    event_file = tmp / "event.json"
+    event_file.write_text(json.dumps(event))
+
+    # The function under `cargo lambda watch`.
+    watch_port = free_port()
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    function_env = {
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL_SES": sim_url, "AWS_ENDPOINT_URL_SESV2": sim_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": moto_url, "AWS_ENDPOINT_URL_SQS": moto_url,
+        "QUEUE_URL": queue_url, "DLQ_URL": dlq_url, "CUSTOMERS_TABLE": "customers", "LEDGER_TABLE": "ledger",
+        "SES_MAX_SEND_RATE_OVERRIDE": "100", "MAXIMUM_CONCURRENCY": "2", "RUST_LOG": "info",
+    }
+    env.update(function_env)
+    argv = [str(cargo_lambda), "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(watch_port)]
+    for k, v in function_env.items():
+        argv += ["--env-var", f"{k}={v}"]
+    watch = start(started, argv + ["-p", "poller"], tmp / "watch.log", env=env, cwd=ROOT)
+    wait_listening(watch_port, watch, "cargo lambda watch", tmp / "watch.log", 120)
+
+    # First invoke compiles (or reuses) the debug poller and starts it.
+    inv = subprocess.run([str(cargo_lambda), "lambda", "invoke", "poller", "-A", "127.0.0.1", "-P", str(watch_port),
+                          "--data-file", str(event_file), "--output-format", "json"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=1500)
+    assert inv.returncode == 0, f"invoke failed: {inv.stderr[-3000:]}\n--- watch log:\n{(tmp / 'watch.log').read_text()[-4000:]}"
+    response = json.loads(inv.stdout)
+    failures = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+
+    with urllib.request.urlopen(sim_url + "/_sim/messages", timeout=10) as r:
+        sent = json.loads(r.read())["messages"]
+    assert len(sent) == 1, f"the simulator accepted {len(sent)} emails at 1/s: {sent}"
+    code = sent[0]["tags"]["unique_code"]
+    assert code in ("ok-1", "ok-2", "ok-3"), sent[0]
+    first_name = {"ok-1": "Ada", "ok-2": "Grace", "ok-3": "Edsger"}[code]
+    assert sent[0]["subject"] == f"Hello {first_name}"
+    assert sent[0]["text"] == f"Dear {first_name}, code {code}."
+    assert sent[0]["to"] == [f"success+{code}@simulator.amazonses.com"]
+    throttled = {ids[n] for n in ("ok-1", "ok-2", "ok-3") if n != code}
+    assert failures == throttled, f"batchItemFailures {failures} != throttled records {throttled}"
+
+    dead = []
+    while True:
+        got = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                  WaitTimeSeconds=0).get("Messages", [])
+        if not got:
+            break
+        dead.extend(got)
+    reasons = sorted((m["Body"], m["MessageAttributes"]["sesload_reason"]["StringValue"]) for m in dead)
+    assert reasons == sorted([(bodies["garbage"], "invalid_json"), (bodies["unknown"], "unknown_customer")]), reasons
+
+    item = ddb.get_item(TableName="ledger", Key={"unique_code": {"S": code}}).get("Item")
+    assert item is not None, f"ledger has no item for {code}"
+    message_id = sent[0]["messageId"]
+    assert message_id in json.dumps(item), f"ledger item {item} lacks the message id {message_id}"
+    print(f"cargo lambda watch: {len(event['Records'])} records -> 1 sent ({code}), "
+          f"{len(failures)} retried (throttled), {len(dead)} dead-lettered")
