@@ -636,7 +636,11 @@ where
             }
             Err(f) => {
                 let class = classify(&f);
-                let keep_claim = f.maybe_sent && class.is_retryable();
+                // Keep the claim (it expires after the lease) when this attempt may have sent,
+                // and also when it re-took an expired claim: an earlier attempt may have sent,
+                // and releasing would make the next attempt a fresh claim that no longer
+                // counts as an ambiguous retry.
+                let keep_claim = (f.maybe_sent || ambiguous) && class.is_retryable();
                 if s.idempotency_enabled
                     && !keep_claim
                     && let Err(e) = inner.ledger.release(code).await

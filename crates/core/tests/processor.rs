@@ -827,6 +827,32 @@ async fn a_live_claim_is_retried_later_and_an_expired_one_is_sent_as_ambiguous()
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_reclaimed_attempt_that_fails_keeps_the_claim_so_the_next_one_is_still_ambiguous() {
+    let p = processor(FakeMailer::new(1), settings());
+    let expired = || Entry {
+        sent: None,
+        lease_until: Instant::now() - Duration::from_secs(1),
+    };
+    p.ledger().put("amb", expired());
+    // The re-taken claim's attempt gets a 5xx: SES certainly did not send THIS attempt, but the
+    // earlier one (whose lease expired) may have.
+    let out = p
+        .process(vec![rec("a", body("fail-InternalFailure-500", 1, "amb"))])
+        .await;
+    assert_eq!(out.batch_item_failures, vec!["a"]);
+    let e = p
+        .ledger()
+        .get("amb")
+        .expect("claim kept after an ambiguous attempt failed");
+    assert!(e.sent.is_none());
+    // Once that lease expires too, the next attempt is again a reclaim: counted as ambiguous.
+    tokio::time::advance(settings().claim_lease + Duration::from_secs(1)).await;
+    let out = p.process(vec![rec("a2", body("success", 1, "amb"))]).await;
+    assert_eq!(out.report.ambiguous_retries, 1);
+    assert_eq!(out.report.emails_sent, 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn duplicate_codes_in_one_batch_send_once() {
     let p = processor(FakeMailer::new(20), settings());
     let out = p
