@@ -233,19 +233,7 @@ async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let peak = Arc::new(AtomicU64::new(0));
-    let poller = {
-        let stop = stop.clone();
-        let peak = peak.clone();
-        let addr = endpoint.trim_start_matches("http://").to_owned();
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                if let Some(n) = sim_in_flight(&addr).await {
-                    peak.fetch_max(n, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
+    let poller = watch_in_flight(endpoint.trim_start_matches("http://"), &stop, &peak);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::with_capacity(args.in_flight);
@@ -296,19 +284,7 @@ async fn drive_raw(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let peak = Arc::new(AtomicU64::new(0));
-    let poller = {
-        let stop = stop.clone();
-        let peak = peak.clone();
-        let addr = authority.clone();
-        tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) {
-                if let Some(n) = sim_in_flight(&addr).await {
-                    peak.fetch_max(n, Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
+    let poller = watch_in_flight(&authority, &stop, &peak);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::with_capacity(args.in_flight);
@@ -398,6 +374,23 @@ fn cpu_seconds(stat_path: &str) -> Option<f64> {
     let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
     // USER_HZ (the unit of these fields) is 100 on every Linux target.
     Some(ticks / 100.0)
+}
+
+/// Polls the simulator's in-flight count every 20 ms into `peak` until `stop` is set.
+fn watch_in_flight(
+    addr: &str,
+    stop: &Arc<AtomicBool>,
+    peak: &Arc<AtomicU64>,
+) -> tokio::task::JoinHandle<()> {
+    let (addr, stop, peak) = (addr.to_owned(), stop.clone(), peak.clone());
+    tokio::spawn(async move {
+        while !stop.load(Ordering::Relaxed) {
+            if let Some(n) = sim_in_flight(&addr).await {
+                peak.fetch_max(n, Ordering::Relaxed);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
 }
 
 /// `in_flight` from GET /_sim/stats over a raw connection (not counted as SES traffic).
