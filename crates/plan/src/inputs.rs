@@ -3,18 +3,47 @@
 use serde::{Deserialize, Serialize};
 
 use crate::PlanError;
+use crate::limits::{SANDBOX_MAX_24_HOUR_SEND, SANDBOX_MAX_SEND_RATE};
+
+/// The SES v2 operation the poller sends with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendApi {
+    /// `SendEmail`: one recipient per call.
+    #[default]
+    Single,
+    /// `SendBulkEmail`: up to 50 entries (recipients) per call; the quota still counts recipients.
+    Bulk,
+}
+
+impl SendApi {
+    pub fn name(self) -> &'static str {
+        match self {
+            SendApi::Single => "single",
+            SendApi::Bulk => "bulk",
+        }
+    }
+}
 
 /// What the user knows, plus the model's assumptions (all overridable, all in `docs/tuning.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inputs {
     /// Account `MaxSendRate` (emails/s), from `GetAccount` / the SES console.
     pub max_send_rate: f64,
-    /// Mean `SendEmail` latency seen by the poller (ms).
+    /// Account `Max24HourSend`: emails per rolling 24 hours; `None` = unlimited (`-1` in
+    /// `GetAccount`).
+    pub max_24_hour_send: Option<f64>,
+    /// Mean `SendEmail` latency seen by the poller (ms); for bulk, the fixed part of a call.
     pub ses_latency_ms: f64,
     /// Fraction (0, 1] of `max_send_rate` the fleet aims for (`TARGET_UTILISATION`).
     pub target_utilisation: f64,
-    /// `SendEmail` calls in flight per instance (`SEND_CONCURRENCY`).
+    /// SES calls in flight per instance (`SEND_CONCURRENCY`).
     pub send_concurrency: u32,
+    /// `SendEmail` (one recipient per call) or `SendBulkEmail` (up to 50).
+    pub send_api: SendApi,
+    /// What each entry adds to a `SendBulkEmail` call's latency (ms): a bulk call takes
+    /// `ses_latency_ms + bulk_per_entry_ms × entries`. An assumption until measured.
+    pub bulk_per_entry_ms: f64,
     /// Monthly volume for the cost estimate.
     pub emails_per_month: f64,
     /// Seconds of sending one batch should hold at the paced per-instance rate.
@@ -36,6 +65,10 @@ pub struct Inputs {
     pub min_function_timeout_s: u32,
     /// CPU time per email on one full vCPU (µs): TLS, SigV4 and JSON for SendEmail + ledger writes.
     pub cpu_us_per_email: f64,
+    /// The part of `cpu_us_per_email` paid once per SES call (SigV4, endpoint rules, the SDK
+    /// orchestrator, HTTP), which a bulk call shares among its entries; the rest (two ledger
+    /// writes, the entry's JSON) stays per email.
+    pub cpu_us_per_ses_call: f64,
     /// Keep the paced CPU need at or below this fraction of the instance's CPU share.
     pub cpu_budget: f64,
     /// Request body size (bytes).
@@ -60,13 +93,18 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// The documented defaults for a quota and a latency.
+    /// The documented defaults for a quota and a latency. `Max24HourSend` is the sandbox's 200 when
+    /// `max_send_rate` is the sandbox's 1/s, and unlimited otherwise.
     pub fn new(max_send_rate: f64, ses_latency_ms: f64) -> Self {
         Inputs {
             max_send_rate,
+            max_24_hour_send: (max_send_rate <= SANDBOX_MAX_SEND_RATE)
+                .then_some(SANDBOX_MAX_24_HOUR_SEND),
             ses_latency_ms,
             target_utilisation: 0.98,
             send_concurrency: 32,
+            send_api: SendApi::Single,
+            bulk_per_entry_ms: 1.0,
             emails_per_month: 1_000_000.0,
             batch_seconds: 3.0,
             capacity_headroom: 0.8,
@@ -77,6 +115,7 @@ impl Inputs {
             init_seconds: 1.0,
             min_function_timeout_s: 10,
             cpu_us_per_email: 200.0,
+            cpu_us_per_ses_call: 70.0,
             cpu_budget: 0.5,
             message_bytes: 400,
             ledger_enabled: true,
@@ -152,10 +191,25 @@ pub(crate) fn validate(i: &Inputs) -> Result<(), PlanError> {
         ("per_batch_overhead_ms", i.per_batch_overhead_ms),
         ("init_seconds", i.init_seconds),
         ("cpu_us_per_email", i.cpu_us_per_email),
+        ("bulk_per_entry_ms", i.bulk_per_entry_ms),
         ("events_per_email", i.events_per_email),
     ] {
         check(name, v, v >= 0.0, "must be ≥ 0")?;
     }
+    if let Some(q) = i.max_24_hour_send {
+        check(
+            "max_24_hour_send",
+            q,
+            q >= 1.0,
+            "must be ≥ 1 email (-1 means unlimited)",
+        )?;
+    }
+    check(
+        "cpu_us_per_ses_call",
+        i.cpu_us_per_ses_call,
+        i.cpu_us_per_ses_call >= 0.0 && i.cpu_us_per_ses_call <= i.cpu_us_per_email,
+        "must be in [0, cpu_us_per_email]",
+    )?;
     check(
         "timeout_safety_factor",
         i.timeout_safety_factor,

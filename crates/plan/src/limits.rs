@@ -30,6 +30,16 @@ pub const FIREHOSE_ROUNDING_BYTES: u64 = 5 * 1024;
 /// Firehose buffer size when record format conversion (Parquet) is on: at least 64 MB.
 pub const FIREHOSE_PARQUET_BUFFER_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Entries a `SendBulkEmail` call carries at most.
+pub const MAX_BULK_ENTRIES: u32 = 50;
+/// The SES sandbox: 1 email/s and 200 emails per rolling 24 hours (verified recipients and the
+/// mailbox simulator only). A production account starts well above 1/s, so a `MaxSendRate` of 1
+/// is taken to be the sandbox when `Max24HourSend` is not given.
+pub const SANDBOX_MAX_SEND_RATE: f64 = 1.0;
+pub const SANDBOX_MAX_24_HOUR_SEND: f64 = 200.0;
+/// The window `Max24HourSend` counts over (s).
+pub const DAILY_QUOTA_WINDOW_S: f64 = 86_400.0;
+
 pub(crate) const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 /// Costs are per million emails.
 pub(crate) const MILLION: f64 = 1_000_000.0;

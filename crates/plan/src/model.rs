@@ -2,12 +2,119 @@
 //! batch, batching window, timeouts and memory that go with them. Pure functions of numbers;
 //! [`crate::plan`] composes them.
 
+use serde::Serialize;
+
 use crate::PlanError;
+use crate::inputs::{Inputs, SendApi};
 use crate::limits::{
-    BATCH_SIZE_WITHOUT_WINDOW, MAX_BATCH_SIZE, MAX_INVOKE_PAYLOAD_BYTES, MAX_MAXIMUM_CONCURRENCY,
-    MAX_MEMORY_MB, MAX_VISIBILITY_TIMEOUT_S, MB_PER_VCPU, MIN_MAXIMUM_CONCURRENCY, MIN_MEMORY_MB,
-    SQS_RECORD_ENVELOPE_BYTES,
+    BATCH_SIZE_WITHOUT_WINDOW, DAILY_QUOTA_WINDOW_S, MAX_BATCH_SIZE, MAX_BULK_ENTRIES,
+    MAX_INVOKE_PAYLOAD_BYTES, MAX_MAXIMUM_CONCURRENCY, MAX_MEMORY_MB, MAX_VISIBILITY_TIMEOUT_S,
+    MB_PER_VCPU, MIN_MAXIMUM_CONCURRENCY, MIN_MEMORY_MB, SQS_RECORD_ENVELOPE_BYTES,
 };
+
+/// Seconds of sending a bulk call may take from the instance's pacer at once: the bucket holds
+/// about `r_i × 1 s`, so a call carries at most that many entries.
+pub const BULK_BUCKET_SECONDS: f64 = 1.0;
+
+/// Entries per SES call at an instance rate: 1 for `SendEmail`; for `SendBulkEmail` what the
+/// pacer's bucket holds, `floor(r_i × 1 s)`, at least 1 and at most 50.
+pub fn entries_per_call(send_api: SendApi, instance_rate: f64) -> u32 {
+    match send_api {
+        SendApi::Single => 1,
+        SendApi::Bulk => {
+            let n = (instance_rate * BULK_BUCKET_SECONDS).floor();
+            if n >= f64::from(MAX_BULK_ENTRIES) {
+                MAX_BULK_ENTRIES
+            } else {
+                (n as u32).max(1)
+            }
+        }
+    }
+}
+
+/// How one instance sends at a given paced rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sending {
+    pub entries_per_call: u32,
+    /// SES latency of one call: `ses_latency_ms (+ bulk_per_entry_ms × entries for bulk)`, ms.
+    pub ses_call_ms: f64,
+    /// How long a call holds its send slot: the call plus the per-email overhead, s.
+    pub slot_seconds: f64,
+    /// Little's law: `send_concurrency × entries / slot_seconds` (emails/s).
+    pub instance_capacity: f64,
+    /// What the plan relies on: capacity × headroom, and no more than the largest Lambda's CPU
+    /// carries within the budget (emails/s).
+    pub instance_plannable_rate: f64,
+    /// CPU per email on a full vCPU (µs), with a bulk call's per-call part shared by its entries.
+    pub cpu_us_per_email: f64,
+}
+
+/// How an instance paced at `instance_rate` sends, for the inputs' send API.
+pub fn sending_at(i: &Inputs, instance_rate: f64) -> Sending {
+    let entries_per_call = entries_per_call(i.send_api, instance_rate);
+    let entries = f64::from(entries_per_call);
+    let (ses_call_ms, cpu_us_per_email) = match i.send_api {
+        SendApi::Single => (i.ses_latency_ms, i.cpu_us_per_email),
+        SendApi::Bulk => (
+            i.ses_latency_ms + i.bulk_per_entry_ms * entries,
+            i.cpu_us_per_email - i.cpu_us_per_ses_call + i.cpu_us_per_ses_call / entries,
+        ),
+    };
+    let slot_seconds = (ses_call_ms + i.per_email_overhead_ms) / 1000.0;
+    let instance_capacity = instance_capacity(i.send_concurrency, slot_seconds) * entries;
+    let instance_plannable_rate = (instance_capacity * i.capacity_headroom)
+        .min(cpu_limited_rate(cpu_us_per_email, i.cpu_budget));
+    Sending {
+        entries_per_call,
+        ses_call_ms,
+        slot_seconds,
+        instance_capacity,
+        instance_plannable_rate,
+        cpu_us_per_email,
+    }
+}
+
+/// The fastest an instance can pace within the CPU budget at Lambda's largest memory (emails/s).
+pub fn cpu_limited_rate(cpu_us_per_email: f64, cpu_budget: f64) -> f64 {
+    if cpu_us_per_email <= 0.0 {
+        return f64::INFINITY;
+    }
+    f64::from(MAX_MEMORY_MB) / MB_PER_VCPU * cpu_budget / (cpu_us_per_email / 1e6)
+}
+
+/// The fewest instances that carry `target_rate`, and how each of them sends. With
+/// `SendEmail` an instance's capacity does not depend on its rate; with `SendBulkEmail` it does
+/// (entries per call follow the rate), so the count is searched from 1 up.
+pub fn fleet_for(i: &Inputs, target_rate: f64) -> Result<(Instances, Sending), PlanError> {
+    let instances = match i.send_api {
+        SendApi::Single => {
+            let s = sending_at(i, target_rate);
+            instances_for(target_rate, s.instance_plannable_rate, i.send_concurrency)?
+        }
+        SendApi::Bulk => {
+            let carries = |n: u32| {
+                f64::from(n) * sending_at(i, target_rate / f64::from(n)).instance_plannable_rate
+                    >= target_rate
+            };
+            match (1..=MAX_MAXIMUM_CONCURRENCY).find(|&n| carries(n)) {
+                Some(n) => Instances {
+                    needed: u64::from(n),
+                    maximum_concurrency: n.max(MIN_MAXIMUM_CONCURRENCY),
+                },
+                None => {
+                    let most = f64::from(MAX_MAXIMUM_CONCURRENCY);
+                    let each = sending_at(i, target_rate / most).instance_plannable_rate;
+                    return Err(PlanError::TooManyInstances {
+                        instances: (target_rate / each).ceil() as u64,
+                        send_concurrency: i.send_concurrency,
+                    });
+                }
+            }
+        }
+    };
+    let rate = target_rate / f64::from(instances.maximum_concurrency);
+    Ok((instances, sending_at(i, rate)))
+}
 
 /// Little's law: an instance with `send_concurrency` sends in flight, each holding its slot for
 /// `slot_seconds`, sends at most `send_concurrency / slot_seconds` emails/s.
@@ -112,6 +219,41 @@ pub fn batch_efficiency(batch_duration_s: f64, idle_s: f64, catch_up_s: f64) -> 
     batch_duration_s / (batch_duration_s + lost_s)
 }
 
+/// The batching window for a `SendBulkEmail` batch: as long as the batch takes to send
+/// (`ceil(batch_size / r_i)`, 1–300 s), so that below the quota the ESM gathers full calls instead
+/// of invoking with a few records; with a backlog the batch fills at once and the window costs
+/// nothing. A bulk call of one entry is a single send, so it gets the single-send window.
+pub fn bulk_batching_window_for(batch_size: u32, instance_rate: f64, entries_per_call: u32) -> u32 {
+    if entries_per_call <= 1 {
+        return batching_window_for(batch_size);
+    }
+    let drain = (f64::from(batch_size) / instance_rate).ceil();
+    (drain.min(300.0) as u32).max(1)
+}
+
+/// What `Max24HourSend` means for a run at the planned rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyQuota {
+    pub max_24_hour_send: f64,
+    /// Seconds the quota lasts at the predicted rate, from an empty 24-hour window.
+    pub lasts_seconds: f64,
+    /// The fleet would send more than the quota in 24 hours: the quota, not the rate, bounds a run.
+    pub binds: bool,
+    /// The most the quota lets through in 30 days.
+    pub emails_per_30_days: f64,
+}
+
+/// The daily quota at a send rate (emails/s).
+pub fn daily_quota_at(max_24_hour_send: f64, rate: f64) -> DailyQuota {
+    let emails_per_day = max_24_hour_send.min(rate * DAILY_QUOTA_WINDOW_S);
+    DailyQuota {
+        max_24_hour_send,
+        lasts_seconds: max_24_hour_send / rate,
+        binds: rate * DAILY_QUOTA_WINDOW_S > max_24_hour_send,
+        emails_per_30_days: 30.0 * emails_per_day,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +310,77 @@ mod tests {
     fn efficiency_counts_only_the_idle_time_the_pacer_cannot_catch_up() {
         assert_eq!(batch_efficiency(3.0, 0.05, 0.1), 1.0);
         assert!((batch_efficiency(3.0, 0.11, 0.1) - 3.0 / 3.01).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bulk_entries_follow_the_pacer_bucket() {
+        assert_eq!(entries_per_call(SendApi::Single, 400.0), 1);
+        assert_eq!(entries_per_call(SendApi::Bulk, 0.49), 1);
+        assert_eq!(entries_per_call(SendApi::Bulk, 6.86), 6);
+        assert_eq!(entries_per_call(SendApi::Bulk, 49.9), 49);
+        assert_eq!(entries_per_call(SendApi::Bulk, 98.0), 50);
+    }
+
+    #[test]
+    fn a_bulk_call_costs_latency_per_entry_and_shares_its_cpu() {
+        let mut i = Inputs::new(200.0, 50.0);
+        let single = sending_at(&i, 98.0);
+        assert_eq!(single.entries_per_call, 1);
+        assert!((single.slot_seconds - 0.060).abs() < 1e-12);
+        assert!((single.instance_capacity - 32.0 / 0.060).abs() < 1e-9);
+        assert_eq!(single.cpu_us_per_email, 200.0);
+        i.send_api = SendApi::Bulk;
+        let bulk = sending_at(&i, 98.0);
+        assert_eq!(bulk.entries_per_call, 50);
+        // 50 ms + 1 ms × 50 entries, + 10 ms of overhead per slot.
+        assert!((bulk.ses_call_ms - 100.0).abs() < 1e-12);
+        assert!((bulk.slot_seconds - 0.110).abs() < 1e-12);
+        assert!((bulk.instance_capacity - 32.0 * 50.0 / 0.110).abs() < 1e-6);
+        // 130 µs per email + 70 µs per call / 50 entries.
+        assert!((bulk.cpu_us_per_email - 131.4).abs() < 1e-9);
+        // A one-entry bulk call is a single send.
+        let one = sending_at(&i, 0.49);
+        assert_eq!(one.cpu_us_per_email, 200.0);
+    }
+
+    #[test]
+    fn cpu_caps_what_one_instance_can_pace() {
+        // 10,240 MB ≈ 5.79 vCPU; half of it at 200 µs per email ≈ 14,473 emails/s.
+        let r = cpu_limited_rate(200.0, 0.5);
+        assert!((r - 10_240.0 / 1_769.0 * 0.5 / 200e-6).abs() < 1e-6, "{r}");
+        assert!(cpu_limited_rate(0.0, 0.5).is_infinite());
+        let mut i = Inputs::new(200.0, 1.0);
+        i.send_concurrency = 2_000;
+        assert_eq!(sending_at(&i, 100.0).instance_plannable_rate, r);
+    }
+
+    #[test]
+    fn bulk_needs_fewer_instances_at_high_rates() {
+        let mut i = Inputs::new(5_000.0, 80.0);
+        let (single, _) = fleet_for(&i, 4_900.0).unwrap();
+        i.send_api = SendApi::Bulk;
+        let (bulk, s) = fleet_for(&i, 4_900.0).unwrap();
+        assert_eq!(single.maximum_concurrency, 18);
+        assert_eq!(bulk.maximum_concurrency, 2);
+        assert_eq!(s.entries_per_call, 50);
+    }
+
+    #[test]
+    fn bulk_window_gathers_a_batch_below_the_quota() {
+        assert_eq!(bulk_batching_window_for(24, 6.86, 6), 4);
+        assert_eq!(bulk_batching_window_for(2, 0.49, 1), 0);
+        assert_eq!(bulk_batching_window_for(10_000, 1.0, 1), 1);
+        assert_eq!(bulk_batching_window_for(10_000, 2.0, 2), 300);
+    }
+
+    #[test]
+    fn the_sandbox_quota_lasts_minutes() {
+        let q = daily_quota_at(200.0, 0.98);
+        assert!((q.lasts_seconds - 200.0 / 0.98).abs() < 1e-9);
+        assert!(q.binds);
+        assert_eq!(q.emails_per_30_days, 6_000.0);
+        let q = daily_quota_at(50_000.0, 0.5);
+        assert!(!q.binds);
+        assert!((q.emails_per_30_days - 30.0 * 43_200.0).abs() < 1e-6);
     }
 }

@@ -38,12 +38,16 @@ fn reference_case_200_per_s_at_50_ms() {
 }
 
 #[test]
-fn esm_constraints_hold_across_a_grid() {
+fn esm_and_deadline_constraints_hold_across_a_grid() {
     for rate in [1.0, 14.0, 50.0, 200.0, 1_000.0, 5_000.0, 20_000.0] {
         for latency in [5.0, 50.0, 120.0, 400.0] {
-            for conc in [1, 8, 32, 128] {
+            for (conc, api) in [1, 8, 32, 128]
+                .into_iter()
+                .flat_map(|c| [(c, SendApi::Single), (c, SendApi::Bulk)])
+            {
                 let mut i = Inputs::new(rate, latency);
                 i.send_concurrency = conc;
+                i.send_api = api;
                 let r = match plan(&i, &Prices::default()) {
                     Ok(r) => r,
                     Err(PlanError::TooManyInstances { .. }) => continue,
@@ -85,6 +89,17 @@ fn esm_constraints_hold_across_a_grid() {
                     "{ctx}"
                 );
                 assert!(r.predicted_rate <= rate, "{ctx}");
+                // The batch drains before the deadline reserve, and the plan passes its own check.
+                assert!(
+                    batch_fits(
+                        r.batch_size,
+                        r.function_timeout_seconds,
+                        steady_instance_rate(rate, i.target_utilisation, r.maximum_concurrency)
+                    ),
+                    "{ctx}"
+                );
+                let c = check_settings(&i, &r.settings()).unwrap();
+                assert!(c.fits() && c.warnings.is_empty(), "{ctx}\n{c:?}");
                 // Payload fits.
                 assert!(
                     u64::from(r.batch_size) * (i.message_bytes + SQS_RECORD_ENVELOPE_BYTES)
@@ -289,4 +304,136 @@ fn tfvars_has_every_terraform_variable() {
         );
     }
     assert!(t.contains("batch_size                         = 294"));
+}
+
+#[test]
+fn the_sandbox_plan_fits_and_the_daily_quota_bounds_a_run() {
+    let r = p(1.0, 50.0);
+    assert_eq!(r.maximum_concurrency, 2);
+    assert!((r.per_instance_rate - 0.49).abs() < 1e-12);
+    assert!(batch_fits(
+        r.batch_size,
+        r.function_timeout_seconds,
+        r.per_instance_rate
+    ));
+    assert_eq!(
+        r.max_batch_for_timeout,
+        max_batch_for_timeout(r.function_timeout_seconds, 0.49)
+    );
+    assert!(r.batch_size <= r.max_batch_for_timeout);
+    assert!(r.min_timeout_for_batch <= r.function_timeout_seconds);
+    // Inputs::new takes MaxSendRate 1 for the sandbox: 200 emails per 24 hours.
+    let q = r.daily_quota.as_ref().expect("sandbox daily quota");
+    assert_eq!(q.max_24_hour_send, 200.0);
+    assert!(q.binds);
+    assert!(
+        (q.lasts_seconds - 200.0 / r.predicted_rate).abs() < 1e-9,
+        "{q:?}"
+    );
+    assert!(q.lasts_seconds > 200.0 && q.lasts_seconds < 210.0, "{q:?}");
+    // A million a month is far beyond 6,000.
+    assert!(r.notes.iter().any(|n| n.contains("Max24HourSend")), "{r:?}");
+    // A production account has no daily quota unless told.
+    assert!(p(14.0, 50.0).daily_quota.is_none());
+    let mut i = Inputs::new(14.0, 50.0);
+    i.max_24_hour_send = Some(50_000.0);
+    let q = plan(&i, &Prices::default()).unwrap().daily_quota.unwrap();
+    assert!(q.binds && q.lasts_seconds > 3_600.0, "{q:?}");
+}
+
+#[test]
+fn a_batch_too_long_for_lambda_shrinks_to_fit_900_s() {
+    let mut i = Inputs::new(1.0, 50.0);
+    i.batch_seconds = 2_000.0;
+    let r = plan(&i, &Prices::default()).unwrap();
+    assert_eq!(r.function_timeout_seconds, MAX_FUNCTION_TIMEOUT_S);
+    // floor(897 × 0.49) = 439.
+    assert_eq!(r.batch_size, 439);
+    assert!(batch_fits(r.batch_size, 900, r.per_instance_rate));
+    assert!(
+        r.notes.iter().any(|n| n.contains("lowered to 439")),
+        "{r:?}"
+    );
+    // Below 1/897 emails/s per instance nothing fits at all.
+    let e = plan(&Inputs::new(0.002, 50.0), &Prices::default()).unwrap_err();
+    assert!(matches!(e, PlanError::NoBatchFits { .. }), "{e}");
+}
+
+#[test]
+fn the_timeout_grows_with_the_batch_when_the_throttle_allowance_is_shorter() {
+    // With no throttle allowance the deadline fit alone sets the timeout: ceil(294 / 98 + 3) = 6.
+    let mut i = Inputs::new(200.0, 50.0);
+    i.timeout_safety_factor = 1.0;
+    i.init_seconds = 0.0;
+    i.min_function_timeout_s = 1;
+    let r = plan(&i, &Prices::default()).unwrap();
+    assert_eq!(r.batch_size, 294);
+    assert_eq!(r.function_timeout_seconds, 6);
+    assert_eq!(r.visibility_timeout_seconds, 37);
+}
+
+fn bulk(rate: f64, latency: f64) -> Plan {
+    let mut i = Inputs::new(rate, latency);
+    i.send_api = SendApi::Bulk;
+    plan(&i, &Prices::default()).unwrap()
+}
+
+fn lambda_usd(r: &Plan) -> f64 {
+    r.cost_per_million
+        .iter()
+        .filter(|c| c.service == "Lambda")
+        .map(|c| c.usd)
+        .sum()
+}
+
+#[test]
+fn bulk_at_a_high_rate_needs_fewer_calls_instances_and_cpu() {
+    let s = p(5_000.0, 80.0);
+    let b = bulk(5_000.0, 80.0);
+    assert_eq!(s.entries_per_call, 1);
+    assert!((s.ses_calls_per_second - 4_900.0).abs() < 1e-9);
+    assert_eq!(b.entries_per_call, 50);
+    assert!((b.ses_calls_per_second - 98.0).abs() < 1e-9);
+    // 80 ms + 1 ms × 50.
+    assert!((b.ses_call_ms - 130.0).abs() < 1e-9);
+    assert_eq!(s.maximum_concurrency, 18);
+    assert_eq!(b.maximum_concurrency, 2);
+    assert!(b.cpu_us_per_email < 0.7 * s.cpu_us_per_email);
+    // Larger batch, whole calls, a window that gathers them.
+    assert!(b.batch_size > s.batch_size);
+    assert_eq!(b.batch_size % 50, 0);
+    assert!(b.maximum_batching_window_in_seconds > s.maximum_batching_window_in_seconds);
+    assert!(
+        lambda_usd(&b) < lambda_usd(&s),
+        "{} {}",
+        lambda_usd(&b),
+        lambda_usd(&s)
+    );
+    // SES bills recipients, not calls.
+    let ses = |r: &Plan| {
+        r.cost_per_million
+            .iter()
+            .find(|c| c.service == "SES")
+            .unwrap()
+            .usd
+    };
+    assert_eq!(ses(&b), ses(&s));
+}
+
+#[test]
+fn bulk_at_low_rates_changes_little_and_in_the_sandbox_nothing() {
+    let s = p(14.0, 50.0);
+    let b = bulk(14.0, 50.0);
+    // 6.86/s per instance: a bucket of 6 entries; same instances, same memory, same bill.
+    assert_eq!(b.entries_per_call, 6);
+    assert_eq!(b.maximum_concurrency, s.maximum_concurrency);
+    assert_eq!(b.function_memory_mb, s.function_memory_mb);
+    assert_eq!(b.batch_size, 24);
+    assert_eq!(b.maximum_batching_window_in_seconds, 4);
+    assert!((lambda_usd(&b) - lambda_usd(&s)).abs() / lambda_usd(&s) < 0.15);
+    let s = p(1.0, 50.0);
+    let b = bulk(1.0, 50.0);
+    assert_eq!(b.entries_per_call, 1);
+    assert_eq!(b.settings(), s.settings());
+    assert_eq!(b.cost_per_million_usd, s.cost_per_million_usd);
 }
