@@ -291,7 +291,7 @@ fn bulk_sends_fewer_calls_with_fewer_instances_and_single_stays_the_default() {
     let bulk = json(&args)["plan"].clone();
     assert_eq!(bulk["inputs"]["send_api"], "bulk");
     assert_eq!(bulk["entries_per_call"], 50);
-    assert_eq!(bulk["maximum_concurrency"], 2);
+    assert_eq!(bulk["maximum_concurrency"], 4);
     assert_eq!(bulk["ses_calls_per_second"].as_f64().unwrap(), 98.0);
     // 80 ms + 50 entries × the default 1 ms; a slower per-entry cost shows in the call latency.
     assert_eq!(bulk["ses_call_ms"].as_f64().unwrap(), 130.0);

@@ -38,8 +38,8 @@ pub use limits::*;
 pub use model::{
     BULK_BUCKET_SECONDS, DailyQuota, Instances, Sending, batch_efficiency, batching_window_for,
     bulk_batching_window_for, cpu_limited_rate, daily_quota_at, entries_per_call, fleet_for,
-    instance_capacity, instances_for, max_batch_for_payload, memory_for, sending_at,
-    throttled_timeout_for, visibility_timeout_for,
+    instance_capacity, instances_for, instances_for_payload, max_batch_for_payload, memory_for,
+    sending_at, throttled_timeout_for, visibility_timeout_for,
 };
 pub use prices::{PRICES_SOURCE, Prices};
 
@@ -140,7 +140,13 @@ pub fn plan(i: &Inputs, prices: &Prices) -> Result<Plan, PlanError> {
         },
         sending,
     ) = fleet_for(i, target_rate)?;
-    if needed < u64::from(MIN_MAXIMUM_CONCURRENCY) {
+    if u64::from(maximum_concurrency) > needed.max(u64::from(MIN_MAXIMUM_CONCURRENCY)) {
+        notes.push(format!(
+            "{needed} instance(s) would carry the rate; maximum_concurrency is {maximum_concurrency} so \
+             that a batch within Lambda's 6 MB payload still holds {} s of sending",
+            i.batch_seconds
+        ));
+    } else if needed < u64::from(MIN_MAXIMUM_CONCURRENCY) {
         notes.push(format!(
             "one instance would do; maximum_concurrency is {MIN_MAXIMUM_CONCURRENCY}, the ESM minimum, \
              so each instance paces to half the target"
