@@ -21,6 +21,35 @@ mock_provider "aws" {
   mock_resource "aws_api_gateway_stage" {
     defaults = { invoke_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/send_messages" }
   }
+  # Fixed ids (instead of random mock values) make the redeployment hash a function of the
+  # configuration alone, so runs can compare it.
+  mock_resource "aws_api_gateway_rest_api" {
+    defaults = { id = "abc123", root_resource_id = "root123" }
+  }
+  mock_resource "aws_api_gateway_resource" {
+    defaults = { id = "res123", path = "/events" }
+  }
+  mock_resource "aws_api_gateway_model" {
+    defaults = { id = "model123" }
+  }
+  mock_resource "aws_api_gateway_request_validator" {
+    defaults = { id = "val123" }
+  }
+  mock_resource "aws_api_gateway_method" {
+    defaults = { id = "agm-abc123-res123-POST" }
+  }
+  mock_resource "aws_api_gateway_integration" {
+    defaults = { id = "agi-abc123-res123-POST", cache_namespace = "res123" }
+  }
+  mock_resource "aws_api_gateway_method_response" {
+    defaults = { id = "agmr-abc123-res123-POST" }
+  }
+  mock_resource "aws_api_gateway_integration_response" {
+    defaults = { id = "agir-abc123-res123-POST" }
+  }
+  mock_resource "aws_api_gateway_gateway_response" {
+    defaults = { id = "aggr-abc123" }
+  }
 }
 
 variables {
@@ -92,8 +121,18 @@ run "api_to_sqs" {
     error_message = "anything else (the default response) is a 500 error, never 'Success'"
   }
   assert {
-    condition     = aws_api_gateway_gateway_response.this["BAD_REQUEST_BODY"].status_code == "400" && strcontains(aws_api_gateway_gateway_response.this["BAD_REQUEST_BODY"].response_templates["application/json"], "validationErrorString")
-    error_message = "a schema violation answers 400 with the validation error"
+    condition = aws_api_gateway_gateway_response.this["BAD_REQUEST_BODY"].status_code == "400" && jsondecode(aws_api_gateway_gateway_response.this["BAD_REQUEST_BODY"].response_templates["application/json"]) == {
+      message = "request body does not match the send-request schema: $context.error.validationErrorString"
+    }
+    error_message = "a schema violation answers 400 with JSON {\"message\": ...} that carries the validation error"
+  }
+  assert {
+    condition = alltrue([for r in aws_api_gateway_gateway_response.this : (
+      can(jsondecode(r.response_templates["application/json"])) &&
+      !strcontains(r.response_templates["application/json"], "$util") &&
+      !strcontains(r.response_templates["application/json"], "#")
+    )])
+    error_message = "gateway response templates are not VTL: only $context substitutions, no $util or directives, and valid JSON"
   }
   assert {
     condition = jsondecode(aws_iam_role_policy.api_to_sqs.policy).Statement == [{
@@ -102,16 +141,31 @@ run "api_to_sqs" {
     error_message = "the API role may only SendMessage to the ingest queue"
   }
   assert {
-    condition     = length(aws_api_gateway_deployment.this.triggers["redeployment"]) == 40
-    error_message = "the deployment is re-created when the API's inputs change"
+    condition = aws_api_gateway_deployment.this.triggers["redeployment"] == sha1(jsonencode([
+      aws_api_gateway_resource.events,
+      aws_api_gateway_model.send_request,
+      aws_api_gateway_request_validator.body,
+      aws_api_gateway_method.post,
+      aws_api_gateway_integration.sqs,
+      aws_api_gateway_method_response.this,
+      aws_api_gateway_integration_response.success,
+      aws_api_gateway_integration_response.error,
+      aws_api_gateway_gateway_response.this,
+    ]))
+    error_message = "the redeployment trigger hashes the API's resources themselves (integration with its request parameters and templates, method, model, validator, responses), not a copy of their settings"
   }
   assert {
-    condition     = aws_api_gateway_stage.this.access_log_settings[0].destination_arn == aws_cloudwatch_log_group.access.arn && aws_cloudwatch_log_group.access.retention_in_days == 14
-    error_message = "access logging to a log group with retention"
+    condition     = length(aws_api_gateway_account.this) == 0 && length(aws_iam_role.apigw_cloudwatch) == 0 && output.account_cloudwatch_role_arn == null
+    error_message = "the account-wide API Gateway CloudWatch role is left alone by default"
   }
   assert {
-    condition     = can(jsondecode(aws_api_gateway_stage.this.access_log_settings[0].format).requestId)
-    error_message = "access logs are JSON with the request id"
+    condition = (
+      !output.logging_enabled && length(aws_cloudwatch_log_group.access) == 0 && output.access_log_group_name == null &&
+      length(aws_api_gateway_stage.this.access_log_settings) == 0 &&
+      one(aws_api_gateway_method_settings.all.settings).logging_level == "OFF" &&
+      one(aws_api_gateway_method_settings.all.settings).metrics_enabled
+    )
+    error_message = "without a CloudWatch role in the account settings, logging stays off (API Gateway would refuse it); metrics stay on"
   }
   assert {
     condition     = aws_api_gateway_usage_plan.this.throttle_settings[0].rate_limit >= 10000 && aws_api_gateway_usage_plan.this.throttle_settings[0].burst_limit >= 5000
@@ -129,13 +183,9 @@ run "api_to_sqs" {
     condition     = output.events_url == "https://abc123.execute-api.eu-west-1.amazonaws.com/send_messages/events"
     error_message = "events_url is the stage URL + /events"
   }
-  assert {
-    condition     = length(aws_api_gateway_account.this) == 1
-    error_message = "the account CloudWatch role is managed by default"
-  }
 }
 
-run "deployment_trigger_follows_inputs" {
+run "logging_with_the_account_role_of_another_stack" {
   command = plan
 
   module {
@@ -143,25 +193,108 @@ run "deployment_trigger_follows_inputs" {
   }
 
   variables {
-    queue_name                     = "other-queue"
-    queue_arn                      = "arn:aws:sqs:eu-west-1:123456789012:other-queue"
-    throttle_rate_limit            = 50
-    throttle_burst_limit           = 10
-    quota_limit_per_day            = 1000
-    manage_account_cloudwatch_role = false
+    logging_enabled = true
   }
 
   assert {
-    condition     = aws_api_gateway_deployment.this.triggers["redeployment"] != run.api_to_sqs.deployment_trigger
-    error_message = "a changed integration must change the redeployment trigger"
+    condition     = length(aws_api_gateway_account.this) == 0
+    error_message = "logging on its own does not touch the account setting"
   }
+  assert {
+    condition     = aws_api_gateway_stage.this.access_log_settings[0].destination_arn == aws_cloudwatch_log_group.access[0].arn && aws_cloudwatch_log_group.access[0].retention_in_days == 14
+    error_message = "access logging to a log group with retention"
+  }
+  assert {
+    condition     = can(jsondecode(aws_api_gateway_stage.this.access_log_settings[0].format).requestId)
+    error_message = "access logs are JSON with the request id"
+  }
+  assert {
+    condition     = one(aws_api_gateway_method_settings.all.settings).logging_level == "ERROR" && !one(aws_api_gateway_method_settings.all.settings).data_trace_enabled
+    error_message = "execution logs at ERROR, never request bodies"
+  }
+}
+
+run "managed_account_role" {
+  command = plan
+
+  module {
+    source = "./modules/ingest_api"
+  }
+
+  variables {
+    manage_account_cloudwatch_role = true
+  }
+
+  assert {
+    condition     = length(aws_api_gateway_account.this) == 1 && aws_api_gateway_account.this[0].cloudwatch_role_arn == aws_iam_role.apigw_cloudwatch[0].arn
+    error_message = "opting in sets the region's API Gateway CloudWatch role to a role of this stack"
+  }
+  assert {
+    condition     = aws_iam_role_policy_attachment.apigw_cloudwatch[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+    error_message = "the role has the managed push-to-CloudWatch policy"
+  }
+  assert {
+    condition     = output.logging_enabled && length(aws_api_gateway_stage.this.access_log_settings) == 1
+    error_message = "a stack that sets the role also logs"
+  }
+}
+
+run "usage_plan_changes_do_not_redeploy" {
+  command = plan
+
+  module {
+    source = "./modules/ingest_api"
+  }
+
+  variables {
+    throttle_rate_limit  = 50
+    throttle_burst_limit = 10
+    quota_limit_per_day  = 1000
+    logging_enabled      = true
+  }
+
   assert {
     condition     = aws_api_gateway_usage_plan.this.throttle_settings[0].rate_limit == 50 && aws_api_gateway_usage_plan.this.quota_settings[0].limit == 1000
     error_message = "limits are configurable"
   }
   assert {
-    condition     = length(aws_api_gateway_account.this) == 0
-    error_message = "the account role can be left to another stack"
+    condition     = output.deployment_trigger == run.api_to_sqs.deployment_trigger
+    error_message = "usage plan and stage logging are not part of the deployment: changing them must not redeploy"
+  }
+}
+
+run "integration_changes_redeploy" {
+  command = plan
+
+  module {
+    source = "./modules/ingest_api"
+  }
+
+  variables {
+    queue_name = "other-queue"
+    queue_arn  = "arn:aws:sqs:eu-west-1:123456789012:other-queue"
+  }
+
+  assert {
+    condition     = output.deployment_trigger != run.api_to_sqs.deployment_trigger
+    error_message = "a changed integration must change the redeployment trigger"
+  }
+}
+
+run "model_changes_redeploy" {
+  command = plan
+
+  module {
+    source = "./modules/ingest_api"
+  }
+
+  variables {
+    schema_path = "tests/fixtures/other-schema.json"
+  }
+
+  assert {
+    condition     = output.deployment_trigger != run.api_to_sqs.deployment_trigger
+    error_message = "a changed request model must change the redeployment trigger"
   }
 }
 

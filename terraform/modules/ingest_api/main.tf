@@ -21,9 +21,11 @@ locals {
   error_template   = "{\"message\":\"the request could not be queued\",\"error\":\"$util.escapeJavaScript($input.path('$.Error.Code'))\"}"
 
   gateway_responses = {
+    # Gateway response templates are not VTL: API Gateway only substitutes $context variables
+    # ($util.* would reach the client as literal text). validationErrorString comes JSON-escaped.
     BAD_REQUEST_BODY = {
       status   = "400"
-      template = "{\"message\":\"request body does not match the send-request schema\",\"errors\":\"$util.escapeJavaScript($context.error.validationErrorString)\"}"
+      template = "{\"message\":\"request body does not match the send-request schema: $context.error.validationErrorString\"}"
     }
     UNSUPPORTED_MEDIA_TYPE = {
       status   = "415"
@@ -200,35 +202,40 @@ resource "aws_api_gateway_deployment" "this" {
   rest_api_id = aws_api_gateway_rest_api.this.id
   description = "sesload ingest"
 
-  # Redeploy when anything that shapes the API changes. Only configuration inputs go into the
-  # hash (no computed ids), so an unchanged configuration never causes a redeployment.
+  # Redeploy when anything the stage serves changes: the hash covers the resources themselves
+  # (every argument of the resource path, method, model, validator, integration with its request
+  # parameters and templates, method and integration responses, gateway responses), not a copy of
+  # their settings that could drift from them. Referencing them also orders the deployment after
+  # them.
   triggers = {
     redeployment = sha1(jsonencode([
-      aws_api_gateway_resource.events.path_part,
-      local.schema,
-      local.request_template,
-      local.success_template,
-      local.error_template,
-      local.gateway_responses,
-      var.queue_name,
-      ["POST", "NONE", true, "validate-body", true, true, "NEVER", "2\\d{2}"],
+      aws_api_gateway_resource.events,
+      aws_api_gateway_model.send_request,
+      aws_api_gateway_request_validator.body,
+      aws_api_gateway_method.post,
+      aws_api_gateway_integration.sqs,
+      aws_api_gateway_method_response.this,
+      aws_api_gateway_integration_response.success,
+      aws_api_gateway_integration_response.error,
+      aws_api_gateway_gateway_response.this,
     ]))
   }
 
   lifecycle {
     create_before_destroy = true
   }
-
-  depends_on = [
-    aws_api_gateway_method.post,
-    aws_api_gateway_integration.sqs,
-    aws_api_gateway_integration_response.success,
-    aws_api_gateway_integration_response.error,
-    aws_api_gateway_gateway_response.this,
-  ]
 }
 
 # --- stage, logging ---------------------------------------------------------------------------
+
+# API Gateway writes REST access logs and execution logs through ONE role per account and region
+# (account settings, cloudWatchRoleArn); it refuses to enable either without it. That setting is
+# account-wide: managing it here would overwrite a role another stack set, and `terraform destroy`
+# would leave it pointing at a deleted role. So it is opt-in (manage_account_cloudwatch_role), and
+# logging is on only when asked for (logging_enabled) or when this stack sets the role.
+locals {
+  logging_enabled = var.logging_enabled || var.manage_account_cloudwatch_role
+}
 
 resource "aws_iam_role" "apigw_cloudwatch" {
   count = var.manage_account_cloudwatch_role ? 1 : 0
@@ -263,6 +270,8 @@ resource "aws_api_gateway_account" "this" {
 resource "aws_cloudwatch_log_group" "access" {
   # checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs' default service key; access logs hold request ids, status and latency, no bodies.
   # checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (default 14 days): load-test access logs.
+  count = local.logging_enabled ? 1 : 0
+
   name              = "/aws/apigateway/${var.api_name}/${var.stage_name}"
   retention_in_days = var.log_retention_days
   tags              = var.tags
@@ -270,6 +279,7 @@ resource "aws_cloudwatch_log_group" "access" {
 
 resource "aws_api_gateway_stage" "this" {
   # checkov:skip=CKV_AWS_73:X-Ray on every ingest request adds cost and latency to a load test; access logs and metrics cover it.
+  # checkov:skip=CKV_AWS_76:Access logging is on when logging_enabled (or manage_account_cloudwatch_role) is set; API Gateway refuses it in a region whose account has no CloudWatch role, so it cannot be on by default.
   # checkov:skip=CKV_AWS_120:Every request is a unique POST; a cache would never hit.
   # checkov:skip=CKV2_AWS_29:WAF would bill every load-test request and could block a test; the API requires an API key and a usage plan throttles it.
   # checkov:skip=CKV2_AWS_51:Client certificates authenticate API Gateway to HTTP backends; the backend here is SQS, called with IAM.
@@ -277,23 +287,26 @@ resource "aws_api_gateway_stage" "this" {
   deployment_id = aws_api_gateway_deployment.this.id
   stage_name    = var.stage_name
 
-  access_log_settings {
-    destination_arn = aws_cloudwatch_log_group.access.arn
-    format = jsonencode({
-      requestId          = "$context.requestId"
-      extendedRequestId  = "$context.extendedRequestId"
-      ip                 = "$context.identity.sourceIp"
-      requestTime        = "$context.requestTimeEpoch"
-      httpMethod         = "$context.httpMethod"
-      resourcePath       = "$context.resourcePath"
-      status             = "$context.status"
-      responseLength     = "$context.responseLength"
-      responseLatency    = "$context.responseLatency"
-      integrationStatus  = "$context.integration.status"
-      integrationLatency = "$context.integration.latency"
-      errorMessage       = "$context.error.message"
-      apiKeyId           = "$context.identity.apiKeyId"
-    })
+  dynamic "access_log_settings" {
+    for_each = aws_cloudwatch_log_group.access
+    content {
+      destination_arn = access_log_settings.value.arn
+      format = jsonencode({
+        requestId          = "$context.requestId"
+        extendedRequestId  = "$context.extendedRequestId"
+        ip                 = "$context.identity.sourceIp"
+        requestTime        = "$context.requestTimeEpoch"
+        httpMethod         = "$context.httpMethod"
+        resourcePath       = "$context.resourcePath"
+        status             = "$context.status"
+        responseLength     = "$context.responseLength"
+        responseLatency    = "$context.responseLatency"
+        integrationStatus  = "$context.integration.status"
+        integrationLatency = "$context.integration.latency"
+        errorMessage       = "$context.error.message"
+        apiKeyId           = "$context.identity.apiKeyId"
+      })
+    }
   }
 
   tags = var.tags
@@ -303,13 +316,14 @@ resource "aws_api_gateway_stage" "this" {
 
 resource "aws_api_gateway_method_settings" "all" {
   # checkov:skip=CKV_AWS_225:Caching is useless for unique POSTs (see the stage).
+  # checkov:skip=CKV2_AWS_4:Execution logging (ERROR) is on when logging_enabled (or manage_account_cloudwatch_role) is set; without the account's CloudWatch role API Gateway refuses any logging level but OFF.
   rest_api_id = aws_api_gateway_rest_api.this.id
   stage_name  = aws_api_gateway_stage.this.stage_name
   method_path = "*/*"
 
   settings {
     metrics_enabled      = true
-    logging_level        = "ERROR"
+    logging_level        = local.logging_enabled ? "ERROR" : "OFF"
     data_trace_enabled   = false
     caching_enabled      = false
     cache_data_encrypted = true

@@ -30,11 +30,21 @@ output "stage_name" {
 }
 
 output "access_log_group_name" {
-  description = "Log group of the stage's access logs."
-  value       = aws_cloudwatch_log_group.access.name
+  description = "Log group of the stage's access logs; null when logging is off."
+  value       = one(aws_cloudwatch_log_group.access[*].name)
+}
+
+output "logging_enabled" {
+  description = "Whether the stage writes access logs and ERROR execution logs (logging_enabled or manage_account_cloudwatch_role)."
+  value       = local.logging_enabled
+}
+
+output "account_cloudwatch_role_arn" {
+  description = "ARN of the role this stack set as the region's API Gateway CloudWatch role; null when it leaves the account setting alone (the default)."
+  value       = one(aws_api_gateway_account.this[*].cloudwatch_role_arn)
 }
 
 output "deployment_trigger" {
-  description = "Hash of the API's configuration inputs; when it changes, Terraform creates a new deployment."
+  description = "Hash of the API's resources (method, model, validator, integration, responses); when it changes, Terraform creates a new deployment."
   value       = aws_api_gateway_deployment.this.triggers["redeployment"]
 }

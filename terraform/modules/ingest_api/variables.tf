@@ -100,9 +100,15 @@ variable "log_retention_days" {
 }
 
 variable "manage_account_cloudwatch_role" {
-  description = "Set the region's API Gateway account CloudWatch Logs role (needed once per account and region for access logging). Turn off if another stack already manages it."
+  description = "Create a role and set it as the region's API Gateway account CloudWatch Logs role (aws_api_gateway_account). Off by default: the setting is account-wide, so it would replace a role another stack set, and after `terraform destroy` it still names the deleted role. Turning it on also turns logging on."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "logging_enabled" {
+  description = "Turn on the stage's JSON access logs and ERROR-level execution logs. API Gateway refuses both unless the region's account settings name a CloudWatch Logs role: one the account already has (aws apigateway get-account), or the one manage_account_cloudwatch_role sets."
+  type        = bool
+  default     = false
 }
 
 variable "tags" {
