@@ -11,12 +11,18 @@
 --            no column mapping. Read them with element_at(element_at(mail.tags, 'campaign'), 1):
 --            element_at returns NULL for a missing key, where mail.tags['campaign'] fails the query.
 --            send is the empty JSON object of a Send event, kept as a string (Hive has no empty struct).
+--            open and click are the Open and Click events' details (open/click tracking);
+--            click.linktags is a MAP like mail.tags.
 -- Partitions: dt (yyyy-MM-dd) and hour (HH), both strings, by partition projection: no crawler, no
 --            partition Lambda, no MSCK REPAIR.
 -- Keep identical: the Terraform analytics module creates the same table in Glue
 --            (aws_glue_catalog_table ses_events); a column change here must be made there too, and in
 --            sql/local/ses_events.sql (the local DuckDB definition over the JSON lake).
 -- Usage    : replace YOUR-EVENTS-BUCKET with the event bucket (Terraform output), run once in Athena.
+-- Window   : the saved queries and views read ses_events_recent, the same table over the same files
+--            with 'projection.dt.range' = 'NOW-30DAYS,NOW' (30 = Terraform's athena_query_window_days),
+--            so a query without a dt filter lists only those days' partitions. Terraform creates both
+--            tables; by hand, run this file a second time with that name and that range.
 CREATE EXTERNAL TABLE IF NOT EXISTS ses_events (
     eventtype string,
     mail STRUCT<
@@ -78,6 +84,18 @@ CREATE EXTERNAL TABLE IF NOT EXISTS ses_events (
             status: string,
             diagnosticcode: string
         >>
+    >,
+    open STRUCT<
+        `timestamp`: string,
+        useragent: string,
+        ipaddress: string
+    >,
+    click STRUCT<
+        `timestamp`: string,
+        useragent: string,
+        ipaddress: string,
+        link: string,
+        linktags: MAP<string, ARRAY<string>>  -- noqa: CP05, LT01
     >
 )
 PARTITIONED BY (dt string, hour string)

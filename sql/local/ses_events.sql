@@ -55,6 +55,14 @@ SELECT
         reportingmta VARCHAR,
         delayedrecipients STRUCT(emailaddress VARCHAR, status VARCHAR, diagnosticcode VARCHAR)[]
     )) AS deliverydelay,
+    CAST(r.open AS STRUCT("timestamp" VARCHAR, useragent VARCHAR, ipaddress VARCHAR)) AS open,
+    CAST(r.click AS STRUCT(
+        "timestamp" VARCHAR,
+        useragent VARCHAR,
+        ipaddress VARCHAR,
+        link VARCHAR,
+        linktags MAP (VARCHAR, VARCHAR[])
+    )) AS click,
     r.dt,
     r.hour
 FROM READ_JSON(
@@ -85,6 +93,30 @@ FROM READ_JSON(
         'failure': 'STRUCT(errorMessage VARCHAR, templateName VARCHAR)',
         'deliveryDelay': 'STRUCT(
             "timestamp" VARCHAR, delayType VARCHAR, expirationTime VARCHAR, reportingMTA VARCHAR,
-            delayedRecipients STRUCT(emailAddress VARCHAR, status VARCHAR, diagnosticCode VARCHAR)[])'
+            delayedRecipients STRUCT(emailAddress VARCHAR, status VARCHAR, diagnosticCode VARCHAR)[])',
+        'open': 'STRUCT("timestamp" VARCHAR, userAgent VARCHAR, ipAddress VARCHAR)',
+        'click': 'STRUCT(
+            "timestamp" VARCHAR, userAgent VARCHAR, ipAddress VARCHAR, link VARCHAR,
+            linkTags MAP(VARCHAR, VARCHAR[]))'
     }
 ) AS r;
+
+-- ses_events_recent: what the saved queries and views read. In Athena it is the same table with a
+-- partition projection range of the last query_window_days (Terraform variable athena_query_window_days),
+-- so a query lists only those days' partitions; the local lake is one machine's data and is read whole.
+CREATE OR REPLACE VIEW ses_events_recent AS
+SELECT
+    eventtype,
+    mail,
+    send,
+    delivery,
+    bounce,
+    complaint,
+    reject,
+    failure,
+    deliverydelay,
+    open,
+    click,
+    dt,
+    hour
+FROM ses_events;

@@ -28,7 +28,7 @@ WITH ev AS (
         coalesce(
             delivery.timestamp, bounce.timestamp, complaint.timestamp, deliverydelay.timestamp, mail.timestamp
         ) AS event_timestamp
-    FROM ses_events
+    FROM ses_events_recent
     WHERE element_at(element_at(mail.tags, 'campaign'), 1) = ?
 )
 

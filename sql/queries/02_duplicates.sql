@@ -24,7 +24,7 @@ WITH accepted AS (
         mail.timestamp AS sent_at,
         element_at(element_at(mail.tags, 'unique_code'), 1) AS unique_code,
         element_at(mail.destination, 1) AS recipient
-    FROM ses_events
+    FROM ses_events_recent
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
         AND eventtype IN ('Send', 'Rendering Failure', 'Reject')

@@ -17,7 +17,7 @@ WITH ev AS (
             'second',
             from_iso8601_timestamp(CASE WHEN eventtype = 'Delivery' THEN delivery.timestamp ELSE mail.timestamp END)
         ) AS second_at
-    FROM ses_events
+    FROM ses_events_recent
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
         AND eventtype IN ('Send', 'Delivery')

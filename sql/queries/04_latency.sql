@@ -15,7 +15,7 @@ WITH d AS (
                 'millisecond', from_iso8601_timestamp(mail.timestamp), from_iso8601_timestamp(delivery.timestamp)
             ) AS double
         ) AS send_to_delivery_ms
-    FROM ses_events
+    FROM ses_events_recent
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
         AND eventtype = 'Delivery'

@@ -19,7 +19,7 @@ WITH ev AS (
         coalesce(bounce.bouncetype, '') AS bounce_type,
         coalesce(bounce.bouncesubtype, '') AS bounce_subtype,
         coalesce(complaint.complaintfeedbacktype, '') AS complaint_feedback_type
-    FROM ses_events
+    FROM ses_events_recent
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
         AND eventtype IN ('Bounce', 'Complaint')

@@ -19,7 +19,7 @@ WITH ev AS (
         to_unixtime(
             from_iso8601_timestamp(CASE WHEN eventtype = 'Delivery' THEN delivery.timestamp ELSE mail.timestamp END)
         ) AS t
-    FROM ses_events
+    FROM ses_events_recent
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
         AND eventtype IN ('Send', 'Delivery')

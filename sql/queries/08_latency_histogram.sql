@@ -11,7 +11,7 @@
 --   deliveries       samples in the bucket_index
 WITH d AS (
     SELECT cast(floor(2 * log2(greatest(cast(delivery.processingtimemillis AS double), 1.0))) AS bigint) AS bucket_index
-    FROM ses_events
+    FROM ses_events_recent
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
         AND eventtype = 'Delivery'

@@ -34,7 +34,7 @@ WITH ev AS (
         bounce.bouncesubtype AS bounce_subtype,
         complaint.complaintfeedbacktype AS complaint_feedback_type,
         failure.errormessage AS failure_message
-    FROM ses_events
+    FROM ses_events_recent
 )
 
 SELECT

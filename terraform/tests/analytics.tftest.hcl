@@ -74,39 +74,46 @@ run "lake_table_stream_and_queries" {
 
   # --- Glue table, projection ---
   assert {
-    condition     = aws_glue_catalog_table.ses_events.name == "ses_events" && aws_glue_catalog_table.ses_events.database_name == "sesload"
+    condition     = aws_glue_catalog_table.events["ses_events"].name == "ses_events" && aws_glue_catalog_table.events["ses_events"].database_name == "sesload"
     error_message = "table sesload.ses_events"
   }
   assert {
-    condition     = [for k in aws_glue_catalog_table.ses_events.partition_keys : "${k.name}:${k.type}"] == ["dt:string", "hour:string"]
+    condition     = [for k in aws_glue_catalog_table.events["ses_events"].partition_keys : "${k.name}:${k.type}"] == ["dt:string", "hour:string"]
     error_message = "partition keys dt and hour, both strings"
   }
   assert {
     condition = (
-      aws_glue_catalog_table.ses_events.parameters["projection.enabled"] == "true" &&
-      aws_glue_catalog_table.ses_events.parameters["projection.dt.type"] == "date" &&
-      aws_glue_catalog_table.ses_events.parameters["projection.dt.format"] == "yyyy-MM-dd" &&
-      aws_glue_catalog_table.ses_events.parameters["projection.dt.range"] == "2025-01-01,NOW" &&
-      aws_glue_catalog_table.ses_events.parameters["projection.hour.type"] == "integer" &&
-      aws_glue_catalog_table.ses_events.parameters["projection.hour.range"] == "0,23" &&
-      aws_glue_catalog_table.ses_events.parameters["projection.hour.digits"] == "2"
+      aws_glue_catalog_table.events["ses_events"].parameters["projection.enabled"] == "true" &&
+      aws_glue_catalog_table.events["ses_events"].parameters["projection.dt.type"] == "date" &&
+      aws_glue_catalog_table.events["ses_events"].parameters["projection.dt.format"] == "yyyy-MM-dd" &&
+      aws_glue_catalog_table.events["ses_events"].parameters["projection.dt.range"] == "2025-01-01,NOW" &&
+      aws_glue_catalog_table.events["ses_events"].parameters["projection.hour.type"] == "integer" &&
+      aws_glue_catalog_table.events["ses_events"].parameters["projection.hour.range"] == "0,23" &&
+      aws_glue_catalog_table.events["ses_events"].parameters["projection.hour.digits"] == "2"
     )
     error_message = "partition projection: dt date yyyy-MM-dd, hour integer 0-23 with 2 digits"
   }
   assert {
-    condition     = aws_glue_catalog_table.ses_events.parameters["storage.location.template"] == "s3://t-events-123456789012-eu-west-1/ses_events/dt=$${dt}/hour=$${hour}/"
+    condition     = aws_glue_catalog_table.events["ses_events"].parameters["storage.location.template"] == "s3://t-events-123456789012-eu-west-1/ses_events/dt=$${dt}/hour=$${hour}/"
     error_message = "the projection template must match the Firehose prefix"
   }
   assert {
-    condition     = [for c in aws_glue_catalog_table.ses_events.storage_descriptor[0].columns : c.name] == ["eventtype", "mail", "send", "delivery", "bounce", "complaint", "reject", "failure", "deliverydelay"]
-    error_message = "columns follow the SES event record"
+    condition     = [for c in aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns : c.name] == ["eventtype", "mail", "send", "delivery", "bounce", "complaint", "reject", "failure", "deliverydelay", "open", "click"]
+    error_message = "columns follow the SES event record, Open and Click included"
   }
   assert {
-    condition     = strcontains(one([for c in aws_glue_catalog_table.ses_events.storage_descriptor[0].columns : c.type if c.name == "mail"]), "tags:map<string,array<string>>")
+    condition = (
+      one([for c in aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns : c.type if c.name == "open"]) == "struct<timestamp:string,useragent:string,ipaddress:string>" &&
+      one([for c in aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns : c.type if c.name == "click"]) == "struct<timestamp:string,useragent:string,ipaddress:string,link:string,linktags:map<string,array<string>>>"
+    )
+    error_message = "open{timestamp,userAgent,ipAddress} and click{timestamp,userAgent,ipAddress,link,linkTags} as SES publishes them"
+  }
+  assert {
+    condition     = strcontains(one([for c in aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns : c.type if c.name == "mail"]), "tags:map<string,array<string>>")
     error_message = "mail.tags is a map of tag name to values"
   }
   assert {
-    condition     = aws_glue_catalog_table.ses_events.storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    condition     = aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
     error_message = "the table reads Parquet"
   }
 
@@ -164,11 +171,8 @@ run "lake_table_stream_and_queries" {
     error_message = "workgroup enforces an encrypted result location under the expiring prefix"
   }
   assert {
-    condition = toset(keys(aws_athena_named_query.sql)) == toset(concat(
-      [for f in fileset("../sql", "queries/*.sql") : trimsuffix(basename(f), ".sql")],
-      [for f in fileset("../sql", "views/*.sql") : "create_view_${trimsuffix(basename(f), ".sql")}"],
-    ))
-    error_message = "one named query per file in sql/queries and sql/views"
+    condition     = toset(keys(aws_athena_named_query.sql)) == toset([for f in fileset("../sql", "queries/*.sql") : trimsuffix(basename(f), ".sql")])
+    error_message = "one named query per file in sql/queries (views are created as views, not saved as queries)"
   }
   assert {
     condition     = length(aws_athena_named_query.sql) >= 2
@@ -182,6 +186,115 @@ run "lake_table_stream_and_queries" {
   assert {
     condition     = alltrue([for q in aws_athena_named_query.sql : q.database == "sesload" && q.workgroup == var.name_prefix])
     error_message = "named queries run against the events database in the workgroup"
+  }
+
+  # --- the query window: saved queries never enumerate every hour since the projection start ---
+  assert {
+    condition = (
+      aws_glue_catalog_table.events["ses_events_recent"].parameters["projection.dt.range"] == "NOW-30DAYS,NOW" &&
+      aws_glue_catalog_table.events["ses_events_recent"].parameters["projection.dt.type"] == "date" &&
+      aws_glue_catalog_table.events["ses_events_recent"].parameters["projection.hour.range"] == "0,23"
+    )
+    error_message = "ses_events_recent projects only the last 30 days (31 x 24 hours at most)"
+  }
+  assert {
+    condition = (
+      aws_glue_catalog_table.events["ses_events_recent"].storage_descriptor[0].columns == aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns &&
+      aws_glue_catalog_table.events["ses_events_recent"].storage_descriptor[0].location == aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].location &&
+      aws_glue_catalog_table.events["ses_events_recent"].parameters["storage.location.template"] == aws_glue_catalog_table.events["ses_events"].parameters["storage.location.template"]
+    )
+    error_message = "ses_events_recent reads the same files with the same columns as ses_events"
+  }
+  assert {
+    condition = alltrue([for q in concat(values(aws_athena_named_query.sql)[*].query, [for v in aws_glue_catalog_table.view : jsondecode(base64decode(trimsuffix(trimprefix(v.view_original_text, "/* Presto View: "), " */"))).originalSql]) :
+      strcontains(q, "ses_events_recent") || strcontains(q, "FROM email_status")
+    ]) && alltrue([for q in values(aws_athena_named_query.sql)[*].query : !can(regex("\\bses_events\\b", q))])
+    error_message = "every saved query and view reads ses_events_recent (directly or through a view), never the unbounded ses_events"
+  }
+  assert {
+    condition     = output.athena_query_table_name == "ses_events_recent"
+    error_message = "the windowed table is an output"
+  }
+
+  # --- views are created at apply ---
+  assert {
+    condition = (
+      aws_glue_catalog_table.view["email_status"].table_type == "VIRTUAL_VIEW" &&
+      aws_glue_catalog_table.view["email_status"].database_name == "sesload" &&
+      aws_glue_catalog_table.view["email_status"].parameters["presto_view"] == "true" &&
+      aws_glue_catalog_table.view["email_status"].view_expanded_text == "/* Presto View */" &&
+      startswith(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: ") &&
+      endswith(aws_glue_catalog_table.view["email_status"].view_original_text, " */")
+    )
+    error_message = "email_status is an Athena view: a Glue VIRTUAL_VIEW with a Presto view definition"
+  }
+  assert {
+    condition = (
+      jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).catalog == "awsdatacatalog" &&
+      jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).schema == "sesload" &&
+      startswith(jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).originalSql, "WITH ev AS (") &&
+      endswith(file("../sql/views/email_status.sql"), "${jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).originalSql};\n")
+    )
+    error_message = "the view's query is the body of sql/views/email_status.sql (after CREATE OR REPLACE VIEW ... AS, without the ;)"
+  }
+  assert {
+    condition = (
+      [for c in jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).columns : c.name] ==
+      [for c in aws_glue_catalog_table.view["email_status"].storage_descriptor[0].columns : c.name] &&
+      [for c in jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).columns : c.type if c.name == "status" || c.name == "send_events"] == ["varchar", "bigint"]
+    )
+    error_message = "the view JSON (Presto types) and the Glue columns (Hive types) list the same columns"
+  }
+  assert {
+    condition     = output.athena_view_names == tolist(["email_status"])
+    error_message = "one view per file in sql/views"
+  }
+}
+
+run "long_prefix_cannot_make_an_invalid_bucket_name" {
+  command = plan
+
+  module {
+    source = "./modules/analytics"
+  }
+
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-southeast-3" }
+  }
+
+  variables {
+    # 40 characters: "<prefix>-events-123456789012-ap-southeast-3" would be 75.
+    name_prefix = "a-very-long-prefix-for-a-shared-account1"
+  }
+
+  expect_failures = [aws_s3_bucket.events]
+}
+
+run "default_prefix_fits_the_longest_regions" {
+  command = plan
+
+  module {
+    source = "./modules/analytics"
+  }
+
+  override_data {
+    target = data.aws_region.current
+    values = { name = "ap-southeast-3" }
+  }
+
+  variables {
+    name_prefix       = "sesload"
+    query_window_days = 7
+  }
+
+  assert {
+    condition     = aws_s3_bucket.events.bucket == "sesload-events-123456789012-ap-southeast-3" && length(aws_s3_bucket.events.bucket) <= 63
+    error_message = "the default name fits S3's 63 characters in the longest region names"
+  }
+  assert {
+    condition     = aws_glue_catalog_table.events["ses_events_recent"].parameters["projection.dt.range"] == "NOW-7DAYS,NOW" && strcontains(aws_athena_named_query.sql["01_campaign_summary"].description, "last 7 days")
+    error_message = "query_window_days sets the saved queries' window"
   }
 }
 
@@ -204,8 +317,8 @@ run "expiry_and_names" {
     error_message = "events_expiration_days adds an expiry for the event prefix"
   }
   assert {
-    condition     = toset(keys(aws_athena_named_query.sql)) == toset(["campaign_summary", "duplicates", "create_view_email_status"])
-    error_message = "named queries follow the files of sql_dir"
+    condition     = toset(keys(aws_athena_named_query.sql)) == toset(["campaign_summary", "duplicates"]) && keys(aws_glue_catalog_table.view) == ["email_status"]
+    error_message = "named queries and views follow the files of sql_dir"
   }
   assert {
     condition     = startswith(aws_athena_named_query.sql["campaign_summary"].description, "fixture: campaign summary")
@@ -230,6 +343,7 @@ run "validations_reject_bad_values" {
     events_expiration_days              = 0
     athena_bytes_scanned_cutoff         = 1000
     partition_projection_start          = "01/01/2025"
+    query_window_days                   = 0
     sql_dir                             = "tests/fixtures"
     log_retention_days                  = 2
   }
@@ -244,7 +358,22 @@ run "validations_reject_bad_values" {
     var.events_expiration_days,
     var.athena_bytes_scanned_cutoff,
     var.partition_projection_start,
+    var.query_window_days,
     var.sql_dir,
     var.log_retention_days,
   ]
+}
+
+run "views_need_a_matching_file_name_and_columns" {
+  command = plan
+
+  module {
+    source = "./modules/analytics"
+  }
+
+  variables {
+    sql_dir = "tests/fixtures/sql_unlisted_view"
+  }
+
+  expect_failures = [aws_glue_catalog_table.view]
 }

@@ -10,7 +10,6 @@ locals {
   region      = data.aws_region.current.name
   account_id  = data.aws_caller_identity.current.account_id
   bucket_name = coalesce(var.bucket_name, "${var.name_prefix}-events-${local.account_id}-${local.region}")
-  table_name  = "ses_events"
 
   events_prefix  = "ses_events/"
   errors_prefix  = "ses_events_errors/"
@@ -43,13 +42,83 @@ locals {
     { name = "reject", type = "struct<reason:string>" },
     { name = "failure", type = "struct<errormessage:string,templatename:string>" },
     { name = "deliverydelay", type = "struct<timestamp:string,delaytype:string,expirationtime:string,reportingmta:string,delayedrecipients:array<struct<emailaddress:string,status:string,diagnosticcode:string>>>" },
+    { name = "open", type = "struct<timestamp:string,useragent:string,ipaddress:string>" },
+    { name = "click", type = "struct<timestamp:string,useragent:string,ipaddress:string,link:string,linktags:map<string,array<string>>>" },
   ]
 
-  # One Athena named query per saved query and per view definition in sql/.
-  named_query_files = merge(
-    { for f in fileset(var.sql_dir, "queries/*.sql") : trimsuffix(basename(f), ".sql") => f },
-    { for f in fileset(var.sql_dir, "views/*.sql") : "create_view_${trimsuffix(basename(f), ".sql")}" => f },
-  )
+  # Partition projection shared by both tables (everything but the dt range).
+  projection_parameters = {
+    EXTERNAL                      = "TRUE"
+    classification                = "parquet"
+    "parquet.compression"         = "SNAPPY"
+    "projection.enabled"          = "true"
+    "projection.dt.type"          = "date"
+    "projection.dt.format"        = "yyyy-MM-dd"
+    "projection.dt.interval"      = "1"
+    "projection.dt.interval.unit" = "DAYS"
+    "projection.hour.type"        = "integer"
+    "projection.hour.range"       = "0,23"
+    "projection.hour.digits"      = "2"
+    "storage.location.template"   = "s3://${aws_s3_bucket.events.bucket}/${local.events_prefix}dt=$${dt}/hour=$${hour}/"
+  }
+
+  # Two tables over the same files. Partition projection enumerates every dt x hour of its range
+  # that a query does not exclude, so a query without a dt filter over ses_events lists every hour
+  # since partition_projection_start. The saved queries and views read ses_events_recent, whose
+  # range is the last query_window_days only: a time range that prunes partitions without a second
+  # query parameter (the same files run locally, where every `?` is the campaign).
+  tables = {
+    ses_events = {
+      description = "Every SES event the configuration set publishes since ${var.partition_projection_start} (Parquet, written by Firehose; Firehose's conversion schema)."
+      dt_range    = "${var.partition_projection_start},NOW"
+    }
+    ses_events_recent = {
+      description = "The SES events of the last ${var.query_window_days} days (same files as ses_events): what the saved queries and views read."
+      dt_range    = "NOW-${var.query_window_days}DAYS,NOW"
+    }
+  }
+
+  # One Athena named query per saved query in sql/queries.
+  named_query_files = { for f in fileset(var.sql_dir, "queries/*.sql") : trimsuffix(basename(f), ".sql") => f }
+
+  # Each sql/views/<name>.sql is "CREATE OR REPLACE VIEW <name> AS <query>;" after a header comment.
+  # Athena keeps a view as a Glue table of type VIRTUAL_VIEW whose original text is
+  # "/* Presto View: <base64 of the view JSON> */", the JSON holding the query and its columns.
+  views = {
+    for f in fileset(var.sql_dir, "views/*.sql") : trimsuffix(basename(f), ".sql") => {
+      file        = f
+      description = trimprefix(split("\n", file("${var.sql_dir}/${f}"))[0], "-- ")
+      parts       = regex("(?is)CREATE\\s+OR\\s+REPLACE\\s+VIEW\\s+([a-z0-9_]+)\\s+AS\\s+(.*?);?\\s*$", file("${var.sql_dir}/${f}"))
+    }
+  }
+
+  # Output columns of each view (Hive types for Glue; the Presto types go into the view JSON).
+  # tests/terraform checks them against DuckDB's DESCRIBE of the same view over the local lake.
+  view_columns = {
+    email_status = [
+      { name = "message_id", type = "string" },
+      { name = "campaign", type = "string" },
+      { name = "unique_code", type = "string" },
+      { name = "recipient", type = "string" },
+      { name = "subject", type = "string" },
+      { name = "sent_at", type = "string" },
+      { name = "status", type = "string" },
+      { name = "send_events", type = "bigint" },
+      { name = "delivery_events", type = "bigint" },
+      { name = "bounce_events", type = "bigint" },
+      { name = "complaint_events", type = "bigint" },
+      { name = "reject_events", type = "bigint" },
+      { name = "rendering_failure_events", type = "bigint" },
+      { name = "delay_events", type = "bigint" },
+      { name = "delivered_at", type = "string" },
+      { name = "processing_time_ms", type = "bigint" },
+      { name = "bounce_type", type = "string" },
+      { name = "bounce_subtype", type = "string" },
+      { name = "complaint_feedback_type", type = "string" },
+      { name = "failure_message", type = "string" },
+    ]
+  }
+  presto_types = { string = "varchar", bigint = "bigint", double = "double", boolean = "boolean" }
 }
 
 # --- bucket ---------------------------------------------------------------------------------
@@ -62,6 +131,13 @@ resource "aws_s3_bucket" "events" {
   bucket        = local.bucket_name
   force_destroy = var.bucket_force_destroy
   tags          = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.bucket_name) <= 63
+      error_message = "The event bucket name \"${local.bucket_name}\" is ${length(local.bucket_name)} characters; S3 allows at most 63. Shorten name_prefix (\"${var.name_prefix}\") by ${length(local.bucket_name) - 63} or more, or name the bucket yourself (bucket_name; events_bucket_name in the root module)."
+    }
+  }
 }
 
 resource "aws_s3_bucket_ownership_controls" "events" {
@@ -182,27 +258,14 @@ resource "aws_glue_catalog_database" "this" {
   description = "sesload: SES events delivered by Firehose."
 }
 
-resource "aws_glue_catalog_table" "ses_events" {
-  name          = local.table_name
-  database_name = aws_glue_catalog_database.this.name
-  description   = "Every SES event the configuration set publishes (Parquet, written by Firehose)."
-  table_type    = "EXTERNAL_TABLE"
+resource "aws_glue_catalog_table" "events" {
+  for_each = local.tables
 
-  parameters = {
-    EXTERNAL                      = "TRUE"
-    classification                = "parquet"
-    "parquet.compression"         = "SNAPPY"
-    "projection.enabled"          = "true"
-    "projection.dt.type"          = "date"
-    "projection.dt.format"        = "yyyy-MM-dd"
-    "projection.dt.range"         = "${var.partition_projection_start},NOW"
-    "projection.dt.interval"      = "1"
-    "projection.dt.interval.unit" = "DAYS"
-    "projection.hour.type"        = "integer"
-    "projection.hour.range"       = "0,23"
-    "projection.hour.digits"      = "2"
-    "storage.location.template"   = "s3://${aws_s3_bucket.events.bucket}/${local.events_prefix}dt=$${dt}/hour=$${hour}/"
-  }
+  name          = each.key
+  database_name = aws_glue_catalog_database.this.name
+  description   = each.value.description
+  table_type    = "EXTERNAL_TABLE"
+  parameters    = merge(local.projection_parameters, { "projection.dt.range" = each.value.dt_range })
 
   partition_keys {
     name    = "dt"
@@ -235,6 +298,53 @@ resource "aws_glue_catalog_table" "ses_events" {
       }
     }
   }
+}
+
+moved {
+  from = aws_glue_catalog_table.ses_events
+  to   = aws_glue_catalog_table.events["ses_events"]
+}
+
+# The views of sql/views, created at apply so that the saved queries that read them work at once.
+resource "aws_glue_catalog_table" "view" {
+  for_each = local.views
+
+  name          = each.key
+  database_name = aws_glue_catalog_database.this.name
+  description   = substr("${each.value.description} (sql/${each.value.file})", 0, 2048)
+  table_type    = "VIRTUAL_VIEW"
+  parameters    = { presto_view = "true", comment = "Presto View" }
+
+  view_original_text = "/* Presto View: ${base64encode(jsonencode({
+    originalSql = each.value.parts[1]
+    catalog     = "awsdatacatalog"
+    schema      = aws_glue_catalog_database.this.name
+    columns     = [for c in lookup(local.view_columns, each.key, []) : { name = c.name, type = local.presto_types[c.type] }]
+  }))} */"
+  view_expanded_text = "/* Presto View */"
+
+  storage_descriptor {
+    dynamic "columns" {
+      for_each = lookup(local.view_columns, each.key, [])
+      content {
+        name = columns.value.name
+        type = columns.value.type
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = lower(each.value.parts[0]) == each.key
+      error_message = "sql/${each.value.file} creates view \"${each.value.parts[0]}\"; a view file must be named after its view."
+    }
+    precondition {
+      condition     = contains(keys(local.view_columns), each.key)
+      error_message = "view ${each.key} (sql/${each.value.file}) has no column list in the analytics module's view_columns; Athena needs a view's columns and types."
+    }
+  }
+
+  depends_on = [aws_glue_catalog_table.events]
 }
 
 # --- Firehose -------------------------------------------------------------------------------
@@ -285,7 +395,7 @@ resource "aws_iam_role_policy" "firehose" {
         Resource = [
           "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
           "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${aws_glue_catalog_database.this.name}",
-          "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${aws_glue_catalog_database.this.name}/${aws_glue_catalog_table.ses_events.name}",
+          "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${aws_glue_catalog_database.this.name}/${aws_glue_catalog_table.events["ses_events"].name}",
         ]
       },
       {
@@ -344,8 +454,8 @@ resource "aws_kinesis_firehose_delivery_stream" "ses_events" {
       }
 
       schema_configuration {
-        database_name = aws_glue_catalog_table.ses_events.database_name
-        table_name    = aws_glue_catalog_table.ses_events.name
+        database_name = aws_glue_catalog_table.events["ses_events"].database_name
+        table_name    = aws_glue_catalog_table.events["ses_events"].name
         role_arn      = aws_iam_role.firehose.arn
         region        = local.region
         version_id    = "LATEST"
@@ -392,6 +502,9 @@ resource "aws_athena_named_query" "sql" {
   name        = each.key
   workgroup   = aws_athena_workgroup.this.name
   database    = aws_glue_catalog_database.this.name
-  description = substr("${trimprefix(split("\n", file("${var.sql_dir}/${each.value}"))[0], "-- ")} (sql/${each.value}; campaign parameter: ?)", 0, 1024)
+  description = substr("${trimprefix(split("\n", file("${var.sql_dir}/${each.value}"))[0], "-- ")} (sql/${each.value}; ? = the campaign, as a SQL literal; events of the last ${var.query_window_days} days)", 0, 1024)
   query       = file("${var.sql_dir}/${each.value}")
+
+  # The queries read ses_events_recent and the views; create them first.
+  depends_on = [aws_glue_catalog_table.events, aws_glue_catalog_table.view]
 }

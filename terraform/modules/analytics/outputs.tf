@@ -24,8 +24,18 @@ output "athena_database_name" {
 }
 
 output "athena_table_name" {
-  description = "Name of the events table."
-  value       = aws_glue_catalog_table.ses_events.name
+  description = "Name of the table of every event (Firehose's conversion schema; ad-hoc queries)."
+  value       = aws_glue_catalog_table.events["ses_events"].name
+}
+
+output "athena_query_table_name" {
+  description = "Name of the table the saved queries and views read: the events of the last query_window_days."
+  value       = aws_glue_catalog_table.events["ses_events_recent"].name
+}
+
+output "athena_view_names" {
+  description = "Athena views created from sql/views (Glue tables of type VIRTUAL_VIEW)."
+  value       = sort([for v in aws_glue_catalog_table.view : v.name])
 }
 
 output "athena_workgroup_name" {
@@ -34,6 +44,6 @@ output "athena_workgroup_name" {
 }
 
 output "named_queries" {
-  description = "Athena named query ids by name (one per sql/ file)."
+  description = "Athena named query ids by name (one per file in sql/queries)."
   value       = { for k, q in aws_athena_named_query.sql : k => q.id }
 }

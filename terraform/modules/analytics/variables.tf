@@ -102,8 +102,19 @@ variable "partition_projection_start" {
   }
 }
 
+variable "query_window_days" {
+  description = "Days of events the saved queries and views see: the dt range of the ses_events_recent table they read (NOW-<days>DAYS,NOW), so partition projection lists at most (days + 1) x 24 hours instead of every hour since partition_projection_start."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.query_window_days >= 1 && var.query_window_days <= 3650 && floor(var.query_window_days) == var.query_window_days
+    error_message = "query_window_days must be a whole number of days from 1 to 3650."
+  }
+}
+
 variable "sql_dir" {
-  description = "Directory with the saved queries (queries/*.sql) and views (views/*.sql); each file becomes an Athena named query."
+  description = "Directory with the saved queries (queries/*.sql, each an Athena named query) and views (views/*.sql, each an Athena view)."
   type        = string
 
   validation {
