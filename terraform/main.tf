@@ -40,6 +40,7 @@ module "analytics" {
   firehose_buffering_interval_seconds = var.firehose_buffering_interval_seconds
   athena_results_expiration_days      = var.athena_results_expiration_days
   partition_projection_start          = var.partition_projection_start
+  query_window_days                   = var.athena_query_window_days
   sql_dir                             = local.sql_dir
   log_retention_days                  = var.log_retention_days
 }
@@ -99,6 +100,7 @@ module "ingest_api" {
   quota_limit_per_day            = var.api_quota_limit_per_day
   log_retention_days             = var.log_retention_days
   manage_account_cloudwatch_role = var.manage_api_gateway_account_role
+  logging_enabled                = var.api_logging_enabled
 }
 
 module "dashboard" {
@@ -113,4 +115,36 @@ module "dashboard" {
   throttle_ratio_alarm_percent     = var.throttle_ratio_alarm_percent
   oldest_message_age_alarm_seconds = var.oldest_message_age_alarm_seconds
   alarm_actions                    = var.alarm_actions
+}
+
+# --- the poller's batches fit its timeout ----------------------------------------------------------
+#
+# The formula `sesload plan` uses: the fleet paces to R_f = MaxSendRate x target_utilisation, shared
+# by maximum_concurrency instances, so one instance drains a batch at r_i = R_f / maximum_concurrency
+# emails/s, in batch_size / r_i seconds. The poller keeps a 3 s reserve before its deadline (margin
+# plus the time to write results). A batch fits when batch_size / r_i + 3 <= function_timeout_seconds;
+# one that does not is cut at the deadline on every invocation (records parked, never lost, but the
+# fleet drains slower than it could).
+locals {
+  capacity_max_send_rate   = coalesce(var.ses_max_send_rate_override, var.expected_max_send_rate)
+  capacity_rate_source     = var.ses_max_send_rate_override != null ? "ses_max_send_rate_override" : "expected_max_send_rate"
+  deadline_reserve_seconds = 3
+  instance_send_rate       = local.capacity_max_send_rate * var.target_utilisation / var.maximum_concurrency
+  batch_drain_seconds      = var.batch_size / local.instance_send_rate
+  # epsilon keeps exact boundaries exact despite binary floating point.
+  epsilon               = 0.000000001
+  max_batch_for_timeout = floor((var.function_timeout_seconds - local.deadline_reserve_seconds) * local.instance_send_rate + local.epsilon)
+  min_timeout_for_batch = ceil(local.batch_drain_seconds + local.deadline_reserve_seconds - local.epsilon)
+  batch_fix = join(" or ", compact([
+    local.max_batch_for_timeout >= 1 ? "batch_size <= ${local.max_batch_for_timeout}" : "",
+    local.min_timeout_for_batch <= 900 ? "function_timeout_seconds >= ${local.min_timeout_for_batch} (with visibility_timeout_seconds >= ${6 * local.min_timeout_for_batch + var.maximum_batching_window_in_seconds})" : "",
+    local.max_batch_for_timeout < 1 && local.min_timeout_for_batch > 900 ? "a higher send rate per instance (lower maximum_concurrency)" : "",
+  ]))
+}
+
+check "batch_fits_function_timeout" {
+  assert {
+    condition     = local.batch_drain_seconds + local.deadline_reserve_seconds <= var.function_timeout_seconds + local.epsilon
+    error_message = "batch_size ${var.batch_size} does not fit in function_timeout_seconds ${var.function_timeout_seconds}: ${local.capacity_max_send_rate} emails/s (${local.capacity_rate_source}) x target_utilisation ${var.target_utilisation} over maximum_concurrency ${var.maximum_concurrency} is ${format("%.3g", local.instance_send_rate)} emails/s per poller instance, so a batch takes ${format("%.1f", local.batch_drain_seconds)} s + ${local.deadline_reserve_seconds} s deadline reserve. Use ${local.batch_fix}."
+  }
 }

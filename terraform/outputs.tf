@@ -85,6 +85,27 @@ output "dashboard_url" {
 }
 
 output "athena_named_query_ids" {
-  description = "Athena named query ids by name (one per file in sql/queries and sql/views)."
+  description = "Athena named query ids by name (one per file in sql/queries; sql/views are created as Athena views)."
   value       = module.analytics.named_queries
+}
+
+output "poller_batch_capacity" {
+  description = "What one poller instance drains per invocation at the configured rate (the check batch_fits_function_timeout and `sesload plan` use the same formula): its send rate (emails/s), the seconds a batch takes, the largest batch_size that fits function_timeout_seconds and the smallest function_timeout_seconds that fits batch_size."
+  value = {
+    max_send_rate         = local.capacity_max_send_rate
+    instance_send_rate    = local.instance_send_rate
+    batch_drain_seconds   = local.batch_drain_seconds
+    max_batch_for_timeout = local.max_batch_for_timeout
+    min_timeout_for_batch = local.min_timeout_for_batch
+  }
+}
+
+output "athena_query_table_name" {
+  description = "The table the saved queries and views read: ses_events over the last athena_query_window_days only."
+  value       = module.analytics.athena_query_table_name
+}
+
+output "api_logging_enabled" {
+  description = "Whether the API stage writes access logs and ERROR execution logs (api_logging_enabled or manage_api_gateway_account_role)."
+  value       = module.ingest_api.logging_enabled
 }

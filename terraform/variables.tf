@@ -91,9 +91,15 @@ variable "api_quota_limit_per_day" {
 }
 
 variable "manage_api_gateway_account_role" {
-  description = "Set this region's API Gateway CloudWatch Logs role (needed for access logs). Turn off if another stack manages it."
+  description = "Create a role and set it as this region's account-wide API Gateway CloudWatch Logs role (aws_api_gateway_account). Off by default: it would replace a role another stack set, and after `terraform destroy` the setting still names the deleted role. Turning it on also turns api_logging_enabled on."
   type        = bool
-  default     = true
+  default     = false
+}
+
+variable "api_logging_enabled" {
+  description = "Access logs and ERROR execution logs for the API stage. API Gateway refuses both unless the region's account settings already name a CloudWatch Logs role (`aws apigateway get-account`), or manage_api_gateway_account_role sets one."
+  type        = bool
+  default     = false
 }
 
 # --- queue and poller -----------------------------------------------------------------------------
@@ -120,6 +126,13 @@ variable "visibility_timeout_seconds" {
   description = "Source queue visibility timeout; must be >= 6 x function_timeout_seconds + maximum_batching_window_in_seconds."
   type        = number
   default     = 300
+
+  # The queue module enforces the same AWS rule; checking it here names the root variables and fails
+  # before any module is evaluated.
+  validation {
+    condition     = var.visibility_timeout_seconds >= 6 * var.function_timeout_seconds + var.maximum_batching_window_in_seconds
+    error_message = "visibility_timeout_seconds (${var.visibility_timeout_seconds}) must be >= 6 x function_timeout_seconds (${var.function_timeout_seconds}) + maximum_batching_window_in_seconds (${var.maximum_batching_window_in_seconds}) = ${6 * var.function_timeout_seconds + var.maximum_batching_window_in_seconds}: AWS requires it of an SQS event source, and a shorter one lets a batch still being processed be received again."
+  }
 }
 
 variable "max_receive_count" {
@@ -150,6 +163,17 @@ variable "ses_max_send_rate_override" {
   description = "Emails/s to pace to instead of SES GetAccount's MaxSendRate; null = ask SES."
   type        = number
   default     = null
+}
+
+variable "expected_max_send_rate" {
+  description = "The SES MaxSendRate (emails/s) you expect the account to have, used only by the check that batch_size fits function_timeout_seconds (and in the docs) when ses_max_send_rate_override is null; the poller itself asks SES. Default 14, the SES production default; a sandbox account has 1."
+  type        = number
+  default     = 14
+
+  validation {
+    condition     = var.expected_max_send_rate > 0
+    error_message = "expected_max_send_rate must be greater than 0 emails/s."
+  }
 }
 
 variable "allowed_recipient_domains" {
@@ -193,9 +217,9 @@ variable "dynamodb_deletion_protection" {
 # --- SES --------------------------------------------------------------------------------------------
 
 variable "configuration_set_name" {
-  description = "SES configuration set that publishes the events (seed: configurationSetName)."
+  description = "SES configuration set that publishes the events (seed: configurationSetName); null = \"<name_prefix>-config\", so the stack never shares the original sample's load-test-config."
   type        = string
-  default     = "load-test-config"
+  default     = null
 }
 
 variable "create_configuration_set" {
@@ -205,9 +229,9 @@ variable "create_configuration_set" {
 }
 
 variable "template_name" {
-  description = "SES template name."
+  description = "SES template name; null = \"<name_prefix>-template\", so the stack never overwrites the original sample's SimpleEmail."
   type        = string
-  default     = "SimpleEmail"
+  default     = null
 }
 
 variable "template_subject" {
@@ -267,17 +291,28 @@ variable "athena_results_expiration_days" {
 }
 
 variable "partition_projection_start" {
-  description = "First dt (yyyy-MM-dd) of the partition projection range."
+  description = "First dt (yyyy-MM-dd) of the partition projection range of ses_events (every event; ad-hoc queries)."
   type        = string
   default     = "2025-01-01"
+}
+
+variable "athena_query_window_days" {
+  description = "Days of events the saved queries and the email_status view see: they read ses_events_recent, whose partition projection covers only NOW-<days>,NOW, so Athena lists those days' partitions instead of every hour since partition_projection_start."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.athena_query_window_days >= 1 && var.athena_query_window_days <= 3650 && floor(var.athena_query_window_days) == var.athena_query_window_days
+    error_message = "athena_query_window_days must be a whole number of days from 1 to 3650."
+  }
 }
 
 # --- dashboard and alarms -----------------------------------------------------------------------
 
 variable "dashboard_name" {
-  description = "CloudWatch dashboard name (seed: cloudwatchDashboardName)."
+  description = "CloudWatch dashboard name (seed: cloudwatchDashboardName); null = \"<name_prefix>-monitoring\", so the stack never overwrites the original sample's SES-queue-monitoring."
   type        = string
-  default     = "SES-queue-monitoring"
+  default     = null
 }
 
 variable "dlq_alarm_threshold" {

@@ -23,8 +23,8 @@ run "widgets_and_alarms" {
   }
 
   assert {
-    condition     = aws_cloudwatch_dashboard.this.dashboard_name == "SES-queue-monitoring"
-    error_message = "the seed's dashboard name is the default"
+    condition     = aws_cloudwatch_dashboard.this.dashboard_name == "t-monitoring"
+    error_message = "the dashboard's default name derives from name_prefix (the seed's SES-queue-monitoring would collide with the sample)"
   }
   assert {
     condition = [for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.title] == [

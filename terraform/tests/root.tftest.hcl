@@ -37,7 +37,7 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/mock" }
   }
   mock_resource "aws_sesv2_configuration_set" {
-    defaults = { arn = "arn:aws:ses:eu-west-1:123456789012:configuration-set/load-test-config" }
+    defaults = { arn = "arn:aws:ses:eu-west-1:123456789012:configuration-set/sesload-config" }
   }
   mock_resource "aws_api_gateway_rest_api" {
     defaults = {
@@ -60,7 +60,7 @@ mock_provider "aws" {
     defaults = { arn = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:mock" }
   }
   mock_resource "aws_cloudwatch_dashboard" {
-    defaults = { dashboard_arn = "arn:aws:cloudwatch::123456789012:dashboard/SES-queue-monitoring" }
+    defaults = { dashboard_arn = "arn:aws:cloudwatch::123456789012:dashboard/sesload-monitoring" }
   }
 }
 
@@ -92,35 +92,158 @@ run "apply_whole_stack" {
     error_message = "the deployed poller sets exactly the Rust ENV_VARS"
   }
   assert {
-    condition     = output.configuration_set_name == "load-test-config" && output.template_name == "SimpleEmail"
-    error_message = "seed defaults: configuration set load-test-config, template SimpleEmail"
+    condition     = output.configuration_set_name == "sesload-config" && output.template_name == "sesload-template"
+    error_message = "default names derive from name_prefix (the sample's load-test-config / SimpleEmail would collide with it in one account)"
   }
   assert {
     condition     = output.athena_database_name == "sesload" && output.athena_workgroup_name == "sesload"
     error_message = "Athena database and workgroup"
   }
   assert {
-    condition     = output.dashboard_url == "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=SES-queue-monitoring"
-    error_message = "dashboard URL in the deployment region"
+    condition     = output.dashboard_url == "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards:name=sesload-monitoring"
+    error_message = "dashboard URL in the deployment region; the name derives from name_prefix"
   }
   assert {
     condition     = output.queue_url == "https://sqs.eu-west-1.amazonaws.com/123456789012/mock-queue" && output.poller_function_name == "sesload-poller"
     error_message = "queue and poller outputs"
   }
+  assert {
+    condition     = module.ingest_api.account_cloudwatch_role_arn == null && !output.api_logging_enabled
+    error_message = "by default the stack leaves the account-wide API Gateway CloudWatch role alone (and so cannot log)"
+  }
+  assert {
+    condition     = output.athena_query_table_name == "ses_events_recent"
+    error_message = "the saved queries read the windowed table"
+  }
+  assert {
+    condition     = output.poller_batch_capacity.max_send_rate == 14 && output.poller_batch_capacity.max_batch_for_timeout >= 20
+    error_message = "at the SES production default (14/s) the default batch fits the default timeout"
+  }
+}
+
+run "names_can_be_set" {
+  command = plan
+
+  variables {
+    name_prefix            = "loadtest2"
+    template_name          = "SimpleEmail"
+    configuration_set_name = "load-test-config"
+    dashboard_name         = "SES-queue-monitoring"
+  }
+
+  assert {
+    condition     = output.template_name == "SimpleEmail" && output.configuration_set_name == "load-test-config"
+    error_message = "the derived names stay overridable"
+  }
+}
+
+run "prefix_names_the_defaults" {
+  command = plan
+
+  variables {
+    name_prefix = "loadtest2"
+  }
+
+  assert {
+    condition     = output.template_name == "loadtest2-template" && output.configuration_set_name == "loadtest2-config"
+    error_message = "a second deployment (another name_prefix) gets its own template and configuration set"
+  }
+}
+
+# The sandbox (1 email/s), maximum_concurrency 2, timeout 30 s, batch 20: one instance sends 0.49/s,
+# so a batch takes 40.8 s + 3 s reserve. The check warns and names the values that fit.
+run "sandbox_default_batch_does_not_fit_the_timeout" {
+  command = plan
+
+  variables {
+    ses_max_send_rate_override = 1
+  }
+
+  expect_failures = [check.batch_fits_function_timeout]
+
+  assert {
+    condition     = output.poller_batch_capacity.max_batch_for_timeout == 13 && output.poller_batch_capacity.min_timeout_for_batch == 44
+    error_message = "batch_size <= 13 or function_timeout_seconds >= 44"
+  }
+}
+
+run "expected_rate_is_used_without_an_override" {
+  command = plan
+
+  variables {
+    expected_max_send_rate = 1
+  }
+
+  expect_failures = [check.batch_fits_function_timeout]
+}
+
+run "sandbox_with_the_largest_batch_that_fits" {
+  command = plan
+
+  variables {
+    ses_max_send_rate_override = 1
+    batch_size                 = 13
+  }
+
+  assert {
+    condition     = output.poller_batch_capacity.batch_drain_seconds + 3 <= 30
+    error_message = "13 emails at 0.49/s take 26.5 s + 3 s"
+  }
+}
+
+run "sandbox_with_the_smallest_timeout_that_fits" {
+  command = plan
+
+  variables {
+    expected_max_send_rate     = 1
+    function_timeout_seconds   = 44
+    visibility_timeout_seconds = 265
+  }
+
+  assert {
+    condition     = output.poller_batch_capacity.min_timeout_for_batch == 44
+    error_message = "44 s is the smallest timeout for 20 emails at 0.49/s"
+  }
+}
+
+run "one_second_less_does_not_fit" {
+  command = plan
+
+  variables {
+    expected_max_send_rate   = 1
+    function_timeout_seconds = 43
+  }
+
+  expect_failures = [check.batch_fits_function_timeout]
+}
+
+# Raising the timeout (as the check above suggests) without the visibility timeout is refused.
+run "visibility_timeout_follows_the_function_timeout" {
+  command = plan
+
+  variables {
+    function_timeout_seconds = 60 # needs visibility_timeout_seconds >= 6 x 60 + 1 = 361; default 300
+  }
+
+  expect_failures = [var.visibility_timeout_seconds]
 }
 
 run "root_validations" {
   command = plan
 
   variables {
-    region          = "moon-1"
-    name_prefix     = "Not_Valid"
-    sender_identity = "nobody"
+    region                   = "moon-1"
+    name_prefix              = "Not_Valid"
+    sender_identity          = "nobody"
+    expected_max_send_rate   = 0
+    athena_query_window_days = 0
   }
 
   expect_failures = [
     var.region,
     var.name_prefix,
     var.sender_identity,
+    var.expected_max_send_rate,
+    var.athena_query_window_days,
   ]
 }

@@ -30,8 +30,8 @@ run "template_configuration_set_and_destination" {
   }
 
   assert {
-    condition     = aws_ses_template.this.name == "SimpleEmail"
-    error_message = "the template is SimpleEmail by default"
+    condition     = aws_ses_template.this.name == "t-template"
+    error_message = "the template's default name derives from name_prefix (not the sample's SimpleEmail)"
   }
   assert {
     condition = alltrue([for part in [aws_ses_template.this.subject, aws_ses_template.this.html, aws_ses_template.this.text] : strcontains(part, "{{first_name}}")]) && (
@@ -40,16 +40,16 @@ run "template_configuration_set_and_destination" {
     error_message = "the template personalises with {{first_name}} and carries {{unique_code}}"
   }
   assert {
-    condition     = length(aws_sesv2_configuration_set.this) == 1 && aws_sesv2_configuration_set.this[0].configuration_set_name == "load-test-config"
-    error_message = "a new configuration set load-test-config is created by default"
+    condition     = length(aws_sesv2_configuration_set.this) == 1 && aws_sesv2_configuration_set.this[0].configuration_set_name == "t-config"
+    error_message = "a new configuration set <prefix>-config is created by default (not the sample's load-test-config)"
   }
   assert {
     condition     = aws_sesv2_configuration_set_event_destination.firehose.event_destination[0].enabled == true
     error_message = "the event destination must be enabled (the provider default is false)"
   }
   assert {
-    condition     = toset(aws_sesv2_configuration_set_event_destination.firehose.event_destination[0].matching_event_types) == toset(["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "RENDERING_FAILURE", "DELIVERY_DELAY"])
-    error_message = "every event type the analytics use is published"
+    condition     = toset(aws_sesv2_configuration_set_event_destination.firehose.event_destination[0].matching_event_types) == toset(["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "OPEN", "CLICK", "RENDERING_FAILURE", "DELIVERY_DELAY"])
+    error_message = "every event type the ses_events table has columns for is published, OPEN and CLICK included"
   }
   assert {
     condition     = aws_sesv2_configuration_set_event_destination.firehose.event_destination[0].kinesis_firehose_destination[0].delivery_stream_arn == var.firehose_arn
@@ -62,9 +62,27 @@ run "template_configuration_set_and_destination" {
   assert {
     condition = (
       jsondecode(aws_iam_role.ses_to_firehose.assume_role_policy).Statement[0].Principal.Service == "ses.amazonaws.com" &&
-      jsondecode(aws_iam_role.ses_to_firehose.assume_role_policy).Statement[0].Condition.ArnLike["aws:SourceArn"] == "arn:aws:ses:eu-west-1:123456789012:configuration-set/load-test-config"
+      jsondecode(aws_iam_role.ses_to_firehose.assume_role_policy).Statement[0].Condition.ArnLike["aws:SourceArn"] == "arn:aws:ses:eu-west-1:123456789012:configuration-set/t-config"
     )
     error_message = "only SES, on behalf of this configuration set, may assume the role"
+  }
+}
+
+run "names_can_be_set" {
+  command = plan
+
+  module {
+    source = "./modules/ses"
+  }
+
+  variables {
+    template_name          = "SimpleEmail"
+    configuration_set_name = "load-test-config"
+  }
+
+  assert {
+    condition     = aws_ses_template.this.name == "SimpleEmail" && aws_sesv2_configuration_set.this[0].configuration_set_name == "load-test-config" && output.configuration_set_name == "load-test-config"
+    error_message = "explicit names override the derived ones"
   }
 }
 

@@ -118,7 +118,7 @@ locals {
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
-  dashboard_name = var.dashboard_name
+  dashboard_name = coalesce(var.dashboard_name, "${var.name_prefix}-monitoring")
   dashboard_body = jsonencode({ widgets = local.widgets })
 }
 

@@ -9,13 +9,13 @@ variable "name_prefix" {
 }
 
 variable "dashboard_name" {
-  description = "Name of the CloudWatch dashboard."
+  description = "Name of the CloudWatch dashboard; null = \"<name_prefix>-monitoring\" (the original sample's SES-queue-monitoring would be overwritten by, or overwrite, a deployment of the sample in the same account)."
   type        = string
-  default     = "SES-queue-monitoring"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.dashboard_name))
-    error_message = "dashboard_name must be 1-255 characters of letters, digits, '_' or '-'."
+    condition     = var.dashboard_name == null || can(regex("^[A-Za-z0-9_-]{1,255}$", var.dashboard_name))
+    error_message = "dashboard_name must be null or 1-255 characters of letters, digits, '_' or '-'."
   }
 }
 

@@ -283,6 +283,7 @@ resource "aws_api_gateway_stage" "this" {
   # checkov:skip=CKV_AWS_120:Every request is a unique POST; a cache would never hit.
   # checkov:skip=CKV2_AWS_29:WAF would bill every load-test request and could block a test; the API requires an API key and a usage plan throttles it.
   # checkov:skip=CKV2_AWS_51:Client certificates authenticate API Gateway to HTTP backends; the backend here is SQS, called with IAM.
+  # checkov:skip=CKV2_AWS_4:The method settings log at ERROR when logging_enabled (or manage_account_cloudwatch_role) is set; without the account's CloudWatch role API Gateway refuses any logging level but OFF.
   rest_api_id   = aws_api_gateway_rest_api.this.id
   deployment_id = aws_api_gateway_deployment.this.id
   stage_name    = var.stage_name
@@ -316,7 +317,6 @@ resource "aws_api_gateway_stage" "this" {
 
 resource "aws_api_gateway_method_settings" "all" {
   # checkov:skip=CKV_AWS_225:Caching is useless for unique POSTs (see the stage).
-  # checkov:skip=CKV2_AWS_4:Execution logging (ERROR) is on when logging_enabled (or manage_account_cloudwatch_role) is set; without the account's CloudWatch role API Gateway refuses any logging level but OFF.
   rest_api_id = aws_api_gateway_rest_api.this.id
   stage_name  = aws_api_gateway_stage.this.stage_name
   method_path = "*/*"

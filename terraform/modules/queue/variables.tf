@@ -19,7 +19,7 @@ variable "visibility_timeout_seconds" {
 
   validation {
     condition     = var.visibility_timeout_seconds >= 6 * var.function_timeout_seconds + var.maximum_batching_window_in_seconds
-    error_message = "visibility_timeout_seconds must be >= 6 x function_timeout_seconds + maximum_batching_window_in_seconds (the Lambda/SQS rule), otherwise a batch still being processed becomes visible again and is sent twice."
+    error_message = "visibility_timeout_seconds (${var.visibility_timeout_seconds}) must be >= 6 x function_timeout_seconds (${var.function_timeout_seconds}) + maximum_batching_window_in_seconds (${var.maximum_batching_window_in_seconds}) = ${6 * var.function_timeout_seconds + var.maximum_batching_window_in_seconds} (the Lambda/SQS rule), otherwise a batch still being processed becomes visible again and is sent twice."
   }
 }
 

@@ -5,15 +5,19 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  configuration_set_arn = "arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:configuration-set/${var.configuration_set_name}"
+  # Default names derive from name_prefix: the original sample's fixed names (SimpleEmail,
+  # load-test-config) would collide with it, or with a second deployment, in one account.
+  template_name         = coalesce(var.template_name, "${var.name_prefix}-template")
+  configuration_set     = coalesce(var.configuration_set_name, "${var.name_prefix}-config")
+  configuration_set_arn = "arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:configuration-set/${local.configuration_set}"
   # The event destination must reference the set after it exists when we create it.
-  configuration_set_name = var.create_configuration_set ? aws_sesv2_configuration_set.this[0].configuration_set_name : var.configuration_set_name
+  configuration_set_name = var.create_configuration_set ? aws_sesv2_configuration_set.this[0].configuration_set_name : local.configuration_set
 }
 
 # SES v2 SendEmail uses classic templates by name (aws_sesv2_email_template does not exist in
 # the pinned provider).
 resource "aws_ses_template" "this" {
-  name    = var.template_name
+  name    = local.template_name
   subject = var.template_subject
   html    = var.template_html
   text    = var.template_text
@@ -22,7 +26,7 @@ resource "aws_ses_template" "this" {
 resource "aws_sesv2_configuration_set" "this" {
   count = var.create_configuration_set ? 1 : 0
 
-  configuration_set_name = var.configuration_set_name
+  configuration_set_name = local.configuration_set
 
   delivery_options {
     tls_policy = "REQUIRE"

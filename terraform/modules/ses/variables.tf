@@ -9,13 +9,13 @@ variable "name_prefix" {
 }
 
 variable "configuration_set_name" {
-  description = "SES configuration set that publishes the events (created when create_configuration_set, else an existing one)."
+  description = "SES configuration set that publishes the events (created when create_configuration_set, else an existing one); null = \"<name_prefix>-config\", so two deployments (or this and the original sample's load-test-config) never share one."
   type        = string
-  default     = "load-test-config"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.configuration_set_name))
-    error_message = "configuration_set_name must be 1-64 characters of letters, digits, '_' or '-'."
+    condition     = var.configuration_set_name == null || can(regex("^[A-Za-z0-9_-]{1,64}$", var.configuration_set_name))
+    error_message = "configuration_set_name must be null or 1-64 characters of letters, digits, '_' or '-'."
   }
 }
 
@@ -26,13 +26,13 @@ variable "create_configuration_set" {
 }
 
 variable "template_name" {
-  description = "Name of the SES template the load test sends."
+  description = "Name of the SES template the load test sends; null = \"<name_prefix>-template\" (the original sample's SimpleEmail would collide with a deployment of the sample in the same account)."
   type        = string
-  default     = "SimpleEmail"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.template_name))
-    error_message = "template_name must be 1-64 characters of letters, digits, '_' or '-'."
+    condition     = var.template_name == null || can(regex("^[A-Za-z0-9_-]{1,64}$", var.template_name))
+    error_message = "template_name must be null or 1-64 characters of letters, digits, '_' or '-'."
   }
 }
 
@@ -80,9 +80,9 @@ variable "firehose_arn" {
 }
 
 variable "event_types" {
-  description = "SES event types published to Firehose (all the analytics use)."
+  description = "SES event types published to Firehose: every type the ses_events table has columns for (OPEN and CLICK need open/click tracking, which SES does for HTML emails by default)."
   type        = list(string)
-  default     = ["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "RENDERING_FAILURE", "DELIVERY_DELAY"]
+  default     = ["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "OPEN", "CLICK", "RENDERING_FAILURE", "DELIVERY_DELAY"]
 
   validation {
     condition     = length(var.event_types) > 0 && alltrue([for t in var.event_types : contains(["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "OPEN", "CLICK", "RENDERING_FAILURE", "DELIVERY_DELAY", "SUBSCRIPTION"], t)])
