@@ -119,7 +119,8 @@ module "dashboard" {
 
 # --- the poller's batches fit its timeout ----------------------------------------------------------
 #
-# The formula `sesload plan` uses: the fleet paces to R_f = MaxSendRate x target_utilisation, shared
+# The formula `sesload plan` uses (crates/plan: max_batch_for_timeout, min_timeout_for_batch,
+# batch_fits, with the same 3 s reserve and 1e-9 slack): the fleet paces to R_f = MaxSendRate x target_utilisation, shared
 # by maximum_concurrency instances, so one instance drains a batch at r_i = R_f / maximum_concurrency
 # emails/s, in batch_size / r_i seconds. The poller keeps a 3 s reserve before its deadline (margin
 # plus the time to write results). A batch fits when batch_size / r_i + 3 <= function_timeout_seconds;

@@ -22,7 +22,8 @@ locals {
 
   gateway_responses = {
     # Gateway response templates are not VTL: API Gateway only substitutes $context variables
-    # ($util.* would reach the client as literal text). validationErrorString comes JSON-escaped.
+    # ($util.* would reach the client as literal text), so the validation message is placed
+    # inside a JSON string as API Gateway gives it.
     BAD_REQUEST_BODY = {
       status   = "400"
       template = "{\"message\":\"request body does not match the send-request schema: $context.error.validationErrorString\"}"
