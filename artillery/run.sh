@@ -8,7 +8,9 @@
 # local: target SESLOAD_TARGET (default SESLOAD_LOCAL_TARGET), key SESLOAD_API_KEY, else the
 #        file <data dir>/api_key written by the local stack (SESLOAD_DATA_DIR, default .sesload).
 # aws:   target and key from `terraform output -raw api_invoke_url|api_key_value` in SESLOAD_TF_DIR
-#        (default terraform/) unless SESLOAD_TARGET / SESLOAD_API_KEY are set; Lambda workers run
+#        (default terraform/) unless SESLOAD_TARGET / SESLOAD_API_KEY are set, and likewise the
+#        template and configuration set (outputs template_name, configuration_set_name) unless
+#        SESLOAD_TEMPLATE / SESLOAD_CONFIG_SET are set; Lambda workers run
 #        in AWS_REGION, else AWS_DEFAULT_REGION, else the API's region (from its URL).
 # The campaign tag is SESLOAD_CAMPAIGN, default <environment>-<UTC time>, printed at start.
 set -euo pipefail
@@ -27,6 +29,10 @@ ARTILLERY="${SESLOAD_ARTILLERY_BIN:-$HERE/node_modules/.bin/artillery}"
 [[ -x "$ARTILLERY" ]] || die "$ARTILLERY is missing: run 'just setup' (npm ci in artillery/)"
 
 # Defaults for unset variables (an empty value counts as set).
+# What the caller set explicitly (before the defaults fill in): on AWS the template and
+# configuration set otherwise come from the deployment (`terraform output`).
+caller_template="${SESLOAD_TEMPLATE:-}"
+caller_config_set="${SESLOAD_CONFIG_SET:-}"
 while IFS= read -r line || [[ -n "$line" ]]; do
   [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
   [[ "$line" =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || die "defaults.env: cannot parse line: $line"
@@ -89,6 +95,16 @@ case "$mode" in
         || die "no key: set SESLOAD_API_KEY or apply ${SESLOAD_TF_DIR:-terraform/} (output api_key_value)"
     fi
     export SESLOAD_TARGET="${SESLOAD_TARGET%/}" SESLOAD_API_KEY
+    # The deployment's names derive from its name_prefix: use them unless the caller chose.
+    if [[ -z "$caller_template" ]]; then
+      v="$("${tf[@]}" output -raw template_name 2>/dev/null || true)"
+      [[ "$v" =~ ^[A-Za-z0-9_-]+$ ]] && SESLOAD_TEMPLATE="$v"
+    fi
+    if [[ -z "$caller_config_set" ]]; then
+      v="$("${tf[@]}" output -raw configuration_set_name 2>/dev/null || true)"
+      [[ "$v" =~ ^[A-Za-z0-9_-]+$ ]] && SESLOAD_CONFIG_SET="$v"
+    fi
+    export SESLOAD_TEMPLATE SESLOAD_CONFIG_SET
     # Region: AWS_REGION, else AWS_DEFAULT_REGION, else the one in the execute-api URL.
     region="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
     if [[ -z "$region" && "$SESLOAD_TARGET" =~ \.execute-api\.([a-z0-9-]+)\.amazonaws\.com ]]; then
@@ -100,7 +116,7 @@ case "$mode" in
     envfile="$HERE/.run-lambda.env"
     trap 'rm -f "$envfile"' EXIT
     (umask 077 && env | grep -E '^SESLOAD_[A-Z0-9_]+=' | sort > "$envfile")
-    echo "artillery run-lambda: campaign $SESLOAD_CAMPAIGN -> $SESLOAD_TARGET/events ($region)" >&2
+    echo "artillery run-lambda: campaign $SESLOAD_CAMPAIGN -> $SESLOAD_TARGET/events ($region), template $SESLOAD_TEMPLATE, configuration set $SESLOAD_CONFIG_SET" >&2
     "$ARTILLERY" run-lambda --region "$region" --environment aws --dotenv "$envfile" "$@" LoadTest.yaml
     ;;
 esac
