@@ -1,0 +1,104 @@
+//! Request shapes: the serde structs of the REST-JSON bodies, field names as in the SES v2
+//! service model (PascalCase).
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SendEmailRequest {
+    pub from_email_address: Option<String>,
+    pub destination: Option<DestinationIn>,
+    pub content: Option<EmailContent>,
+    pub email_tags: Option<Vec<MessageTag>>,
+    pub configuration_set_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DestinationIn {
+    pub to_addresses: Option<Vec<String>>,
+    pub cc_addresses: Option<Vec<String>>,
+    pub bcc_addresses: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct EmailContent {
+    pub simple: Option<SimpleMessage>,
+    pub raw: Option<RawMessage>,
+    pub template: Option<TemplateIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SimpleMessage {
+    pub subject: Option<ContentIn>,
+    pub body: Option<BodyIn>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct BodyIn {
+    pub text: Option<ContentIn>,
+    pub html: Option<ContentIn>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ContentIn {
+    pub data: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RawMessage {
+    /// Base64 (a blob in REST-JSON).
+    pub data: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TemplateIn {
+    pub template_name: Option<String>,
+    pub template_arn: Option<String>,
+    pub template_content: Option<TemplateContentIn>,
+    pub template_data: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TemplateContentIn {
+    pub subject: Option<String>,
+    pub text: Option<String>,
+    pub html: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MessageTag {
+    pub name: String,
+    pub value: String,
+}
+
+/// CreateEmailTemplate and UpdateEmailTemplate (the name of an update is in the path).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CreateTemplateRequest {
+    pub template_name: Option<String>,
+    pub template_content: Option<TemplateContentIn>,
+}
+
+/// TestRenderEmailTemplate.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TestRenderRequest {
+    pub template_data: Option<String>,
+}
+
+/// ListConfigurationSets as the current model sends it (`POST`, body).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListConfigurationSetsRequest {
+    pub next_token: Option<String>,
+    pub page_size: Option<i64>,
+}
