@@ -22,9 +22,23 @@ pub struct SimConfig {
     /// Maximum send rate in recipients per second (token bucket, burst = one second's worth).
     /// `0` = unlimited. `None` = 14 (production) or 1 (sandbox).
     pub max_send_rate: Option<f64>,
-    /// Maximum recipients per rolling 24 hours (mailbox-simulator recipients exempt).
-    /// `-1` = unlimited (as SES reports it). `None` = 50,000 (production) or 200 (sandbox).
+    /// Maximum recipients per rolling window of `daily_window_seconds` (mailbox-simulator
+    /// recipients exempt). `-1` = unlimited (as SES reports it). `None` = 50,000 (production)
+    /// or 200 (sandbox).
     pub max_24_hour_send: Option<i64>,
+    /// Length of the rolling window `Max24HourSend` and `SentLast24Hours` count over, in
+    /// seconds. Default 86,400 (24 h, as SES); a few seconds lets a test exhaust the daily
+    /// quota and see it come back. Must be >= 1.
+    pub daily_window_seconds: u64,
+    /// Whether the account may send at start (`GetAccount.SendingEnabled`); changed at run
+    /// time by `PutAccountSendingAttributes` or `POST /_sim/account/sending`. Default true.
+    pub account_sending_enabled: bool,
+    /// Whether the account starts suspended: every SendEmail answers
+    /// `AccountSuspendedException`. Changed at run time by `POST /_sim/account/suspension`.
+    /// Default false.
+    pub account_suspended: bool,
+    /// What the caller's IAM policy allows `ses:SendEmail` on. Default: everything.
+    pub permissions: PermissionsConfig,
     /// Verified identities: e-mail addresses (`sender@example.com`) or domains
     /// (`example.com`, which covers every address at that domain). `*` verifies everything.
     /// Default `["example.com"]`. `simulator.amazonses.com` recipients are always allowed.
@@ -56,6 +70,10 @@ impl Default for SimConfig {
             sandbox: false,
             max_send_rate: None,
             max_24_hour_send: None,
+            daily_window_seconds: 86_400,
+            account_sending_enabled: true,
+            account_suspended: false,
+            permissions: PermissionsConfig::default(),
             verified_identities: vec!["example.com".into()],
             latency: LatencyConfig::default(),
             faults: FaultConfig::default(),
@@ -106,6 +124,9 @@ impl SimConfig {
                 "max_24_hour_send must be >= -1 (-1 = unlimited), got {day}"
             ));
         }
+        if self.daily_window_seconds == 0 {
+            return bad("daily_window_seconds must be >= 1, got 0".into());
+        }
         let l = &self.latency;
         if !(l.p50_ms.is_finite() && l.p50_ms >= 0.0 && l.p99_ms.is_finite() && l.p99_ms >= 0.0) {
             return bad(format!(
@@ -124,15 +145,16 @@ impl SimConfig {
             ("faults.error_rate", f.error_rate),
             ("faults.slow_rate", f.slow_rate),
             ("faults.throttle_rate", f.throttle_rate),
+            ("faults.drop_after_accept_rate", f.drop_after_accept_rate),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return bad(format!("{name} must be a probability in [0, 1], got {p}"));
             }
         }
-        if f.error_rate + f.slow_rate + f.throttle_rate > 1.0 {
+        let sum = f.error_rate + f.slow_rate + f.throttle_rate + f.drop_after_accept_rate;
+        if sum > 1.0 {
             return bad(format!(
-                "faults.error_rate + slow_rate + throttle_rate must be <= 1, got {}",
-                f.error_rate + f.slow_rate + f.throttle_rate
+                "faults.error_rate + slow_rate + throttle_rate + drop_after_accept_rate must be <= 1, got {sum}"
             ));
         }
         let e = &self.events;
@@ -207,6 +229,10 @@ pub struct FaultConfig {
     pub slow_ms: u64,
     /// Probability of an extra `TooManyRequestsException` (429) regardless of the quota.
     pub throttle_rate: f64,
+    /// Probability that an accepted send is processed in full (message log, quota, events)
+    /// and then the connection is closed without an answer: the client cannot tell whether
+    /// the email went out. Calls that would be refused are answered as usual.
+    pub drop_after_accept_rate: f64,
 }
 
 impl Default for FaultConfig {
@@ -217,8 +243,28 @@ impl Default for FaultConfig {
             slow_rate: 0.0,
             slow_ms: 10_000,
             throttle_rate: 0.0,
+            drop_after_accept_rate: 0.0,
         }
     }
+}
+
+/// What `ses:SendEmail` is allowed on, as an IAM policy scopes a caller's role. Each list holds
+/// names (`example.com`, `MyTemplate`) or ARNs (`arn:aws:ses:us-east-1:123456789012:template/My*`);
+/// `*` and `?` are wildcards as in IAM. An absent list allows every resource of that kind; an
+/// empty list allows none. A SendEmail naming a resource outside its list answers HTTP 403
+/// `AccessDeniedException`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PermissionsConfig {
+    /// Sending identities (the verified address or domain the sender sends as).
+    pub identities: Option<Vec<String>>,
+    /// Stored templates named by `TemplateName` or `TemplateArn`.
+    pub templates: Option<Vec<String>>,
+    /// Configuration sets named by `ConfigurationSetName`.
+    pub configuration_sets: Option<Vec<String>>,
+    /// The caller named in denials. Default
+    /// `arn:aws:sts::ACCOUNT:assumed-role/sesload-sim/<access key id of the call>`.
+    pub principal: Option<String>,
 }
 
 /// Event publishing: SES event records as JSON lines under

@@ -47,6 +47,7 @@
 
 mod api;
 mod config;
+mod conn;
 mod events;
 pub mod render;
 mod server;
@@ -55,7 +56,9 @@ mod util;
 pub use api::{
     MAX_RECIPIENTS, Reply, RequestMeta, SIMULATOR_DOMAIN, SentMessage, SimState, SimStats,
 };
-pub use config::{EventConfig, FaultConfig, LatencyConfig, SimConfig, TemplateSeed};
+pub use config::{
+    EventConfig, FaultConfig, LatencyConfig, PermissionsConfig, SimConfig, TemplateSeed,
+};
 pub use server::{SimHandle, start};
 pub use util::message_id;
 

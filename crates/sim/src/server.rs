@@ -1,6 +1,7 @@
 //! HTTP transport: axum on a tokio listener. One fallback handler reads the body (bounded),
 //! calls [`SimState::dispatch`], sleeps the reply's latency with `tokio::time::sleep` (never
-//! blocking other requests) and writes the reply with SES's headers.
+//! blocking other requests) and writes the reply with SES's headers — or, for a
+//! drop-after-accept fault, cuts the connection instead (see `conn.rs`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::{Reply, RequestMeta, SimState, SimStats};
+use crate::conn::{Conn, CuttableListener};
 use crate::events::{Lake, LakeMsg};
 use crate::{SimConfig, SimError};
 
@@ -41,8 +43,8 @@ pub async fn start(
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            CuttableListener(listener),
+            app.into_make_service_with_connect_info::<Conn>(),
         )
         .with_graceful_shutdown(async {
             let _ = rx.await;
@@ -143,7 +145,7 @@ impl Drop for InFlight<'_> {
 
 async fn handle(
     State(state): State<Arc<SimState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
     req: Request,
 ) -> Response {
     state.counters.in_flight.fetch_add(1, AO::Relaxed);
@@ -181,7 +183,7 @@ async fn handle(
         path: &path,
         query: &query,
         authorization,
-        peer: peer.ip(),
+        peer: conn.peer.ip(),
     };
     let reply = state.dispatch(&meta, &bytes);
     // Only the reply lives across the latency sleep: with thousands of calls in flight, the
@@ -189,6 +191,10 @@ async fn handle(
     drop((parts, bytes, path, query));
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
+    }
+    if reply.drop_connection {
+        // The send was accepted and recorded; the client gets no answer.
+        conn.cut();
     }
     write(reply)
 }

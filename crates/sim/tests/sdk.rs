@@ -766,6 +766,7 @@ async fn fault_run(seed: u64, n: usize) -> Vec<String> {
         throttle_rate: 0.1,
         slow_rate: 0.05,
         slow_ms: 1500,
+        ..FaultConfig::default()
     };
     let sim = start(cfg).await;
     let c = client_with_timeout(&sim, Duration::from_millis(700));

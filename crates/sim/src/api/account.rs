@@ -1,22 +1,54 @@
-//! Account-level operations: GetAccount.
+//! Account-level operations: GetAccount, PutAccountSendingAttributes, and the simulator's own
+//! switches `POST /_sim/account/sending` and `POST /_sim/account/suspension`.
+
+use std::sync::atomic::Ordering as AO;
 
 use serde_json::json;
 
 use super::SimState;
-use super::wire::Reply;
+use super::shapes::{SendingEnabledRequest, SimSendingSwitch, SimSuspensionSwitch};
+use super::wire::{Reply, lock, parse_body};
+
+/// `SendingPausedException` message of a paused account (SES's wording).
+const ACCOUNT_PAUSED: &str = "Sending paused for this account. For more information, please check the inbox of the email address associated with your AWS account.";
+/// `AccountSuspendedException` message (the SES v2 model's description of the error).
+const ACCOUNT_SUSPENDED: &str = "The message can't be sent because the account's ability to send email has been permanently restricted.";
 
 impl SimState {
     /// Recipients counted against `Max24HourSend` in the current window.
     pub(crate) fn sent_in_window(&self) -> u64 {
-        super::wire::lock(&self.quota).sent_in_window()
+        lock(&self.quota).sent_in_window()
+    }
+
+    /// Whether the account may send: `AccountSuspendedException` first (the account may not
+    /// send at all), then `SendingPausedException`.
+    pub(crate) fn check_account_sending(&self) -> Result<(), Reply> {
+        if self.suspended.load(AO::Relaxed) {
+            self.counters.account_suspended.fetch_add(1, AO::Relaxed);
+            return Err(Reply::error(
+                400,
+                "AccountSuspendedException",
+                ACCOUNT_SUSPENDED,
+            ));
+        }
+        if !self.account_sending.load(AO::Relaxed) {
+            self.counters.sending_paused.fetch_add(1, AO::Relaxed);
+            return Err(Reply::error(400, "SendingPausedException", ACCOUNT_PAUSED));
+        }
+        Ok(())
     }
 
     pub(crate) fn get_account(&self) -> Reply {
+        let status = if self.suspended.load(AO::Relaxed) {
+            "SHUTDOWN"
+        } else {
+            "HEALTHY"
+        };
         Reply::ok(json!({
             "DedicatedIpAutoWarmupEnabled": false,
-            "EnforcementStatus": "HEALTHY",
+            "EnforcementStatus": status,
             "ProductionAccessEnabled": !self.config.sandbox,
-            "SendingEnabled": true,
+            "SendingEnabled": self.account_sending.load(AO::Relaxed),
             "SendQuota": {
                 "Max24HourSend": self.daily as f64,
                 "MaxSendRate": self.rate,
@@ -24,5 +56,45 @@ impl SimState {
             },
             "SuppressionAttributes": { "SuppressedReasons": [] },
         }))
+    }
+
+    /// PutAccountSendingAttributes (`PUT /v2/email/account/sending`). It pauses or resumes the
+    /// account; it does not lift a suspension.
+    pub(crate) fn put_account_sending(&self, body: &[u8]) -> Reply {
+        match parse_body::<SendingEnabledRequest>(body) {
+            Ok(r) => {
+                self.set_account_sending(r.sending_enabled.unwrap_or(false));
+                Reply::empty()
+            }
+            Err(e) => e,
+        }
+    }
+
+    /// `POST /_sim/account/sending {"enabled": bool}` → `{"enabled": bool}`.
+    pub(crate) fn sim_account_sending(&self, body: &[u8]) -> Reply {
+        match parse_body::<SimSendingSwitch>(body) {
+            Ok(r) => {
+                self.set_account_sending(r.enabled);
+                Reply::ok(json!({ "enabled": r.enabled }))
+            }
+            Err(e) => e,
+        }
+    }
+
+    /// `POST /_sim/account/suspension {"suspended": bool}` → `{"suspended": bool}`.
+    pub(crate) fn sim_account_suspension(&self, body: &[u8]) -> Reply {
+        match parse_body::<SimSuspensionSwitch>(body) {
+            Ok(r) => {
+                self.suspended.store(r.suspended, AO::Relaxed);
+                tracing::info!(suspended = r.suspended, "account suspension changed");
+                Reply::ok(json!({ "suspended": r.suspended }))
+            }
+            Err(e) => e,
+        }
+    }
+
+    fn set_account_sending(&self, enabled: bool) {
+        self.account_sending.store(enabled, AO::Relaxed);
+        tracing::info!(enabled, "account sending changed");
     }
 }

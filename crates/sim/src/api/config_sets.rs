@@ -1,10 +1,11 @@
 //! Configuration sets and their event destinations: Create/Get/List/Delete ConfigurationSet,
+//! PutConfigurationSetSendingOptions (and `POST /_sim/configuration-sets/{name}/sending`),
 //! Create/Get ConfigurationSetEventDestination(s).
 
 use serde_json::{Value, json};
 
 use super::SimState;
-use super::shapes::ListConfigurationSetsRequest;
+use super::shapes::{ListConfigurationSetsRequest, SendingEnabledRequest, SimSendingSwitch};
 use super::wire::{Reply, parse_body, read, validate_name, write};
 use crate::events::EventKind;
 
@@ -141,6 +142,40 @@ impl SimState {
                 out["SendingOptions"] = json!({ "SendingEnabled": s.sending_enabled });
                 out["Tags"] = json!([]);
                 Reply::ok(out)
+            }
+            None => Reply::not_found(format!("Configuration set <{name}> does not exist.")),
+        }
+    }
+
+    /// PutConfigurationSetSendingOptions (`PUT /v2/email/configuration-sets/{name}/sending`).
+    pub(crate) fn put_config_set_sending(&self, name: &str, body: &[u8]) -> Reply {
+        match parse_body::<SendingEnabledRequest>(body) {
+            Ok(r) => self.set_config_set_sending(name, r.sending_enabled.unwrap_or(false)),
+            Err(e) => e,
+        }
+    }
+
+    /// `POST /_sim/configuration-sets/{name}/sending {"enabled": bool}` → `{"enabled": bool}`.
+    pub(crate) fn sim_config_set_sending(&self, name: &str, body: &[u8]) -> Reply {
+        match parse_body::<SimSendingSwitch>(body) {
+            Ok(r) => match self.set_config_set_sending(name, r.enabled) {
+                ok if ok.status == 200 => Reply::ok(json!({ "enabled": r.enabled })),
+                err => err,
+            },
+            Err(e) => e,
+        }
+    }
+
+    fn set_config_set_sending(&self, name: &str, enabled: bool) -> Reply {
+        match write(&self.config_sets).get_mut(name) {
+            Some(s) => {
+                s.sending_enabled = enabled;
+                tracing::info!(
+                    configuration_set = name,
+                    enabled,
+                    "configuration set sending changed"
+                );
+                Reply::empty()
             }
             None => Reply::not_found(format!("Configuration set <{name}> does not exist.")),
         }

@@ -10,6 +10,7 @@
 
 mod account;
 mod config_sets;
+mod permissions;
 mod quota;
 mod route;
 mod send;
@@ -20,7 +21,7 @@ mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,7 @@ use crate::events::Lake;
 use crate::render::TemplateSet;
 
 use config_sets::ConfigSet;
+use permissions::Permissions;
 use quota::Quota;
 pub use stats::{Counters, SimStats};
 use templates::TemplateEntry;
@@ -92,6 +94,12 @@ pub struct SimState {
     seq: AtomicU64,
     /// `verified_identities`, lower-cased.
     verified: Vec<String>,
+    /// `[sim.permissions]`.
+    permissions: Permissions,
+    /// Account-level sending (`GetAccount.SendingEnabled`).
+    account_sending: AtomicBool,
+    /// The account is suspended: SendEmail answers `AccountSuspendedException`.
+    suspended: AtomicBool,
 }
 
 /// Parsed request metadata the operations need.
@@ -132,12 +140,15 @@ impl SimState {
             daily,
             templates: RwLock::new(templates),
             config_sets: RwLock::new(sets),
-            quota: Mutex::new(Quota::new(rate)),
+            quota: Mutex::new(Quota::new(rate, config.daily_window_seconds)),
             messages: Mutex::new(VecDeque::new()),
             counters: Counters::default(),
             lake,
             seq: AtomicU64::new(0),
             verified,
+            permissions: Permissions::new(&config.permissions),
+            account_sending: AtomicBool::new(config.account_sending_enabled),
+            suspended: AtomicBool::new(config.account_suspended),
             config,
         })
     }
@@ -155,6 +166,15 @@ impl SimState {
         let m = lock(&self.messages);
         let skip = m.len().saturating_sub(limit);
         m.iter().skip(skip).cloned().collect()
+    }
+
+    /// Puts the account-level switches back to their configured values.
+    fn reset_account(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.config;
+        self.account_sending
+            .store(c.account_sending_enabled, Relaxed);
+        self.suspended.store(c.account_suspended, Relaxed);
     }
 
     /// `arn:aws:ses:REGION:ACCOUNT:<kind>/<name>` of this simulated account.

@@ -27,6 +27,8 @@ pub enum Op {
     DeleteConfigurationSet,
     CreateConfigurationSetEventDestination,
     GetConfigurationSetEventDestinations,
+    PutAccountSendingAttributes,
+    PutConfigurationSetSendingOptions,
     Inspection,
     Unknown,
 }
@@ -35,7 +37,7 @@ pub enum Op {
 pub const OP_COUNT: usize = OP_NAMES.len();
 
 /// Names of the [`Op`] variants, in order (keys of `requests` in `/_sim/stats`).
-pub(crate) const OP_NAMES: [&str; 16] = [
+pub(crate) const OP_NAMES: [&str; 18] = [
     "SendEmail",
     "GetAccount",
     "CreateEmailTemplate",
@@ -50,6 +52,8 @@ pub(crate) const OP_NAMES: [&str; 16] = [
     "DeleteConfigurationSet",
     "CreateConfigurationSetEventDestination",
     "GetConfigurationSetEventDestinations",
+    "PutAccountSendingAttributes",
+    "PutConfigurationSetSendingOptions",
     "Inspection",
     "Unknown",
 ];
@@ -61,9 +65,13 @@ impl SimState {
         self.counters.requests[op as usize].fetch_add(1, AO::Relaxed);
         if reply.status >= 400 && reply.status < 500 {
             match reply.error_type {
+                // Answers with their own counter.
                 Some("TooManyRequestsException")
                 | Some("LimitExceededException")
-                | Some("MessageRejected") => {}
+                | Some("MessageRejected")
+                | Some("AccessDeniedException")
+                | Some("SendingPausedException")
+                | Some("AccountSuspendedException") => {}
                 _ => {
                     self.counters.client_errors.fetch_add(1, AO::Relaxed);
                 }
@@ -86,6 +94,10 @@ impl SimState {
                 self.aws(Op::SendEmail, |seq| self.send_email(meta, body, seq))
             }
             ("GET", ["v2", "email", "account"]) => self.aws(Op::GetAccount, |_| self.get_account()),
+            ("PUT", ["v2", "email", "account", "sending"]) => self
+                .aws(Op::PutAccountSendingAttributes, |_| {
+                    self.put_account_sending(body)
+                }),
             ("POST", ["v2", "email", "templates"]) => {
                 self.aws(Op::CreateEmailTemplate, |_| self.create_template(body))
             }
@@ -125,6 +137,10 @@ impl SimState {
             ("DELETE", ["v2", "email", "configuration-sets", name]) => {
                 self.aws(Op::DeleteConfigurationSet, |_| self.delete_config_set(name))
             }
+            ("PUT", ["v2", "email", "configuration-sets", name, "sending"]) => self
+                .aws(Op::PutConfigurationSetSendingOptions, |_| {
+                    self.put_config_set_sending(name, body)
+                }),
             (
                 "POST",
                 [
@@ -166,6 +182,15 @@ impl SimState {
             ("POST", ["_sim", "reset"]) => {
                 self.reset();
                 (Op::Inspection, Reply::empty())
+            }
+            ("POST", ["_sim", "account", "sending"]) => {
+                (Op::Inspection, self.sim_account_sending(body))
+            }
+            ("POST", ["_sim", "account", "suspension"]) => {
+                (Op::Inspection, self.sim_account_suspension(body))
+            }
+            ("POST", ["_sim", "configuration-sets", name, "sending"]) => {
+                (Op::Inspection, self.sim_config_set_sending(name, body))
             }
             _ => (
                 Op::Unknown,

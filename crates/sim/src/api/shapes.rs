@@ -95,6 +95,28 @@ pub(crate) struct TestRenderRequest {
     pub template_data: Option<String>,
 }
 
+/// PutAccountSendingAttributes and PutConfigurationSetSendingOptions (an absent
+/// `SendingEnabled` is false).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SendingEnabledRequest {
+    pub sending_enabled: Option<bool>,
+}
+
+/// `POST /_sim/account/sending` and `POST /_sim/configuration-sets/{name}/sending`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SimSendingSwitch {
+    pub enabled: bool,
+}
+
+/// `POST /_sim/account/suspension`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SimSuspensionSwitch {
+    pub suspended: bool,
+}
+
 /// ListConfigurationSets as the current model sends it (`POST`, body).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]

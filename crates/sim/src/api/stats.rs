@@ -25,6 +25,10 @@ pub struct Counters {
     pub fault_errors: AtomicU64,
     pub fault_slow: AtomicU64,
     pub fault_throttles: AtomicU64,
+    pub access_denied: AtomicU64,
+    pub sending_paused: AtomicU64,
+    pub account_suspended: AtomicU64,
+    pub dropped_after_accept: AtomicU64,
     pub in_flight: AtomicU64,
 }
 
@@ -42,12 +46,17 @@ impl Counters {
             &self.fault_errors,
             &self.fault_slow,
             &self.fault_throttles,
+            &self.access_denied,
+            &self.sending_paused,
+            &self.account_suspended,
+            &self.dropped_after_accept,
         ])
     }
 }
 
 /// A snapshot of the simulator's counters (`GET /_sim/stats`, [`crate::SimHandle::stats`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SimStats {
     /// AWS API requests by operation name (plus `Inspection` and `Unknown`).
     pub requests: BTreeMap<String, u64>,
@@ -61,6 +70,16 @@ pub struct SimStats {
     pub daily_quota_exceeded: u64,
     /// `MessageRejected` (unverified sender, sandbox recipient).
     pub rejected: u64,
+    /// HTTP 403 `AccessDeniedException`: a SendEmail naming an identity, template or
+    /// configuration set outside `[sim.permissions]`.
+    pub access_denied: u64,
+    /// `SendingPausedException`: the account's or the configuration set's sending is paused.
+    pub sending_paused: u64,
+    /// `AccountSuspendedException`.
+    pub account_suspended: u64,
+    /// Sends accepted (in the message log, counted against the quota, events published) whose
+    /// connection was then closed without an answer (`faults.drop_after_accept_rate`).
+    pub dropped_after_accept: u64,
     /// Other 4xx answers.
     pub client_errors: u64,
     /// Accepted templated sends whose rendering failed.
@@ -73,7 +92,8 @@ pub struct SimStats {
     pub fault_throttles: u64,
     /// Requests being served right now.
     pub in_flight: u64,
-    /// Recipients counted against Max24HourSend in the last 24 h.
+    /// Recipients counted against Max24HourSend in the rolling window
+    /// (`daily_window_seconds`, 24 h by default); `SentLast24Hours` of GetAccount.
     pub sent_last_24_hours: u64,
     /// Event records published, by `eventType`.
     pub events: BTreeMap<String, u64>,
@@ -114,6 +134,10 @@ impl SimState {
             throttled: l(&c.throttled),
             daily_quota_exceeded: l(&c.daily_quota_exceeded),
             rejected: l(&c.rejected),
+            access_denied: l(&c.access_denied),
+            sending_paused: l(&c.sending_paused),
+            account_suspended: l(&c.account_suspended),
+            dropped_after_accept: l(&c.dropped_after_accept),
             client_errors: l(&c.client_errors),
             rendering_failures: l(&c.rendering_failures),
             fault_errors: l(&c.fault_errors),
@@ -128,11 +152,13 @@ impl SimState {
         }
     }
 
-    /// Clears the message log, the counters and the quota windows (templates and
-    /// configuration sets stay).
+    /// Clears the message log, the counters and the quota windows, and puts the account's
+    /// sending and suspension back to their configured values (templates and configuration
+    /// sets, with their sending options, stay).
     pub fn reset(&self) {
         lock(&self.messages).clear();
-        *lock(&self.quota) = Quota::new(self.rate);
+        *lock(&self.quota) = Quota::new(self.rate, self.config.daily_window_seconds);
+        self.reset_account();
         for a in self.counters.resettable() {
             a.store(0, AO::Relaxed);
         }

@@ -19,6 +19,8 @@ pub struct Reply {
     pub body: String,
     /// Latency to apply before answering (latency model + slow faults).
     pub delay: Duration,
+    /// Close the connection instead of writing the reply (the drop-after-accept fault).
+    pub drop_connection: bool,
 }
 
 impl Reply {
@@ -28,6 +30,7 @@ impl Reply {
             error_type: None,
             body: body.to_string(),
             delay: Duration::ZERO,
+            drop_connection: false,
         }
     }
     pub(crate) fn empty() -> Self {
@@ -41,6 +44,7 @@ impl Reply {
             error_type: Some(code),
             body: json!({ "message": message }).to_string(),
             delay: Duration::ZERO,
+            drop_connection: false,
         }
     }
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {

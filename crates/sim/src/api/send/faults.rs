@@ -1,5 +1,6 @@
 //! Step 0 of SendEmail: seeded fault injection. One draw per call from `(seed, call number)`;
-//! the probabilities are exclusive slices of that draw.
+//! the probabilities are exclusive slices of that draw, in this order: error, throttle, slow,
+//! drop after accept.
 
 use std::sync::atomic::Ordering as AO;
 use std::time::Duration;
@@ -8,13 +9,26 @@ use crate::api::SimState;
 use crate::api::wire::Reply;
 use crate::util::unit;
 
+/// How a call that is served anyway is disturbed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Disturbance {
+    /// Answer this much later than the latency model says (a slow response).
+    pub extra: Duration,
+    /// If the send is accepted, close the connection instead of answering.
+    pub drop_after_accept: bool,
+}
+
 impl SimState {
     /// `Err(reply)`: the call fails with an injected error instead of being served.
-    /// `Ok(extra)`: it is served, `extra` later than the latency model says.
-    pub(super) fn draw_fault(&self, seq: u64) -> Result<Duration, Reply> {
+    /// `Ok(d)`: it is served, disturbed as `d` says.
+    pub(super) fn draw_fault(&self, seq: u64) -> Result<Disturbance, Reply> {
         let f = &self.config.faults;
-        if f.error_rate <= 0.0 && f.slow_rate <= 0.0 && f.throttle_rate <= 0.0 {
-            return Ok(Duration::ZERO);
+        if f.error_rate <= 0.0
+            && f.slow_rate <= 0.0
+            && f.throttle_rate <= 0.0
+            && f.drop_after_accept_rate <= 0.0
+        {
+            return Ok(Disturbance::default());
         }
         let u = unit(f.seed, seq);
         if u < f.error_rate {
@@ -33,7 +47,8 @@ impl SimState {
                 )
             });
         }
-        if u < f.error_rate + f.throttle_rate {
+        let mut edge = f.error_rate + f.throttle_rate;
+        if u < edge {
             self.counters.fault_throttles.fetch_add(1, AO::Relaxed);
             return Err(Reply::error(
                 429,
@@ -41,10 +56,17 @@ impl SimState {
                 "Maximum sending rate exceeded.",
             ));
         }
-        if u < f.error_rate + f.throttle_rate + f.slow_rate {
+        edge += f.slow_rate;
+        if u < edge {
             self.counters.fault_slow.fetch_add(1, AO::Relaxed);
-            return Ok(Duration::from_millis(f.slow_ms));
+            return Ok(Disturbance {
+                extra: Duration::from_millis(f.slow_ms),
+                drop_after_accept: false,
+            });
         }
-        Ok(Duration::ZERO)
+        Ok(Disturbance {
+            extra: Duration::ZERO,
+            drop_after_accept: u < edge + f.drop_after_accept_rate,
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! Step 2 of SendEmail: resolve what the request names against the account — the
-//! configuration set (exists, sending enabled), the sender identity (verified) and, in sandbox
-//! mode, the recipients (verified or mailbox simulator).
+//! configuration set (exists, sending not paused), the sender identity (verified) and, in
+//! sandbox mode, the recipients (verified or mailbox simulator).
 
 use std::sync::atomic::Ordering as AO;
 
@@ -19,10 +19,11 @@ impl SimState {
             .config_set(n)
             .ok_or_else(|| Reply::not_found(format!("Configuration set <{n}> does not exist.")))?;
         if !s.sending_enabled {
+            self.counters.sending_paused.fetch_add(1, AO::Relaxed);
             return Err(Reply::error(
                 400,
                 "SendingPausedException",
-                format!("Sending is paused for this configuration set: {n}."),
+                format!("Sending is paused for configuration set {n}."),
             ));
         }
         Ok(Some(s))
@@ -59,7 +60,7 @@ impl SimState {
     }
 
     /// The identity (address or domain) that verifies `addr`, if any.
-    fn verified_identity(&self, addr: &str) -> Option<String> {
+    pub(super) fn verified_identity(&self, addr: &str) -> Option<String> {
         let a = addr.to_ascii_lowercase();
         let domain = a.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
         for v in &self.verified {
