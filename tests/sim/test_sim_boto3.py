@@ -22,7 +22,7 @@ import pytest
 
 boto3 = pytest.importorskip("boto3")
 from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
+from botocore.exceptions import ClientError, ConnectionClosedError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDER = "sender@example.com"
@@ -72,6 +72,12 @@ class Sim:
 
     def get(self, path: str):
         with urllib.request.urlopen(self.endpoint + path, timeout=10) as r:
+            return json.loads(r.read())
+
+    def post(self, path: str, body: dict | None = None):
+        req = urllib.request.Request(self.endpoint + path, data=json.dumps(body or {}).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())
 
     def stop(self) -> int | None:
@@ -264,3 +270,130 @@ def test_bad_flags_are_refused(tmp_path):
                        cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
     assert "error_rate" in p.stderr and "1.5" in p.stderr
+
+
+def status(e: ClientError) -> int:
+    return e.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def single_attempt(sim: Sim):
+    """A client that makes exactly one attempt per call (botocore retries throttling codes such as
+    LimitExceededException and dropped connections otherwise, which would blur the counts)."""
+    return boto3.client("sesv2", endpoint_url=sim.endpoint, region_name="us-east-1",
+                        aws_access_key_id="AKIDBOTO", aws_secret_access_key="secret",
+                        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def test_regimes_through_boto3(tmp_path):
+    """Paused sending, suspension, IAM denial and a compressed daily window, as boto3 sees them."""
+    s = Sim(tmp_path, "--max-send-rate", "0", "--max-24-hour-send", "3", "--daily-window-seconds", "2",
+            "--latency-ms", "0", "--no-lake", "--allow-template", "Allowed*",
+            "--configuration-set", "load-test-config", "--configuration-set", "other-set")
+    try:
+        ses = single_attempt(s)
+        for name in ("Allowed1", "Other"):
+            ses.create_email_template(TemplateName=name, TemplateContent={"Subject": "Hi {{n}}", "Text": "t"})
+        sim_rcpt = {"ToAddresses": ["success@simulator.amazonses.com"]}  # exempt from the daily quota
+        simple = {"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}}
+
+        def send(**kw):
+            args = dict(FromEmailAddress=SENDER, Destination=sim_rcpt, Content=simple)
+            args.update(kw)
+            return ses.send_email(**args)["MessageId"]
+
+        def refused(**kw) -> ClientError:
+            with pytest.raises(ClientError) as e:
+                send(**kw)
+            return e.value
+
+        # IAM: a template outside the policy is a 403 naming the resource.
+        send(Content={"Template": {"TemplateName": "Allowed1", "TemplateData": '{"n": 1}'}})
+        e = refused(Content={"Template": {"TemplateName": "Other", "TemplateData": '{"n": 1}'}})
+        assert (code(e), status(e)) == ("AccessDeniedException", 403)
+        assert e.response["Error"]["Message"] == (
+            "User: arn:aws:sts::123456789012:assumed-role/sesload-sim/AKIDBOTO is not authorized to perform: "
+            "ses:SendEmail on resource: arn:aws:ses:us-east-1:123456789012:template/Other "
+            "because no identity-based policy allows the ses:SendEmail action")
+
+        # Account-level pause through the SES operation.
+        ses.put_account_sending_attributes(SendingEnabled=False)
+        assert ses.get_account()["SendingEnabled"] is False
+        e = refused()
+        assert (code(e), status(e)) == ("SendingPausedException", 400)
+        assert "account" in e.response["Error"]["Message"]
+        ses.put_account_sending_attributes(SendingEnabled=True)
+        assert ses.get_account()["SendingEnabled"] is True
+        send()
+
+        # Configuration-set pause: SES operation, /_sim switch to resume.
+        ses.put_configuration_set_sending_options(ConfigurationSetName="other-set", SendingEnabled=False)
+        assert ses.get_configuration_set(ConfigurationSetName="other-set")["SendingOptions"]["SendingEnabled"] is False
+        e = refused(ConfigurationSetName="other-set")
+        assert (code(e), status(e)) == ("SendingPausedException", 400)
+        assert "configuration set other-set" in e.response["Error"]["Message"]
+        send(ConfigurationSetName="load-test-config")
+        assert s.post("/_sim/configuration-sets/other-set/sending", {"enabled": True}) == {"enabled": True}
+        assert ses.get_configuration_set(ConfigurationSetName="other-set")["SendingOptions"]["SendingEnabled"] is True
+        send(ConfigurationSetName="other-set")
+        with pytest.raises(ClientError) as nf:
+            ses.put_configuration_set_sending_options(ConfigurationSetName="nope", SendingEnabled=True)
+        assert (code(nf.value), status(nf.value)) == ("NotFoundException", 404)
+
+        # Account pause through /_sim, then suspension.
+        s.post("/_sim/account/sending", {"enabled": False})
+        assert ses.get_account()["SendingEnabled"] is False
+        assert code(refused()) == "SendingPausedException"
+        s.post("/_sim/account/sending", {"enabled": True})
+        assert s.post("/_sim/account/suspension", {"suspended": True}) == {"suspended": True}
+        assert ses.get_account()["EnforcementStatus"] == "SHUTDOWN"
+        e = refused()
+        assert (code(e), status(e)) == ("AccountSuspendedException", 400)
+        s.post("/_sim/account/suspension", {"suspended": False})
+        send()
+
+        # Daily quota of 3 over a 2 s window: exhaust it, see it, regain it.
+        ses.send_email(FromEmailAddress=SENDER, Content=simple,
+                       Destination={"ToAddresses": ["a@example.org", "b@example.org", "c@example.org"]})
+        assert ses.get_account()["SendQuota"]["SentLast24Hours"] == 3
+        e = refused(Destination={"ToAddresses": ["d@example.org"]})
+        assert (code(e), status(e)) == ("LimitExceededException", 400)
+        assert e.response["Error"]["Message"] == "Daily message quota exceeded."
+        time.sleep(2.1)
+        assert ses.get_account()["SendQuota"]["SentLast24Hours"] == 0
+        send(Destination={"ToAddresses": ["d@example.org"]})
+
+        stats = s.get("/_sim/stats")
+        assert (stats["access_denied"], stats["sending_paused"], stats["account_suspended"],
+                stats["daily_quota_exceeded"], stats["client_errors"]) == (1, 3, 1, 1, 1)
+        assert stats["requests"]["PutAccountSendingAttributes"] == 2
+        assert stats["requests"]["PutConfigurationSetSendingOptions"] == 2
+        s.post("/_sim/reset")
+        stats = s.get("/_sim/stats")
+        assert (stats["access_denied"], stats["sending_paused"], stats["account_suspended"]) == (0, 0, 0)
+    finally:
+        s.stop()
+
+
+def test_drop_after_accept_is_a_transport_error_but_the_email_went_out(tmp_path):
+    s = Sim(tmp_path, "--no-quota", "--latency-ms", "0", "--no-lake", "--fault-drop-after-accept-rate", "1")
+    try:
+        with pytest.raises(ConnectionClosedError):
+            single_attempt(s).send_email(FromEmailAddress=SENDER, Destination={"ToAddresses": ["someone@example.org"]},
+                             Content={"Simple": {"Subject": {"Data": "maybe"}, "Body": {"Text": {"Data": "b"}}}})
+        msgs = s.get("/_sim/messages")["messages"]
+        assert [(m["to"], m["subject"]) for m in msgs] == [(["someone@example.org"], "maybe")]
+        stats = s.get("/_sim/stats")
+        assert (stats["dropped_after_accept"], stats["sent_messages"]) == (1, 1)
+        # The simulator is still there for the next call (on a new connection).
+        assert s.ses.get_account()["SendingEnabled"] is True
+    finally:
+        s.stop()
+
+
+def test_help_documents_the_regime_flags():
+    p = subprocess.run([str(sesload_bin()), "sim", "--help"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    for flag in ("--daily-window-seconds", "--account-sending-paused", "--account-suspended", "--allow-identity",
+                 "--allow-template", "--allow-configuration-set", "--fault-drop-after-accept-rate",
+                 "/_sim/account/sending", "/_sim/account/suspension", "/_sim/configuration-sets/NAME/sending"):
+        assert flag in p.stdout, flag

@@ -4,8 +4,11 @@
 //! It models what a load test of SES needs: the REST-JSON operations and error shapes, the
 //! mailbox simulator (`success@`, `bounce@`, `ooto@`, `complaint@`, `suppressionlist@`
 //! `simulator.amazonses.com`, with `+label`), sandbox mode and verified identities, the
-//! `MaxSendRate` (token bucket by recipients) and `Max24HourSend` quotas, a latency model,
-//! seeded fault injection, Handlebars templates rendered as SES does (a missing variable is a
+//! `MaxSendRate` (token bucket by recipients) and `Max24HourSend` quotas (over a rolling window
+//! whose length is configurable, so a test can exhaust and regain it in seconds), paused
+//! sending (account and configuration set), a suspended account, IAM permissions on
+//! `ses:SendEmail`, a latency model, seeded fault injection (including the "accepted, then the
+//! connection dropped" case), Handlebars templates rendered as SES does (a missing variable is a
 //! `Rendering Failure` event, not an error), and SES event publishing into a local lake laid
 //! out like the Firehose prefix. See `docs/simulator.md`.
 //!
@@ -39,9 +42,12 @@
 //!
 //! # HTTP surface
 //! The SES v2 paths (`POST /v2/email/outbound-emails`, `GET /v2/email/account`,
-//! `/v2/email/templates[/{name}[/render]]`, `/v2/email/configuration-sets[/{name}[/event-destinations]]`,
+//! `PUT /v2/email/account/sending`, `/v2/email/templates[/{name}[/render]]`,
+//! `/v2/email/configuration-sets[/{name}[/event-destinations|/sending]]`,
 //! `POST /v2/email/list-configuration-sets`) and, outside the AWS API, `GET /_sim/messages?limit=N`,
-//! `GET /_sim/stats`, `POST /_sim/reset`, `POST /_sim/flush?all=true`.
+//! `GET /_sim/stats`, `POST /_sim/reset`, `POST /_sim/flush?all=true`, and the run-time switches
+//! `POST /_sim/account/sending`, `POST /_sim/account/suspension`,
+//! `POST /_sim/configuration-sets/{name}/sending`.
 //! Errors are `HTTP status` + header `x-amzn-ErrorType: <Code>` + body `{"message": "..."}`,
 //! which both the Rust SDK and botocore parse into the modelled error code.
 

@@ -12,7 +12,9 @@ use sesload_sim::SimConfig;
 #[command(
     after_help = "Point an SDK at it: AWS_ENDPOINT_URL_SES=http://127.0.0.1:PORT (boto3 >= 1.28, AWS CLI v2, Rust SDK), \
 any access key, region us-east-1. Inspection: GET /_sim/messages, GET /_sim/stats, POST /_sim/reset, POST /_sim/flush. \
-See docs/simulator.md."
+Run-time switches: POST /_sim/account/sending {\"enabled\": bool}, POST /_sim/account/suspension {\"suspended\": bool}, \
+POST /_sim/configuration-sets/NAME/sending {\"enabled\": bool} (or the SES operations PutAccountSendingAttributes and \
+PutConfigurationSetSendingOptions). See docs/simulator.md."
 )]
 pub struct Args {
     /// Configuration file whose `[sim]` table configures the simulator (keys as in
@@ -49,9 +51,34 @@ pub struct Args {
     /// Default 50000 (sandbox 200).
     #[arg(long, allow_hyphen_values = true)]
     pub max_24_hour_send: Option<i64>,
+    /// Length in seconds of the rolling window Max24HourSend and SentLast24Hours count over.
+    /// Default 86400 (24 h); a few seconds lets a test exhaust the daily quota and regain it.
+    #[arg(long, value_name = "SECONDS")]
+    pub daily_window_seconds: Option<u64>,
     /// No quota at all (MaxSendRate 0, Max24HourSend -1).
     #[arg(long)]
     pub no_quota: bool,
+    /// Start with the account's sending paused: SendEmail answers 400 SendingPausedException
+    /// until PutAccountSendingAttributes or POST /_sim/account/sending resumes it.
+    #[arg(long)]
+    pub account_sending_paused: bool,
+    /// Start with the account suspended: SendEmail answers 400 AccountSuspendedException until
+    /// POST /_sim/account/suspension {"suspended": false}.
+    #[arg(long)]
+    pub account_suspended: bool,
+    /// Allow ses:SendEmail only on these sending identities (names such as example.com or
+    /// ARNs; * and ? are wildcards). Repeatable; replaces [sim.permissions] identities;
+    /// `--allow-identity ''` allows none. Others get 403 AccessDeniedException.
+    #[arg(long = "allow-identity", value_name = "NAME_OR_ARN")]
+    pub allow_identities: Vec<String>,
+    /// Allow ses:SendEmail only with these stored templates (names or ARNs, wildcards).
+    /// Repeatable; `--allow-template ''` allows none.
+    #[arg(long = "allow-template", value_name = "NAME_OR_ARN")]
+    pub allow_templates: Vec<String>,
+    /// Allow ses:SendEmail only with these configuration sets (names or ARNs, wildcards).
+    /// Repeatable; `--allow-configuration-set ''` allows none.
+    #[arg(long = "allow-configuration-set", value_name = "NAME_OR_ARN")]
+    pub allow_configuration_sets: Vec<String>,
     /// A verified identity: an address or a domain; `*` verifies everything. Repeatable;
     /// replaces the default (example.com).
     #[arg(long = "verified-identity", value_name = "IDENTITY")]
@@ -93,6 +120,11 @@ pub struct Args {
     /// Probability of an extra 429 TooManyRequestsException on SendEmail beyond the quota.
     #[arg(long)]
     pub fault_throttle_rate: Option<f64>,
+    /// Probability that an accepted SendEmail is recorded in full (message log, quota,
+    /// events) and then its connection is closed without an answer: the client cannot tell
+    /// whether the email went out.
+    #[arg(long)]
+    pub fault_drop_after_accept_rate: Option<f64>,
 
     /// Delivery/Bounce follow the send after a delay uniform in [min, max] ms. Default 300.
     #[arg(long)]
@@ -160,16 +192,30 @@ pub fn build_config(args: &Args) -> anyhow::Result<SimConfig> {
     if let Some(v) = args.max_24_hour_send {
         c.max_24_hour_send = Some(v);
     }
+    if let Some(v) = args.daily_window_seconds {
+        c.daily_window_seconds = v;
+    }
+    if args.account_sending_paused {
+        c.account_sending_enabled = false;
+    }
+    if args.account_suspended {
+        c.account_suspended = true;
+    }
+    let list = |v: &[String]| v.iter().filter(|s| !s.is_empty()).cloned().collect();
+    if !args.allow_identities.is_empty() {
+        c.permissions.identities = Some(list(&args.allow_identities));
+    }
+    if !args.allow_templates.is_empty() {
+        c.permissions.templates = Some(list(&args.allow_templates));
+    }
+    if !args.allow_configuration_sets.is_empty() {
+        c.permissions.configuration_sets = Some(list(&args.allow_configuration_sets));
+    }
     if !args.verified_identities.is_empty() {
         c.verified_identities = args.verified_identities.clone();
     }
     if !args.configuration_sets.is_empty() {
-        c.configuration_sets = args
-            .configuration_sets
-            .iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect();
+        c.configuration_sets = list(&args.configuration_sets);
     }
     if let Some(v) = &args.region {
         c.region = v.clone();
@@ -201,6 +247,9 @@ pub fn build_config(args: &Args) -> anyhow::Result<SimConfig> {
     }
     if let Some(v) = args.fault_throttle_rate {
         f.throttle_rate = v;
+    }
+    if let Some(v) = args.fault_drop_after_accept_rate {
+        f.drop_after_accept_rate = v;
     }
     let e = &mut c.events;
     if let Some(v) = args.delivery_delay_ms_min {
@@ -262,16 +311,26 @@ async fn serve(args: Args, config: SimConfig) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
     let lake = config.events.lake_dir.clone();
     let summary = format!(
-        "MaxSendRate {}/s, Max24HourSend {}, sandbox {}, latency p50 {} ms / p99 {} ms, faults: error {} slow {} throttle {} (seed {})",
+        "MaxSendRate {}/s, Max24HourSend {} per {} s, sandbox {}, sending {}, latency p50 {} ms / p99 {} ms, faults: error {} slow {} throttle {} drop-after-accept {} (seed {}), permissions: {}",
         fmt_rate(config.effective_max_send_rate()),
         fmt_day(config.effective_max_24_hour_send()),
+        config.daily_window_seconds,
         config.sandbox,
+        if config.account_suspended {
+            "suspended"
+        } else if config.account_sending_enabled {
+            "enabled"
+        } else {
+            "paused"
+        },
         config.latency.p50_ms,
         config.latency.p99_ms,
         config.faults.error_rate,
         config.faults.slow_rate,
         config.faults.throttle_rate,
+        config.faults.drop_after_accept_rate,
         config.faults.seed,
+        fmt_permissions(&config.permissions),
     );
     let sim = sesload_sim::start(config, listener).await?;
     let endpoint = sim.endpoint_url();
@@ -310,6 +369,23 @@ fn fmt_rate(r: f64) -> String {
         "unlimited".into()
     } else {
         r.to_string()
+    }
+}
+
+fn fmt_permissions(p: &sesload_sim::PermissionsConfig) -> String {
+    let lists = [
+        ("identities", &p.identities),
+        ("templates", &p.templates),
+        ("configuration_sets", &p.configuration_sets),
+    ];
+    let scoped: Vec<String> = lists
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v:?}")))
+        .collect();
+    if scoped.is_empty() {
+        "allow all".into()
+    } else {
+        scoped.join(", ")
     }
 }
 
@@ -390,6 +466,65 @@ mod tests {
             "2",
         ]);
         assert!(t.is_ok());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn regime_flags_and_permissions_table() {
+        let dir = std::env::temp_dir().join(format!("sesload-sim-perm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("s.toml");
+        std::fs::write(
+            &f,
+            "[sim]\ndaily_window_seconds = 60\naccount_suspended = true\n\
+             [sim.permissions]\nidentities = [\"example.com\"]\ntemplates = [\"A\"]\n",
+        )
+        .unwrap();
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["x", "--config", f.to_str().unwrap(), "--no-lake"];
+            argv.extend_from_slice(extra);
+            build_config(&T::try_parse_from(argv).unwrap().a).unwrap()
+        };
+        let c = parse(&[]);
+        assert_eq!(c.daily_window_seconds, 60);
+        assert!(c.account_suspended && c.account_sending_enabled);
+        assert_eq!(c.permissions.identities, Some(vec!["example.com".into()]));
+        assert_eq!(c.permissions.templates, Some(vec!["A".into()]));
+        assert_eq!(c.permissions.configuration_sets, None);
+        let c = parse(&[
+            "--daily-window-seconds",
+            "2",
+            "--account-sending-paused",
+            "--allow-template",
+            "",
+            "--allow-configuration-set",
+            "load-test-config",
+            "--allow-configuration-set",
+            "arn:aws:ses:*:*:configuration-set/x*",
+            "--fault-drop-after-accept-rate",
+            "0.25",
+        ]);
+        assert_eq!(c.daily_window_seconds, 2);
+        assert!(!c.account_sending_enabled);
+        assert_eq!(c.permissions.templates, Some(vec![]));
+        assert_eq!(
+            c.permissions
+                .configuration_sets
+                .as_deref()
+                .map(<[String]>::len),
+            Some(2)
+        );
+        assert_eq!(c.faults.drop_after_accept_rate, 0.25);
+        let t = T::try_parse_from([
+            "x",
+            "--config",
+            f.to_str().unwrap(),
+            "--daily-window-seconds",
+            "0",
+        ])
+        .unwrap();
+        let e = format!("{:#}", build_config(&t.a).unwrap_err());
+        assert!(e.contains("daily_window_seconds"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }
 }
