@@ -27,9 +27,14 @@ impl TemplateEntry {
     }
 }
 
-/// Compiles the `TemplateContent` of a create or update; syntax errors are
-/// `BadRequestException`s.
-fn compile_content(c: &TemplateContentIn) -> Result<TemplateSet, Reply> {
+/// Compiles the `TemplateContent` of a create or update; a missing content or a syntax error
+/// is a `BadRequestException`.
+fn compile_content(c: Option<&TemplateContentIn>) -> Result<TemplateSet, Reply> {
+    let Some(c) = c else {
+        return Err(Reply::bad_request(
+            "Missing required field TemplateContent.",
+        ));
+    };
     let Some(subject) = &c.subject else {
         return Err(Reply::bad_request(
             "Missing required field TemplateContent.Subject.",
@@ -61,10 +66,7 @@ impl SimState {
         if let Err(e) = validate_name("TemplateName", &name) {
             return e;
         }
-        let Some(content) = req.template_content else {
-            return Reply::bad_request("Missing required field TemplateContent.");
-        };
-        let set = match compile_content(&content) {
+        let set = match compile_content(req.template_content.as_ref()) {
             Ok(s) => s,
             Err(e) => return e,
         };
@@ -81,10 +83,7 @@ impl SimState {
             Ok(r) => r,
             Err(e) => return e,
         };
-        let Some(content) = req.template_content else {
-            return Reply::bad_request("Missing required field TemplateContent.");
-        };
-        let set = match compile_content(&content) {
+        let set = match compile_content(req.template_content.as_ref()) {
             Ok(s) => s,
             Err(e) => return e,
         };
