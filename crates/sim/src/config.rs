@@ -45,7 +45,7 @@ pub struct SimConfig {
     pub verified_identities: Vec<String>,
     /// Per-call latency model.
     pub latency: LatencyConfig,
-    /// Seeded fault injection (applies to SendEmail only).
+    /// Seeded fault injection (applies to SendEmail and SendBulkEmail only).
     pub faults: FaultConfig,
     /// Event publishing to the local lake.
     pub events: EventConfig,
@@ -60,6 +60,48 @@ pub struct SimConfig {
     /// Largest request body accepted, in bytes; larger → 400 `BadRequestException`.
     /// Default 41,943,040 (40 MiB, SES v2's message size limit).
     pub max_body_bytes: usize,
+    /// How SendBulkEmail answers a call whose recipients do not all fit the quotas
+    /// (MaxSendRate, Max24HourSend): `entries` (default) — the entries are taken in order, one
+    /// by one as separate sends would be, and those that do not fit get `ACCOUNT_THROTTLED` /
+    /// `ACCOUNT_DAILY_QUOTA_EXCEEDED`; `call` — the whole call is refused with 429
+    /// `TooManyRequestsException` / 400 `LimitExceededException` and nothing is sent.
+    pub bulk_throttle: BulkRefusal,
+    /// How SendBulkEmail answers a refusal that is the same for every entry (account
+    /// suspended or paused, configuration set missing, paused or with a missing IP pool,
+    /// sender not verified, template missing): `call` (default) — the HTTP error SendEmail
+    /// would give; `entries` — a 200 whose every entry carries the matching status.
+    pub bulk_shared_errors: BulkRefusal,
+}
+
+/// Whether a SendBulkEmail refusal fails the whole call or is reported per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkRefusal {
+    /// The whole call gets the HTTP error (nothing is sent).
+    Call,
+    /// The call is answered 200 and each entry concerned carries the refusal as its status.
+    Entries,
+}
+
+impl BulkRefusal {
+    /// `call` or `entries`, as in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Call => "call",
+            Self::Entries => "entries",
+        }
+    }
+}
+
+impl std::str::FromStr for BulkRefusal {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "call" => Ok(Self::Call),
+            "entries" => Ok(Self::Entries),
+            _ => Err(format!("expected `call` or `entries`, got {s:?}")),
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -82,6 +124,8 @@ impl Default for SimConfig {
             templates: Vec::new(),
             message_log_capacity: 10_000,
             max_body_bytes: 40 * 1024 * 1024,
+            bulk_throttle: BulkRefusal::Entries,
+            bulk_shared_errors: BulkRefusal::Call,
         }
     }
 }
@@ -134,6 +178,12 @@ impl SimConfig {
                 l.p50_ms, l.p99_ms
             ));
         }
+        if !(l.per_bulk_entry_ms.is_finite() && (0.0..=10_000.0).contains(&l.per_bulk_entry_ms)) {
+            return bad(format!(
+                "latency.per_bulk_entry_ms must be in [0, 10000] ms, got {}",
+                l.per_bulk_entry_ms
+            ));
+        }
         if l.p99_ms < l.p50_ms {
             return bad(format!(
                 "latency p99 ({}) must be >= p50 ({})",
@@ -155,6 +205,23 @@ impl SimConfig {
         if sum > 1.0 {
             return bad(format!(
                 "faults.error_rate + slow_rate + throttle_rate + drop_after_accept_rate must be <= 1, got {sum}"
+            ));
+        }
+        for (name, p) in [
+            (
+                "faults.entry_transient_failure_rate",
+                f.entry_transient_failure_rate,
+            ),
+            ("faults.entry_failure_rate", f.entry_failure_rate),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return bad(format!("{name} must be a probability in [0, 1], got {p}"));
+            }
+        }
+        let sum = f.entry_transient_failure_rate + f.entry_failure_rate;
+        if sum > 1.0 {
+            return bad(format!(
+                "faults.entry_transient_failure_rate + entry_failure_rate must be <= 1, got {sum}"
             ));
         }
         let e = &self.events;
@@ -183,7 +250,8 @@ impl SimConfig {
 
 /// Latency added to every AWS API call (not to `/_sim/*`), with `tokio::time::sleep`, so a
 /// slow call never holds up another one. `p50_ms == p99_ms` → fixed latency; otherwise a
-/// log-normal distribution with that median and 99th percentile.
+/// log-normal distribution with that median and 99th percentile. A SendBulkEmail answered 200
+/// also waits `per_bulk_entry_ms` for each of its entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LatencyConfig {
@@ -191,14 +259,18 @@ pub struct LatencyConfig {
     pub p50_ms: f64,
     /// 99th percentile latency in milliseconds. Default 120.
     pub p99_ms: f64,
+    /// Extra latency per entry of a SendBulkEmail, in milliseconds (SES composes, renders and
+    /// queues each entry as its own message). Default 2.
+    pub per_bulk_entry_ms: f64,
 }
 
 impl LatencyConfig {
-    /// A fixed latency.
+    /// A fixed latency per call, whatever the call (no per-entry cost).
     pub fn fixed(ms: f64) -> Self {
         Self {
             p50_ms: ms,
             p99_ms: ms,
+            per_bulk_entry_ms: 0.0,
         }
     }
 }
@@ -208,13 +280,16 @@ impl Default for LatencyConfig {
         Self {
             p50_ms: 50.0,
             p99_ms: 120.0,
+            per_bulk_entry_ms: 2.0,
         }
     }
 }
 
-/// Fault injection on `SendEmail`. Each call draws one number from a generator seeded with
-/// `seed` and the call's sequence number, so the same sequence of calls with the same seed
-/// gets the same faults. Probabilities are exclusive slices of one draw.
+/// Fault injection on `SendEmail` and `SendBulkEmail`. Each call draws one number from a
+/// generator seeded with `seed` and the call's sequence number, so the same sequence of calls
+/// with the same seed gets the same faults. Probabilities are exclusive slices of one draw.
+/// Each SendBulkEmail entry draws once more (from the call's number and its position) for the
+/// entry-level faults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FaultConfig {
@@ -233,6 +308,11 @@ pub struct FaultConfig {
     /// and then the connection is closed without an answer: the client cannot tell whether
     /// the email went out. Calls that would be refused are answered as usual.
     pub drop_after_accept_rate: f64,
+    /// Probability that a SendBulkEmail entry fails with `TRANSIENT_FAILURE` (not sent, no
+    /// quota used; a retry may succeed).
+    pub entry_transient_failure_rate: f64,
+    /// Probability that a SendBulkEmail entry fails with `FAILED` (not sent, no quota used).
+    pub entry_failure_rate: f64,
 }
 
 impl Default for FaultConfig {
@@ -244,6 +324,8 @@ impl Default for FaultConfig {
             slow_ms: 10_000,
             throttle_rate: 0.0,
             drop_after_accept_rate: 0.0,
+            entry_transient_failure_rate: 0.0,
+            entry_failure_rate: 0.0,
         }
     }
 }

@@ -95,6 +95,8 @@ pub struct MailInfo {
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub subject: String,
+    /// Other headers of the message (`Reply-To`, custom headers), in order.
+    pub extra_headers: Vec<(String, String)>,
     pub tags: BTreeMap<String, Vec<String>>,
 }
 
@@ -106,6 +108,9 @@ impl MailInfo {
         ];
         if !self.cc.is_empty() {
             headers.push(json!({"name": "Cc", "value": self.cc.join(", ")}));
+        }
+        for (name, value) in &self.extra_headers {
+            headers.push(json!({"name": name, "value": value}));
         }
         headers.push(json!({"name": "Subject", "value": self.subject}));
         headers.push(json!({"name": "MIME-Version", "value": "1.0"}));

@@ -60,10 +60,12 @@ mod server;
 mod util;
 
 pub use api::{
-    MAX_RECIPIENTS, Reply, RequestMeta, SIMULATOR_DOMAIN, SentMessage, SimState, SimStats,
+    MAX_BULK_ENTRIES, MAX_RECIPIENTS, Reply, RequestMeta, SIMULATOR_DOMAIN, SentMessage, SimState,
+    SimStats,
 };
 pub use config::{
-    EventConfig, FaultConfig, LatencyConfig, PermissionsConfig, SimConfig, TemplateSeed,
+    BulkRefusal, EventConfig, FaultConfig, LatencyConfig, PermissionsConfig, SimConfig,
+    TemplateSeed,
 };
 pub use server::{SimHandle, start};
 pub use util::message_id;

@@ -6,13 +6,9 @@ use std::sync::atomic::Ordering as AO;
 use serde_json::json;
 
 use super::SimState;
+use super::send::Refusal;
 use super::shapes::{SendingEnabledRequest, SimSendingSwitch, SimSuspensionSwitch};
 use super::wire::{Reply, lock, parse_body};
-
-/// `SendingPausedException` message of a paused account (SES's wording).
-const ACCOUNT_PAUSED: &str = "Sending paused for this account. For more information, please check the inbox of the email address associated with your AWS account.";
-/// `AccountSuspendedException` message (the SES v2 model's description of the error).
-const ACCOUNT_SUSPENDED: &str = "The message can't be sent because the account's ability to send email has been permanently restricted.";
 
 impl SimState {
     /// Recipients counted against `Max24HourSend` in the current window.
@@ -20,20 +16,14 @@ impl SimState {
         lock(&self.quota).sent_in_window()
     }
 
-    /// Whether the account may send: `AccountSuspendedException` first (the account may not
-    /// send at all), then `SendingPausedException`.
-    pub(crate) fn check_account_sending(&self) -> Result<(), Reply> {
+    /// Whether the account may send: suspended first (the account may not send at all), then
+    /// paused.
+    pub(crate) fn account_refusal(&self) -> Result<(), Refusal> {
         if self.suspended.load(AO::Relaxed) {
-            self.counters.account_suspended.fetch_add(1, AO::Relaxed);
-            return Err(Reply::error(
-                400,
-                "AccountSuspendedException",
-                ACCOUNT_SUSPENDED,
-            ));
+            return Err(Refusal::AccountSuspended);
         }
         if !self.account_sending.load(AO::Relaxed) {
-            self.counters.sending_paused.fetch_add(1, AO::Relaxed);
-            return Err(Reply::error(400, "SendingPausedException", ACCOUNT_PAUSED));
+            return Err(Refusal::AccountPaused);
         }
         Ok(())
     }

@@ -71,6 +71,14 @@ impl ConfigSet {
         }
     }
 
+    /// The dedicated IP pool the set sends through (`DeliveryOptions.SendingPoolName`), if any.
+    pub(crate) fn sending_pool(&self) -> Option<&str> {
+        self.raw
+            .get("DeliveryOptions")
+            .and_then(|d| d.get("SendingPoolName"))
+            .and_then(Value::as_str)
+    }
+
     /// Whether an enabled Firehose destination of this set matches events of kind `k`.
     pub(crate) fn publishes(&self, k: EventKind) -> bool {
         self.destinations

@@ -4,9 +4,9 @@
 //! request-parser property test call `dispatch` directly.
 //!
 //! Layout: this module holds the shared state ([`SimState`]); [`route`] maps requests to
-//! operations; [`send`] is the SendEmail pipeline; [`templates`], [`config_sets`] and
-//! [`account`] the other operations; [`quota`] the sending quotas; [`stats`] the counters;
-//! [`shapes`] the request bodies; [`wire`] replies and decoding helpers.
+//! operations; [`send`] holds the SendEmail and SendBulkEmail pipelines; [`templates`],
+//! [`config_sets`] and [`account`] the other operations; [`quota`] the sending quotas;
+//! [`stats`] the counters; [`shapes`] the request bodies; [`wire`] replies and decoding helpers.
 
 mod account;
 mod config_sets;
@@ -41,15 +41,23 @@ use wire::lock;
 
 /// Domain of the SES mailbox simulator.
 pub const SIMULATOR_DOMAIN: &str = "simulator.amazonses.com";
-/// Most recipients (To + Cc + Bcc) in one message.
+/// Most recipients (To + Cc + Bcc) in one message (SES quotas page: "50 recipients per
+/// message"). A SendBulkEmail entry is one message.
 pub const MAX_RECIPIENTS: usize = 50;
+/// Most entries in one SendBulkEmail call. The SES v2 service model sets no maximum on
+/// `BulkEmailEntries`; 50 is the limit SES documents for the operation it replaces, SES v1
+/// SendBulkTemplatedEmail ("You can specify up to 50 Destination objects within a Destinations
+/// array", `SendBulkTemplatedEmailRequest.Destinations` in the AWS SDK for JavaScript v3
+/// reference), and the limit SES users report for SendBulkEmail.
+pub const MAX_BULK_ENTRIES: usize = 50;
 
 /// Stream of the seeded generator that draws latencies.
 const LATENCY_STREAM: u64 = 0x4C41_5445_4E43_5921;
 /// Stream of the seeded generator that draws event delays.
 const EVENT_STREAM: u64 = 0x4556_454E_5453_2121;
 
-/// A message accepted by SendEmail, as `GET /_sim/messages` shows it.
+/// A message accepted by SendEmail (or one SendBulkEmail entry), as `GET /_sim/messages`
+/// shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct SentMessage {

@@ -1,7 +1,8 @@
-//! IAM as it would scope the caller's role: `ses:SendEmail` is authorised against the ARNs of
-//! the sending identity, the configuration set and the stored template a call names
-//! (`[sim.permissions]`). A resource outside its list answers HTTP 403 `AccessDeniedException`
-//! with IAM's wording, before SES looks at anything else.
+//! IAM as it would scope the caller's role: `ses:SendEmail` and `ses:SendBulkEmail` are
+//! authorised against the ARNs of the sending identity, the configuration set and the stored
+//! template a call names (`[sim.permissions]`, one set of lists for both actions). A resource
+//! outside its list answers HTTP 403 `AccessDeniedException` with IAM's wording, before SES
+//! looks at anything else.
 
 use crate::config::PermissionsConfig;
 
@@ -39,7 +40,7 @@ impl Permissions {
         self.identities.is_none() && self.templates.is_none() && self.configuration_sets.is_none()
     }
 
-    /// Whether `ses:SendEmail` is allowed on `r`.
+    /// Whether sending is allowed on `r`.
     pub(crate) fn allows(&self, r: &Resource) -> bool {
         let (list, name, arn) = match r.kind {
             "identity" => (
@@ -62,14 +63,20 @@ impl Permissions {
         })
     }
 
-    /// IAM's denial message for `resource`; `access_key` names the caller when no principal
-    /// is configured.
-    pub(crate) fn denial(&self, account_id: &str, access_key: &str, resource: &str) -> String {
+    /// IAM's denial message of `action` (`ses:SendEmail`) on `resource`; `access_key` names
+    /// the caller when no principal is configured.
+    pub(crate) fn denial(
+        &self,
+        account_id: &str,
+        access_key: &str,
+        action: &str,
+        resource: &str,
+    ) -> String {
         let principal = self.principal.clone().unwrap_or_else(|| {
             format!("arn:aws:sts::{account_id}:assumed-role/sesload-sim/{access_key}")
         });
         format!(
-            "User: {principal} is not authorized to perform: ses:SendEmail on resource: {resource} because no identity-based policy allows the ses:SendEmail action"
+            "User: {principal} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
         )
     }
 }

@@ -11,14 +11,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
-/// Why a send was refused by a quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum QuotaRefusal {
-    /// Over `MaxSendRate`: 429 `TooManyRequestsException`.
-    Rate,
-    /// Over `Max24HourSend`: 400 `LimitExceededException`.
-    Daily,
-}
+use super::send::Refusal;
 
 /// Recipients sent in `[first_ms, last_ms]` (ms on the window's clock).
 struct Bucket {
@@ -105,14 +98,15 @@ impl Quota {
     }
 
     /// Takes `n` recipients from the rate bucket (`rate` per second, 0 = unlimited) and
-    /// `counted` from the daily quota (`daily`, -1 = unlimited), or neither.
+    /// `counted` from the daily quota (`daily`, -1 = unlimited), or neither: `Err` is
+    /// [`Refusal::Rate`] or [`Refusal::Daily`].
     pub(crate) fn take(
         &mut self,
         rate: f64,
         daily: i64,
         n: u64,
         counted: u64,
-    ) -> Result<(), QuotaRefusal> {
+    ) -> Result<(), Refusal> {
         if rate > 0.0 {
             let now = Instant::now();
             let dt = now.duration_since(self.last).as_secs_f64();
@@ -121,12 +115,12 @@ impl Quota {
             // A message bigger than the bucket goes through when the bucket is full.
             let need = (n as f64).min(rate);
             if self.tokens + 1e-9 < need {
-                return Err(QuotaRefusal::Rate);
+                return Err(Refusal::Rate);
             }
         }
         let now = self.now_ms();
         if daily >= 0 && self.day.total_at(now) + counted > daily as u64 {
-            return Err(QuotaRefusal::Daily);
+            return Err(Refusal::Daily);
         }
         if rate > 0.0 {
             self.tokens -= n as f64;
@@ -172,7 +166,7 @@ mod tests {
         let mut q = Quota::new(0.0, 86_400);
         q.take(0.0, 5, 3, 3).unwrap();
         q.take(0.0, 5, 2, 2).unwrap();
-        assert_eq!(q.take(0.0, 5, 1, 1), Err(QuotaRefusal::Daily));
+        assert_eq!(q.take(0.0, 5, 1, 1), Err(Refusal::Daily));
         q.take(0.0, 5, 4, 0).unwrap();
         assert_eq!(q.sent_in_window(), 5);
         q.take(0.0, -1, 1, 1).unwrap();

@@ -14,6 +14,7 @@ use crate::util::normal;
 #[repr(usize)]
 pub enum Op {
     SendEmail,
+    SendBulkEmail,
     GetAccount,
     CreateEmailTemplate,
     GetEmailTemplate,
@@ -37,8 +38,9 @@ pub enum Op {
 pub const OP_COUNT: usize = OP_NAMES.len();
 
 /// Names of the [`Op`] variants, in order (keys of `requests` in `/_sim/stats`).
-pub(crate) const OP_NAMES: [&str; 18] = [
+pub(crate) const OP_NAMES: [&str; 19] = [
     "SendEmail",
+    "SendBulkEmail",
     "GetAccount",
     "CreateEmailTemplate",
     "GetEmailTemplate",
@@ -93,6 +95,10 @@ impl SimState {
             ("POST", ["v2", "email", "outbound-emails"]) => {
                 self.aws(Op::SendEmail, |seq| self.send_email(meta, body, seq))
             }
+            ("POST", ["v2", "email", "outbound-bulk-emails"]) => self
+                .aws(Op::SendBulkEmail, |seq| {
+                    self.send_bulk_email(meta, body, seq)
+                }),
             ("GET", ["v2", "email", "account"]) => self.aws(Op::GetAccount, |_| self.get_account()),
             ("PUT", ["v2", "email", "account", "sending"]) => self
                 .aws(Op::PutAccountSendingAttributes, |_| {

@@ -63,6 +63,8 @@ pub(crate) struct TemplateIn {
     pub template_arn: Option<String>,
     pub template_content: Option<TemplateContentIn>,
     pub template_data: Option<String>,
+    /// Headers added to the message (SendBulkEmail uses them; at most 15).
+    pub headers: Option<Vec<MessageHeaderIn>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,11 +75,60 @@ pub(crate) struct TemplateContentIn {
     pub html: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct MessageTag {
     pub name: String,
     pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MessageHeaderIn {
+    pub name: String,
+    pub value: String,
+}
+
+/// SendBulkEmail (`POST /v2/email/outbound-bulk-emails`). `FeedbackForwardingEmailAddress`,
+/// `ConfigurationOverrides`, `EndpointId`, `TenantName` and `Template.Attachments` are
+/// accepted and not used.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SendBulkEmailRequest {
+    pub from_email_address: Option<String>,
+    pub from_email_address_identity_arn: Option<String>,
+    pub reply_to_addresses: Option<Vec<String>>,
+    pub default_email_tags: Option<Vec<MessageTag>>,
+    pub default_content: Option<BulkEmailContentIn>,
+    pub bulk_email_entries: Option<Vec<BulkEmailEntryIn>>,
+    pub configuration_set_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct BulkEmailContentIn {
+    pub template: Option<TemplateIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct BulkEmailEntryIn {
+    pub destination: Option<DestinationIn>,
+    pub replacement_tags: Option<Vec<MessageTag>>,
+    pub replacement_email_content: Option<ReplacementEmailContentIn>,
+    pub replacement_headers: Option<Vec<MessageHeaderIn>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ReplacementEmailContentIn {
+    pub replacement_template: Option<ReplacementTemplateIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ReplacementTemplateIn {
+    pub replacement_template_data: Option<String>,
 }
 
 /// CreateEmailTemplate and UpdateEmailTemplate (the name of an update is in the path).

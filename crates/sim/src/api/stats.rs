@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::SimState;
 use super::quota::Quota;
 use super::route::{OP_COUNT, OP_NAMES};
+use super::send::BULK_STATUSES;
 use super::wire::lock;
 use crate::events::EventKind;
 
@@ -29,28 +30,40 @@ pub struct Counters {
     pub sending_paused: AtomicU64,
     pub account_suspended: AtomicU64,
     pub dropped_after_accept: AtomicU64,
+    pub bulk_calls: AtomicU64,
+    pub bulk_entries: AtomicU64,
+    /// Per entry status, indexed as `BULK_STATUSES`.
+    pub bulk_statuses: [AtomicU64; BULK_STATUS_COUNT],
     pub in_flight: AtomicU64,
 }
+
+/// Number of SendBulkEmail entry statuses.
+pub const BULK_STATUS_COUNT: usize = BULK_STATUSES.len();
 
 impl Counters {
     /// Every counter that `reset` zeroes (all but `in_flight`, which is live).
     fn resettable(&self) -> impl Iterator<Item = &AtomicU64> {
-        self.requests.iter().chain([
-            &self.sent_messages,
-            &self.sent_recipients,
-            &self.throttled,
-            &self.daily_quota_exceeded,
-            &self.rejected,
-            &self.client_errors,
-            &self.rendering_failures,
-            &self.fault_errors,
-            &self.fault_slow,
-            &self.fault_throttles,
-            &self.access_denied,
-            &self.sending_paused,
-            &self.account_suspended,
-            &self.dropped_after_accept,
-        ])
+        self.requests
+            .iter()
+            .chain([
+                &self.sent_messages,
+                &self.sent_recipients,
+                &self.throttled,
+                &self.daily_quota_exceeded,
+                &self.rejected,
+                &self.client_errors,
+                &self.rendering_failures,
+                &self.fault_errors,
+                &self.fault_slow,
+                &self.fault_throttles,
+                &self.access_denied,
+                &self.sending_paused,
+                &self.account_suspended,
+                &self.dropped_after_accept,
+                &self.bulk_calls,
+                &self.bulk_entries,
+            ])
+            .chain(self.bulk_statuses.iter())
     }
 }
 
@@ -60,9 +73,10 @@ impl Counters {
 pub struct SimStats {
     /// AWS API requests by operation name (plus `Inspection` and `Unknown`).
     pub requests: BTreeMap<String, u64>,
-    /// SendEmail calls accepted (200), including rendering failures.
+    /// Messages accepted — SendEmail calls answered 200 and SendBulkEmail entries with status
+    /// `SUCCESS` — including rendering failures.
     pub sent_messages: u64,
-    /// Recipients of the accepted SendEmail calls.
+    /// Recipients of the accepted messages.
     pub sent_recipients: u64,
     /// 429 `TooManyRequestsException` from the MaxSendRate quota.
     pub throttled: u64,
@@ -80,6 +94,13 @@ pub struct SimStats {
     /// Sends accepted (in the message log, counted against the quota, events published) whose
     /// connection was then closed without an answer (`faults.drop_after_accept_rate`).
     pub dropped_after_accept: u64,
+    /// SendBulkEmail calls answered 200 (with one result per entry).
+    pub bulk_calls: u64,
+    /// Entries of those calls (the sum of `bulk_entry_statuses`).
+    pub bulk_entries: u64,
+    /// Those entries by `Status` (`SUCCESS`, `ACCOUNT_THROTTLED`, ...; every status listed).
+    /// Accepted entries are also in `sent_messages` and `sent_recipients`.
+    pub bulk_entry_statuses: BTreeMap<String, u64>,
     /// Other 4xx answers.
     pub client_errors: u64,
     /// Accepted templated sends whose rendering failed.
@@ -127,6 +148,10 @@ impl SimState {
         ] {
             ev.insert(k.event_type().to_owned(), self.lake.counters.published(k));
         }
+        let bulk_entry_statuses = BULK_STATUSES
+            .iter()
+            .map(|st| (st.as_str().to_owned(), l(&c.bulk_statuses[st.index()])))
+            .collect();
         SimStats {
             requests,
             sent_messages: l(&c.sent_messages),
@@ -138,6 +163,9 @@ impl SimState {
             sending_paused: l(&c.sending_paused),
             account_suspended: l(&c.account_suspended),
             dropped_after_accept: l(&c.dropped_after_accept),
+            bulk_calls: l(&c.bulk_calls),
+            bulk_entries: l(&c.bulk_entries),
+            bulk_entry_statuses,
             client_errors: l(&c.client_errors),
             rendering_failures: l(&c.rendering_failures),
             fault_errors: l(&c.fault_errors),

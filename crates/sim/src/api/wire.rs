@@ -56,9 +56,6 @@ impl Reply {
     pub(crate) fn already_exists(message: impl Into<String>) -> Self {
         Self::error(400, "AlreadyExistsException", message)
     }
-    pub(crate) fn rejected(message: impl Into<String>) -> Self {
-        Self::error(400, "MessageRejected", message)
-    }
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -1,4 +1,4 @@
-//! Steps 5 and 6 of SendEmail, once every check has passed: accept the message (message id,
+//! Steps 5 and 6 of a send (SendEmail, or one SendBulkEmail entry), once every check has passed: accept the message (message id,
 //! counters, the `mail` object of its event records), publish its SES events according to the
 //! configuration set, and remember it in the message log (`GET /_sim/messages`).
 
@@ -92,6 +92,7 @@ impl SimState {
             to: req.to.clone(),
             cc: req.cc.clone(),
             subject: subject.clone(),
+            extra_headers: req.extra_headers.clone(),
             tags: mail_tags,
         };
         Accepted {

@@ -1,4 +1,4 @@
-//! Step 3 of SendEmail: resolve the content — a stored template (by name or ARN) or inline
+//! Step 3 of a send: resolve the content — a stored template (by name or ARN) or inline
 //! template content rendered with `TemplateData`, a Simple message, or a Raw message. A
 //! template that fails to render is not an error here: the send is accepted and becomes a
 //! `Rendering Failure` (as SES does).
@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use super::parse::SendRequest;
+use super::refusal::Refusal;
 use crate::api::SimState;
 use crate::api::shapes::TemplateIn;
 use crate::api::wire::Reply;
@@ -61,29 +62,52 @@ impl SimState {
     }
 
     fn render_template(&self, t: &TemplateIn) -> Result<Body, Reply> {
-        let (set, tname) = if let Some(tc) = &t.template_content {
-            if t.template_name.is_some() || t.template_arn.is_some() {
-                return Err(Reply::bad_request(
-                    "Template must contain exactly one of TemplateName, TemplateArn or TemplateContent.",
-                ));
-            }
-            let subject = tc.subject.clone().unwrap_or_default();
-            let s = TemplateSet::compile(&subject, tc.text.as_deref(), tc.html.as_deref())
-                .map_err(|e| Reply::bad_request(format!("Invalid TemplateContent: {e}")))?;
-            (Arc::new(s), None)
-        } else {
-            let name = template_name(t)?;
-            let entry = self
-                .template(&name)
-                .ok_or_else(|| Reply::not_found(format!("Template {name} does not exist.")))?;
-            (entry.set, Some(name))
-        };
+        let source = template_ref(t)?;
+        let (set, tname) = self.lookup_template(source).map_err(|r| self.refuse(r))?;
         let data = match &t.template_data {
             Some(d) => parse_template_data(d).map_err(Reply::bad_request)?,
             None => return Err(Reply::bad_request("Missing required field TemplateData.")),
         };
         Ok(Body::Rendered(set.render(&data), tname))
     }
+
+    /// The compiled template `source` stands for, and the stored template's name.
+    pub(super) fn lookup_template(
+        &self,
+        source: TemplateRef,
+    ) -> Result<(Arc<TemplateSet>, Option<String>), Refusal> {
+        match source {
+            TemplateRef::Inline(set) => Ok((set, None)),
+            TemplateRef::Stored(name) => match self.template(&name) {
+                Some(entry) => Ok((entry.set, Some(name))),
+                None => Err(Refusal::TemplateNotFound(name)),
+            },
+        }
+    }
+}
+
+/// A valid reference to a template: inline content (compiled) or a stored template's name.
+#[derive(Clone)]
+pub(crate) enum TemplateRef {
+    Inline(Arc<TemplateSet>),
+    Stored(String),
+}
+
+/// Checks the reference of a `Template`: exactly one of `TemplateName`, `TemplateArn` (a
+/// template ARN) or `TemplateContent` (which must compile). Errors are `BadRequestException`s.
+pub(super) fn template_ref(t: &TemplateIn) -> Result<TemplateRef, Reply> {
+    if let Some(tc) = &t.template_content {
+        if t.template_name.is_some() || t.template_arn.is_some() {
+            return Err(Reply::bad_request(
+                "Template must contain exactly one of TemplateName, TemplateArn or TemplateContent.",
+            ));
+        }
+        let subject = tc.subject.clone().unwrap_or_default();
+        let s = TemplateSet::compile(&subject, tc.text.as_deref(), tc.html.as_deref())
+            .map_err(|e| Reply::bad_request(format!("Invalid TemplateContent: {e}")))?;
+        return Ok(TemplateRef::Inline(Arc::new(s)));
+    }
+    template_name(t).map(TemplateRef::Stored)
 }
 
 /// The stored template a `Template` names: `TemplateName`, or the name at the end of

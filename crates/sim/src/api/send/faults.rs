@@ -1,13 +1,18 @@
-//! Step 0 of SendEmail: seeded fault injection. One draw per call from `(seed, call number)`;
+//! Step 0 of a send: seeded fault injection. One draw per call from `(seed, call number)`;
 //! the probabilities are exclusive slices of that draw, in this order: error, throttle, slow,
-//! drop after accept.
+//! drop after accept. Each SendBulkEmail entry draws once more, from another stream, for the
+//! entry-level faults (transient failure, failure).
 
 use std::sync::atomic::Ordering as AO;
 use std::time::Duration;
 
+use super::bulk::BulkStatus;
 use crate::api::SimState;
 use crate::api::wire::Reply;
 use crate::util::unit;
+
+/// Stream of the seeded generator that draws entry-level faults.
+const ENTRY_FAULT_STREAM: u64 = 0x454E_5452_5946_4C54;
 
 /// How a call that is served anyway is disturbed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -68,5 +73,29 @@ impl SimState {
             extra: Duration::ZERO,
             drop_after_accept: u < edge + f.drop_after_accept_rate,
         })
+    }
+
+    /// The injected failure of entry number `entry` (its position in the call's entry stream),
+    /// if it draws one: its status and message.
+    pub(super) fn draw_entry_fault(&self, entry: u64) -> Option<(BulkStatus, &'static str)> {
+        let f = &self.config.faults;
+        let (transient, failed) = (f.entry_transient_failure_rate, f.entry_failure_rate);
+        if transient <= 0.0 && failed <= 0.0 {
+            return None;
+        }
+        let u = unit(f.seed ^ ENTRY_FAULT_STREAM, entry);
+        if u < transient {
+            Some((
+                BulkStatus::TransientFailure,
+                "Amazon SES was unable to process the message because of a temporary issue. Retry it.",
+            ))
+        } else if u < transient + failed {
+            Some((
+                BulkStatus::Failed,
+                "Amazon SES was unable to process the message.",
+            ))
+        } else {
+            None
+        }
     }
 }

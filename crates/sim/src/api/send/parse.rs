@@ -26,6 +26,9 @@ pub(crate) struct SendRequest {
     pub content: EmailContent,
     /// The headers of a Raw message.
     pub raw_headers: Option<RawHeaders>,
+    /// Headers the message carries besides From/To/Cc/Subject (`Reply-To`, the headers of a
+    /// bulk template and entry), in order; they appear in `mail.headers` of its events.
+    pub extra_headers: Vec<(String, String)>,
 }
 
 /// The headers of a Raw message that SendEmail uses.
@@ -106,7 +109,7 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<SendRequest, Reply> {
         recipients.push(b);
     }
     let tags = req.email_tags.unwrap_or_default();
-    validate_tags(&tags)?;
+    validate_tags(&tags).map_err(Reply::bad_request)?;
     Ok(SendRequest {
         from,
         from_addr,
@@ -119,10 +122,12 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<SendRequest, Reply> {
         set_name: req.configuration_set_name,
         content,
         raw_headers,
+        extra_headers: Vec::new(),
     })
 }
 
-fn validate_tags(tags: &[MessageTag]) -> Result<(), Reply> {
+/// Checks message tags as SES does; `Err` is the message naming the bad name or value.
+pub(super) fn validate_tags(tags: &[MessageTag]) -> Result<(), String> {
     let ok = |s: &str| {
         !s.is_empty()
             && s.len() <= 256
@@ -131,22 +136,19 @@ fn validate_tags(tags: &[MessageTag]) -> Result<(), Reply> {
     };
     for t in tags {
         if !ok(&t.name) {
-            return Err(Reply::bad_request(format!(
+            return Err(format!(
                 "Invalid tag name <{}>: only ASCII letters, numbers, underscores or dashes are allowed, at most 256 characters.",
                 t.name
-            )));
+            ));
         }
         if !ok(&t.value) {
-            return Err(Reply::bad_request(format!(
+            return Err(format!(
                 "Invalid tag value <{}> of tag {}: only ASCII letters, numbers, underscores or dashes are allowed, at most 256 characters.",
                 t.value, t.name
-            )));
+            ));
         }
         if t.name.to_ascii_lowercase().starts_with("ses:") {
-            return Err(Reply::bad_request(format!(
-                "Tag name <{}> is reserved.",
-                t.name
-            )));
+            return Err(format!("Tag name <{}> is reserved.", t.name));
         }
     }
     Ok(())

@@ -1,62 +1,59 @@
-//! Step 2 of SendEmail: resolve what the request names against the account — the
-//! configuration set (exists, sending not paused), the sender identity (verified) and, in
-//! sandbox mode, the recipients (verified or mailbox simulator).
+//! Step 2 of a send: resolve what the request names against the account — the configuration
+//! set (exists, sending not paused, its IP pool exists), the sender identity (verified) and, in
+//! sandbox mode, the recipients (verified or mailbox simulator). Each refusal is a
+//! [`Refusal`], which SendEmail answers as an HTTP error and SendBulkEmail may give per entry.
 
-use std::sync::atomic::Ordering as AO;
-
-use super::parse::SendRequest;
+use super::refusal::Refusal;
 use crate::api::SimState;
 use crate::api::config_sets::ConfigSet;
-use crate::api::wire::{Reply, is_simulator};
+use crate::api::wire::is_simulator;
 
 impl SimState {
-    /// The configuration set the request names, if any: it must exist and not be paused.
-    pub(super) fn resolve_config_set(&self, req: &SendRequest) -> Result<Option<ConfigSet>, Reply> {
-        let Some(n) = &req.set_name else {
+    /// The configuration set named `name`, if any: it must exist, not be paused, and not send
+    /// through a dedicated IP pool (the simulator has none, so any pool it names is missing).
+    pub(super) fn resolve_config_set(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Option<ConfigSet>, Refusal> {
+        let Some(n) = name else {
             return Ok(None);
         };
         let s = self
             .config_set(n)
-            .ok_or_else(|| Reply::not_found(format!("Configuration set <{n}> does not exist.")))?;
+            .ok_or_else(|| Refusal::ConfigSetNotFound(n.to_owned()))?;
         if !s.sending_enabled {
-            self.counters.sending_paused.fetch_add(1, AO::Relaxed);
-            return Err(Reply::error(
-                400,
-                "SendingPausedException",
-                format!("Sending is paused for configuration set {n}."),
-            ));
+            return Err(Refusal::ConfigSetPaused(n.to_owned()));
+        }
+        if let Some(pool) = s.sending_pool() {
+            return Err(Refusal::SendingPoolNotFound {
+                set: n.to_owned(),
+                pool: pool.to_owned(),
+            });
         }
         Ok(Some(s))
     }
 
-    /// The verified identity the sender sends as; in sandbox mode, every recipient must be
-    /// verified or a mailbox-simulator address. Otherwise `MessageRejected` as SES words it.
-    pub(super) fn resolve_identity(&self, req: &SendRequest) -> Result<String, Reply> {
-        let Some(identity) = self.verified_identity(&req.from_addr) else {
-            self.counters.rejected.fetch_add(1, AO::Relaxed);
-            return Err(Reply::rejected(format!(
-                "Email address is not verified. The following identities failed the check in region {}: {}",
-                self.config.region.to_ascii_uppercase(),
-                req.from_addr
-            )));
-        };
-        if self.config.sandbox {
-            let bad: Vec<&str> = req
-                .recipients
-                .iter()
-                .filter(|r| !is_simulator(r) && self.verified_identity(r).is_none())
-                .map(String::as_str)
-                .collect();
-            if !bad.is_empty() {
-                self.counters.rejected.fetch_add(1, AO::Relaxed);
-                return Err(Reply::rejected(format!(
-                    "Email address is not verified. The following identities failed the check in region {}: {}",
-                    self.config.region.to_ascii_uppercase(),
-                    bad.join(", ")
-                )));
-            }
+    /// The verified identity the sender `from_addr` sends as.
+    pub(super) fn resolve_sender(&self, from_addr: &str) -> Result<String, Refusal> {
+        self.verified_identity(from_addr)
+            .ok_or_else(|| Refusal::SenderNotVerified(from_addr.to_owned()))
+    }
+
+    /// In sandbox mode, every recipient must be verified or a mailbox-simulator address.
+    pub(super) fn check_sandbox(&self, recipients: &[String]) -> Result<(), Refusal> {
+        if !self.config.sandbox {
+            return Ok(());
         }
-        Ok(identity)
+        let bad: Vec<String> = recipients
+            .iter()
+            .filter(|r| !is_simulator(r) && self.verified_identity(r).is_none())
+            .cloned()
+            .collect();
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Refusal::RecipientsNotVerified(bad))
+        }
     }
 
     /// The identity (address or domain) that verifies `addr`, if any.
