@@ -395,5 +395,140 @@ def test_help_documents_the_regime_flags():
     assert p.returncode == 0, p.stderr
     for flag in ("--daily-window-seconds", "--account-sending-paused", "--account-suspended", "--allow-identity",
                  "--allow-template", "--allow-configuration-set", "--fault-drop-after-accept-rate",
-                 "/_sim/account/sending", "/_sim/account/suspension", "/_sim/configuration-sets/NAME/sending"):
+                 "/_sim/account/sending", "/_sim/account/suspension", "/_sim/configuration-sets/NAME/sending",
+                 "--bulk-throttle", "--bulk-shared-errors", "--latency-per-bulk-entry-ms",
+                 "--fault-entry-transient-failure-rate", "--fault-entry-failure-rate", "SendBulkEmail"):
         assert flag in p.stdout, flag
+
+
+SIM_DOMAIN = "simulator.amazonses.com"
+BULK_TEMPLATE = {"Subject": "Hi {{name}}", "Text": "{{greeting}} {{name}}, code {{code}}"}
+
+
+def bulk_entry(*to: str, data: dict | None = None, tags: dict | None = None) -> dict:
+    e: dict = {"Destination": {"ToAddresses": list(to)}}
+    if data is not None:
+        e["ReplacementEmailContent"] = {"ReplacementTemplate": {"ReplacementTemplateData": json.dumps(data)}}
+    if tags:
+        e["ReplacementTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
+    return e
+
+
+def bulk_results(out: dict) -> list[tuple[str, str | None, str | None]]:
+    return [(r["Status"], r.get("Error"), r.get("MessageId")) for r in out["BulkEmailEntryResults"]]
+
+
+def test_bulk_entries_and_statuses_through_boto3(tmp_path):
+    """SendBulkEmail from boto3: personalised entries, per-entry statuses (rate per entry by default),
+    each accepted entry its own message with its own events and merged tags in the lake."""
+    s = Sim(tmp_path, "--max-send-rate", "3", "--max-24-hour-send", "100", "--latency-ms", "0",
+            "--delivery-delay-ms-min", "0", "--delivery-delay-ms-max", "0", "--roll-ms", "100")
+    try:
+        ses = single_attempt(s)
+        ses.create_email_template(TemplateName="Offer", TemplateContent=BULK_TEMPLATE)
+        out = ses.send_bulk_email(
+            FromEmailAddress=SENDER, ConfigurationSetName="load-test-config",
+            DefaultContent={"Template": {"TemplateName": "Offer",
+                                         "TemplateData": json.dumps({"greeting": "Hello", "name": "friend",
+                                                                     "code": "none"})}},
+            DefaultEmailTags=[{"Name": "campaign", "Value": "c1"}, {"Name": "kind", "Value": "promo"}],
+            BulkEmailEntries=[
+                bulk_entry(f"success@{SIM_DOMAIN}", data={"name": "Ann", "code": "A1"}, tags={"campaign": "c2"}),
+                bulk_entry(f"bounce@{SIM_DOMAIN}", data={"name": "Bob"}, tags={"user": "u1"}),
+                bulk_entry("not an address"),
+                bulk_entry("carl@example.org"),
+                bulk_entry("dan@example.org", data={"name": "Dan"}),
+            ])
+        res = bulk_results(out)
+        assert [r[0] for r in res] == ["SUCCESS", "SUCCESS", "INVALID_PARAMETER", "SUCCESS", "ACCOUNT_THROTTLED"]
+        assert "not an address" in res[2][1] and res[2][2] is None
+        assert res[4][1] == "Maximum sending rate exceeded." and res[4][2] is None
+        ids = [res[i][2] for i in (0, 1, 3)]
+        assert len(set(ids)) == 3 and all(ids)
+
+        msgs = s.get("/_sim/messages")["messages"]
+        assert [m["messageId"] for m in msgs] == ids
+        assert [(m["subject"], m["text"]) for m in msgs] == [
+            ("Hi Ann", "Hello Ann, code A1"), ("Hi Bob", "Hello Bob, code none"),
+            ("Hi friend", "Hello friend, code none")]
+        assert [m["tags"] for m in msgs] == [
+            {"campaign": "c2", "kind": "promo"}, {"campaign": "c1", "kind": "promo", "user": "u1"},
+            {"campaign": "c1", "kind": "promo"}]
+
+        s.post("/_sim/flush?all=true")
+        by_msg: dict[str, list[str]] = {}
+        for r in s.lake():
+            by_msg.setdefault(r["mail"]["messageId"], []).append(r["eventType"])
+            if r["mail"]["messageId"] == ids[0]:
+                assert r["mail"]["tags"]["campaign"] == ["c2"] and r["mail"]["tags"]["kind"] == ["promo"]
+        assert sorted(by_msg[ids[0]]) == ["Delivery", "Send"]
+        assert sorted(by_msg[ids[1]]) == ["Bounce", "Send"]
+        assert sorted(by_msg[ids[2]]) == ["Delivery", "Send"]
+        assert len(by_msg) == 3
+
+        stats = s.get("/_sim/stats")
+        assert (stats["bulk_calls"], stats["bulk_entries"], stats["sent_messages"]) == (1, 5, 3)
+        assert {k: v for k, v in stats["bulk_entry_statuses"].items() if v} == {
+            "SUCCESS": 3, "INVALID_PARAMETER": 1, "ACCOUNT_THROTTLED": 1}
+        assert stats["requests"]["SendBulkEmail"] == 1 and stats["throttled"] == 0
+    finally:
+        s.stop()
+
+
+def test_bulk_modes_limits_and_entry_faults_through_boto3(tmp_path):
+    """`--bulk-throttle call` (a 429 for the whole call), `--bulk-shared-errors entries` (a paused account
+    reported per entry), the entry limit, and the entry-level fault flag."""
+    a = tmp_path / "a"
+    a.mkdir()
+    s = Sim(a, "--max-send-rate", "2", "--max-24-hour-send", "100", "--latency-ms", "0", "--no-lake",
+            "--bulk-throttle", "call", "--bulk-shared-errors", "entries")
+    try:
+        ses = single_attempt(s)
+        ses.create_email_template(TemplateName="Offer", TemplateContent=BULK_TEMPLATE)
+
+        def send(*entries: dict) -> dict:
+            return ses.send_bulk_email(
+                FromEmailAddress=SENDER,
+                DefaultContent={"Template": {"TemplateName": "Offer",
+                                             "TemplateData": '{"greeting": "Hi", "name": "x", "code": "c"}'}},
+                BulkEmailEntries=list(entries))
+
+        ses.put_account_sending_attributes(SendingEnabled=False)
+        out = send(bulk_entry("a@example.org"), bulk_entry("b@example.org"))
+        assert [r[0] for r in bulk_results(out)] == ["ACCOUNT_SENDING_PAUSED"] * 2
+        assert "Sending paused for this account" in bulk_results(out)[0][1]
+        ses.put_account_sending_attributes(SendingEnabled=True)
+
+        # Three entries take a full bucket of 2 as one 3-recipient message would; the next call,
+        # well within the second it takes to refill, is refused as a whole.
+        out = send(*(bulk_entry(f"u{i}@example.org") for i in range(3)))
+        assert [r[0] for r in bulk_results(out)] == ["SUCCESS"] * 3
+        with pytest.raises(ClientError) as e:
+            send(bulk_entry("v@example.org"))
+        assert (code(e.value), status(e.value)) == ("TooManyRequestsException", 429)
+
+        with pytest.raises(ClientError) as e:
+            send(*(bulk_entry(f"w{i}@example.org") for i in range(51)))
+        assert (code(e.value), status(e.value)) == ("BadRequestException", 400)
+        assert "51 entries; at most 50" in e.value.response["Error"]["Message"]
+
+        stats = s.get("/_sim/stats")
+        assert (stats["bulk_calls"], stats["throttled"], stats["sent_messages"], stats["sending_paused"]) == (2, 1, 3, 0)
+        assert stats["bulk_entry_statuses"]["ACCOUNT_SENDING_PAUSED"] == 2
+    finally:
+        s.stop()
+
+    b = tmp_path / "b"
+    b.mkdir()
+    s = Sim(b, "--no-quota", "--latency-ms", "0", "--no-lake", "--fault-entry-transient-failure-rate", "1")
+    try:
+        ses = single_attempt(s)
+        ses.create_email_template(TemplateName="Offer", TemplateContent=BULK_TEMPLATE)
+        out = ses.send_bulk_email(
+            FromEmailAddress=SENDER,
+            DefaultContent={"Template": {"TemplateName": "Offer", "TemplateData": '{"greeting": "Hi", "code": 1}'}},
+            BulkEmailEntries=[bulk_entry("a@example.org", data={"name": "A"}), bulk_entry("b@example.org")])
+        assert [r[0] for r in bulk_results(out)] == ["TRANSIENT_FAILURE"] * 2
+        assert s.get("/_sim/messages")["messages"] == []
+    finally:
+        s.stop()

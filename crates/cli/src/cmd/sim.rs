@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sesload_sim::SimConfig;
+use sesload_sim::{BulkRefusal, SimConfig};
 
 /// Arguments of `sesload sim`. Every simulator knob is a flag; unset flags keep the value from
 /// `[sim]` in the config file, or the default.
@@ -103,6 +103,20 @@ pub struct Args {
     /// 99th percentile per-call latency in ms. Default 120.
     #[arg(long)]
     pub latency_p99_ms: Option<f64>,
+    /// Extra latency of a SendBulkEmail per entry, in ms. Default 2.
+    #[arg(long, value_name = "MS")]
+    pub latency_per_bulk_entry_ms: Option<f64>,
+
+    /// SendBulkEmail over MaxSendRate or Max24HourSend: `entries` (default) refuses the
+    /// entries that do not fit, in order, with ACCOUNT_THROTTLED / ACCOUNT_DAILY_QUOTA_EXCEEDED;
+    /// `call` refuses the whole call with 429 TooManyRequestsException / LimitExceededException.
+    #[arg(long, value_name = "entries|call")]
+    pub bulk_throttle: Option<BulkRefusal>,
+    /// SendBulkEmail refused for a reason every entry shares (suspended, paused, configuration
+    /// set, sender, template): `call` (default) answers the HTTP error SendEmail would;
+    /// `entries` answers 200 with that status (ACCOUNT_SUSPENDED, ...) for every entry.
+    #[arg(long, value_name = "call|entries")]
+    pub bulk_shared_errors: Option<BulkRefusal>,
 
     /// Seed of fault injection, latency draws and event delays (same seed + same call
     /// sequence = same faults).
@@ -125,6 +139,12 @@ pub struct Args {
     /// whether the email went out.
     #[arg(long)]
     pub fault_drop_after_accept_rate: Option<f64>,
+    /// Probability that a SendBulkEmail entry fails with TRANSIENT_FAILURE (not sent).
+    #[arg(long)]
+    pub fault_entry_transient_failure_rate: Option<f64>,
+    /// Probability that a SendBulkEmail entry fails with FAILED (not sent).
+    #[arg(long)]
+    pub fault_entry_failure_rate: Option<f64>,
 
     /// Delivery/Bounce follow the send after a delay uniform in [min, max] ms. Default 300.
     #[arg(long)]
@@ -224,13 +244,23 @@ pub fn build_config(args: &Args) -> anyhow::Result<SimConfig> {
         c.account_id = v.clone();
     }
     if let Some(v) = args.latency_ms {
-        c.latency = sesload_sim::LatencyConfig::fixed(v);
+        c.latency.p50_ms = v;
+        c.latency.p99_ms = v;
     }
     if let Some(v) = args.latency_p50_ms {
         c.latency.p50_ms = v;
     }
     if let Some(v) = args.latency_p99_ms {
         c.latency.p99_ms = v;
+    }
+    if let Some(v) = args.latency_per_bulk_entry_ms {
+        c.latency.per_bulk_entry_ms = v;
+    }
+    if let Some(v) = args.bulk_throttle {
+        c.bulk_throttle = v;
+    }
+    if let Some(v) = args.bulk_shared_errors {
+        c.bulk_shared_errors = v;
     }
     let f = &mut c.faults;
     if let Some(v) = args.seed {
@@ -250,6 +280,12 @@ pub fn build_config(args: &Args) -> anyhow::Result<SimConfig> {
     }
     if let Some(v) = args.fault_drop_after_accept_rate {
         f.drop_after_accept_rate = v;
+    }
+    if let Some(v) = args.fault_entry_transient_failure_rate {
+        f.entry_transient_failure_rate = v;
+    }
+    if let Some(v) = args.fault_entry_failure_rate {
+        f.entry_failure_rate = v;
     }
     let e = &mut c.events;
     if let Some(v) = args.delivery_delay_ms_min {
@@ -311,7 +347,7 @@ async fn serve(args: Args, config: SimConfig) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
     let lake = config.events.lake_dir.clone();
     let summary = format!(
-        "MaxSendRate {}/s, Max24HourSend {} per {} s, sandbox {}, sending {}, latency p50 {} ms / p99 {} ms, faults: error {} slow {} throttle {} drop-after-accept {} (seed {}), permissions: {}",
+        "MaxSendRate {}/s, Max24HourSend {} per {} s, sandbox {}, sending {}, latency p50 {} ms / p99 {} ms (+{} ms per bulk entry), faults: error {} slow {} throttle {} drop-after-accept {} entry transient {} entry failed {} (seed {}), bulk: throttle per {}, shared errors per {}, permissions: {}",
         fmt_rate(config.effective_max_send_rate()),
         fmt_day(config.effective_max_24_hour_send()),
         config.daily_window_seconds,
@@ -325,11 +361,16 @@ async fn serve(args: Args, config: SimConfig) -> anyhow::Result<()> {
         },
         config.latency.p50_ms,
         config.latency.p99_ms,
+        config.latency.per_bulk_entry_ms,
         config.faults.error_rate,
         config.faults.slow_rate,
         config.faults.throttle_rate,
         config.faults.drop_after_accept_rate,
+        config.faults.entry_transient_failure_rate,
+        config.faults.entry_failure_rate,
         config.faults.seed,
+        config.bulk_throttle.as_str(),
+        config.bulk_shared_errors.as_str(),
         fmt_permissions(&config.permissions),
     );
     let sim = sesload_sim::start(config, listener).await?;
@@ -470,6 +511,78 @@ mod tests {
     }
 
     #[test]
+    fn bulk_flags_and_table() {
+        let dir = std::env::temp_dir().join(format!("sesload-sim-bulk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("s.toml");
+        std::fs::write(
+            &f,
+            "[sim]\nbulk_throttle = \"call\"\n[sim.latency]\nper_bulk_entry_ms = 7\n",
+        )
+        .unwrap();
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["x", "--config", f.to_str().unwrap(), "--no-lake"];
+            argv.extend_from_slice(extra);
+            build_config(&T::try_parse_from(argv).unwrap().a)
+        };
+        let c = parse(&["--latency-ms", "3"]).unwrap();
+        assert_eq!(c.bulk_throttle, BulkRefusal::Call);
+        assert_eq!(c.bulk_shared_errors, BulkRefusal::Call);
+        assert_eq!(
+            (
+                c.latency.p50_ms,
+                c.latency.p99_ms,
+                c.latency.per_bulk_entry_ms
+            ),
+            (3.0, 3.0, 7.0)
+        );
+        let c = parse(&[
+            "--bulk-throttle",
+            "entries",
+            "--bulk-shared-errors",
+            "entries",
+            "--latency-per-bulk-entry-ms",
+            "0",
+            "--fault-entry-transient-failure-rate",
+            "0.25",
+            "--fault-entry-failure-rate",
+            "0.5",
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.bulk_throttle, c.bulk_shared_errors),
+            (BulkRefusal::Entries, BulkRefusal::Entries)
+        );
+        assert_eq!(c.latency.per_bulk_entry_ms, 0.0);
+        assert_eq!(
+            (
+                c.faults.entry_transient_failure_rate,
+                c.faults.entry_failure_rate
+            ),
+            (0.25, 0.5)
+        );
+        let e = format!(
+            "{:#}",
+            parse(&[
+                "--fault-entry-failure-rate",
+                "0.9",
+                "--fault-entry-transient-failure-rate",
+                "0.2"
+            ])
+            .unwrap_err()
+        );
+        assert!(
+            e.contains("entry_transient_failure_rate + entry_failure_rate"),
+            "{e}"
+        );
+        assert!(T::try_parse_from(["x", "--bulk-throttle", "sometimes"]).is_err());
+        std::fs::write(&f, "[sim]\nbulk_throttle = \"sometimes\"\n").unwrap();
+        let e = format!("{:#}", parse(&[]).unwrap_err());
+        assert!(e.contains("sometimes"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn regime_flags_and_permissions_table() {
         let dir = std::env::temp_dir().join(format!("sesload-sim-perm-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -515,6 +628,10 @@ mod tests {
             Some(2)
         );
         assert_eq!(c.faults.drop_after_accept_rate, 0.25);
+        assert_eq!(
+            (c.bulk_throttle, c.bulk_shared_errors),
+            (BulkRefusal::Entries, BulkRefusal::Call)
+        );
         let t = T::try_parse_from([
             "x",
             "--config",
