@@ -396,7 +396,7 @@ def test_help_documents_the_regime_flags():
     for flag in ("--daily-window-seconds", "--account-sending-paused", "--account-suspended", "--allow-identity",
                  "--allow-template", "--allow-configuration-set", "--fault-drop-after-accept-rate",
                  "/_sim/account/sending", "/_sim/account/suspension", "/_sim/configuration-sets/NAME/sending",
-                 "--bulk-throttle", "--bulk-shared-errors", "--latency-per-bulk-entry-ms",
+                 "--bulk-throttle", "--bulk-shared-errors", "--bulk-per-entry-ms",
                  "--fault-entry-transient-failure-rate", "--fault-entry-failure-rate", "SendBulkEmail"):
         assert flag in p.stdout, flag
 

@@ -178,10 +178,10 @@ impl SimConfig {
                 l.p50_ms, l.p99_ms
             ));
         }
-        if !(l.per_bulk_entry_ms.is_finite() && (0.0..=10_000.0).contains(&l.per_bulk_entry_ms)) {
+        if !(l.bulk_per_entry_ms.is_finite() && (0.0..=10_000.0).contains(&l.bulk_per_entry_ms)) {
             return bad(format!(
-                "latency.per_bulk_entry_ms must be in [0, 10000] ms, got {}",
-                l.per_bulk_entry_ms
+                "latency.bulk_per_entry_ms must be in [0, 10000] ms, got {}",
+                l.bulk_per_entry_ms
             ));
         }
         if l.p99_ms < l.p50_ms {
@@ -251,7 +251,7 @@ impl SimConfig {
 /// Latency added to every AWS API call (not to `/_sim/*`), with `tokio::time::sleep`, so a
 /// slow call never holds up another one. `p50_ms == p99_ms` → fixed latency; otherwise a
 /// log-normal distribution with that median and 99th percentile. A SendBulkEmail answered 200
-/// also waits `per_bulk_entry_ms` for each of its entries.
+/// also waits `bulk_per_entry_ms` for each of its entries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LatencyConfig {
@@ -260,8 +260,9 @@ pub struct LatencyConfig {
     /// 99th percentile latency in milliseconds. Default 120.
     pub p99_ms: f64,
     /// Extra latency per entry of a SendBulkEmail, in milliseconds (SES composes, renders and
-    /// queues each entry as its own message). Default 2.
-    pub per_bulk_entry_ms: f64,
+    /// queues each entry as its own message). Default 1, the same assumption as
+    /// `sesload plan --bulk-per-entry-ms`.
+    pub bulk_per_entry_ms: f64,
 }
 
 impl LatencyConfig {
@@ -270,7 +271,7 @@ impl LatencyConfig {
         Self {
             p50_ms: ms,
             p99_ms: ms,
-            per_bulk_entry_ms: 0.0,
+            bulk_per_entry_ms: 0.0,
         }
     }
 }
@@ -280,7 +281,7 @@ impl Default for LatencyConfig {
         Self {
             p50_ms: 50.0,
             p99_ms: 120.0,
-            per_bulk_entry_ms: 2.0,
+            bulk_per_entry_ms: 1.0,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! `MaxSendRate` (token bucket by recipients) and `Max24HourSend` quotas (over a rolling window
 //! whose length is configurable, so a test can exhaust and regain it in seconds), paused
 //! sending (account and configuration set), a suspended account, IAM permissions on
-//! `ses:SendEmail`, a latency model, seeded fault injection (including the "accepted, then the
+//! `ses:SendEmail`/`ses:SendBulkEmail`, a latency model, seeded fault injection (including the "accepted, then the
 //! connection dropped" case), Handlebars templates rendered as SES does (a missing variable is a
 //! `Rendering Failure` event, not an error), and SES event publishing into a local lake laid
 //! out like the Firehose prefix. See `docs/simulator.md`.
@@ -41,7 +41,8 @@
 //!   writer, without waiting.
 //!
 //! # HTTP surface
-//! The SES v2 paths (`POST /v2/email/outbound-emails`, `GET /v2/email/account`,
+//! The SES v2 paths (`POST /v2/email/outbound-emails`, `POST /v2/email/outbound-bulk-emails`
+//! (SendBulkEmail: up to 50 personalised entries, one status each), `GET /v2/email/account`,
 //! `PUT /v2/email/account/sending`, `/v2/email/templates[/{name}[/render]]`,
 //! `/v2/email/configuration-sets[/{name}[/event-destinations|/sending]]`,
 //! `POST /v2/email/list-configuration-sets`) and, outside the AWS API, `GET /_sim/messages?limit=N`,

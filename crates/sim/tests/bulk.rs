@@ -937,9 +937,9 @@ async fn iam_faults_and_latency_apply_to_the_call() {
     assert_eq!((stats.dropped_after_accept, stats.sent_messages), (1, 2));
     sim.shutdown().await.unwrap();
 
-    // Latency: the per-call model plus per_bulk_entry_ms for each entry.
+    // Latency: the per-call model plus bulk_per_entry_ms for each entry.
     let mut cfg = quiet_config();
-    cfg.latency.per_bulk_entry_ms = 25.0;
+    cfg.latency.bulk_per_entry_ms = 25.0;
     let sim = start(cfg).await;
     let c = client(&sim);
     let t = Instant::now();

@@ -103,9 +103,9 @@ pub struct Args {
     /// 99th percentile per-call latency in ms. Default 120.
     #[arg(long)]
     pub latency_p99_ms: Option<f64>,
-    /// Extra latency of a SendBulkEmail per entry, in ms. Default 2.
+    /// Extra latency of a SendBulkEmail per entry, in ms. Default 1.
     #[arg(long, value_name = "MS")]
-    pub latency_per_bulk_entry_ms: Option<f64>,
+    pub bulk_per_entry_ms: Option<f64>,
 
     /// SendBulkEmail over MaxSendRate or Max24HourSend: `entries` (default) refuses the
     /// entries that do not fit, in order, with ACCOUNT_THROTTLED / ACCOUNT_DAILY_QUOTA_EXCEEDED;
@@ -253,8 +253,8 @@ pub fn build_config(args: &Args) -> anyhow::Result<SimConfig> {
     if let Some(v) = args.latency_p99_ms {
         c.latency.p99_ms = v;
     }
-    if let Some(v) = args.latency_per_bulk_entry_ms {
-        c.latency.per_bulk_entry_ms = v;
+    if let Some(v) = args.bulk_per_entry_ms {
+        c.latency.bulk_per_entry_ms = v;
     }
     if let Some(v) = args.bulk_throttle {
         c.bulk_throttle = v;
@@ -361,7 +361,7 @@ async fn serve(args: Args, config: SimConfig) -> anyhow::Result<()> {
         },
         config.latency.p50_ms,
         config.latency.p99_ms,
-        config.latency.per_bulk_entry_ms,
+        config.latency.bulk_per_entry_ms,
         config.faults.error_rate,
         config.faults.slow_rate,
         config.faults.throttle_rate,
@@ -517,7 +517,7 @@ mod tests {
         let f = dir.join("s.toml");
         std::fs::write(
             &f,
-            "[sim]\nbulk_throttle = \"call\"\n[sim.latency]\nper_bulk_entry_ms = 7\n",
+            "[sim]\nbulk_throttle = \"call\"\n[sim.latency]\nbulk_per_entry_ms = 7\n",
         )
         .unwrap();
         let parse = |extra: &[&str]| {
@@ -532,7 +532,7 @@ mod tests {
             (
                 c.latency.p50_ms,
                 c.latency.p99_ms,
-                c.latency.per_bulk_entry_ms
+                c.latency.bulk_per_entry_ms
             ),
             (3.0, 3.0, 7.0)
         );
@@ -541,7 +541,7 @@ mod tests {
             "entries",
             "--bulk-shared-errors",
             "entries",
-            "--latency-per-bulk-entry-ms",
+            "--bulk-per-entry-ms",
             "0",
             "--fault-entry-transient-failure-rate",
             "0.25",
@@ -553,7 +553,7 @@ mod tests {
             (c.bulk_throttle, c.bulk_shared_errors),
             (BulkRefusal::Entries, BulkRefusal::Entries)
         );
-        assert_eq!(c.latency.per_bulk_entry_ms, 0.0);
+        assert_eq!(c.latency.bulk_per_entry_ms, 0.0);
         assert_eq!(
             (
                 c.faults.entry_transient_failure_rate,

@@ -155,7 +155,7 @@ impl SimState {
         }
         let list: Vec<Value> = results.iter().map(EntryResult::json).collect();
         let mut reply = Reply::ok(json!({ "BulkEmailEntryResults": list }));
-        let per_entry = self.config.latency.per_bulk_entry_ms * results.len() as f64;
+        let per_entry = self.config.latency.bulk_per_entry_ms * results.len() as f64;
         reply.delay += Duration::from_micros((per_entry * 1000.0) as u64);
         reply
     }
