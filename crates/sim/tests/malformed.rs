@@ -127,6 +127,14 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("TemplateContent".to_owned()),
                     Just("Subject".to_owned()),
                     Just("EmailTags".to_owned()),
+                    Just("DefaultContent".to_owned()),
+                    Just("BulkEmailEntries".to_owned()),
+                    Just("ReplacementEmailContent".to_owned()),
+                    Just("ReplacementTemplate".to_owned()),
+                    Just("ReplacementTemplateData".to_owned()),
+                    Just("ReplacementTags".to_owned()),
+                    Just("ReplacementHeaders".to_owned()),
+                    Just("Headers".to_owned()),
                     Just("Name".to_owned()),
                     Just("Value".to_owned()),
                     "[A-Za-z]{1,8}",
@@ -139,14 +147,56 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A SendBulkEmail entry with recipients, replacement data and tags drawn from valid and
+/// invalid values.
+fn bulk_entry() -> impl Strategy<Value = Value> {
+    let addr = prop_oneof![
+        Just("a@example.org"),
+        Just("success@simulator.amazonses.com"),
+        Just("bounce+x@simulator.amazonses.com"),
+        Just("not an address"),
+    ];
+    let data = prop_oneof![
+        Just(None),
+        Just(Some("{\"first_name\":\"Ann\"}")),
+        Just(Some("{}")),
+        Just(Some("[1]")),
+        Just(Some("{not json")),
+        Just(Some("{\"first_name\":{\"x\":1}}")),
+    ];
+    let tag = prop_oneof![
+        Just(("campaign", "c1")),
+        Just(("bad tag", "x")),
+        Just(("ses:reserved", "y")),
+    ];
+    (
+        prop::collection::vec(addr, 0..4),
+        data,
+        prop::collection::vec(tag, 0..3),
+    )
+        .prop_map(|(to, data, tags)| {
+            let mut e = serde_json::json!({ "Destination": { "ToAddresses": to } });
+            if let Some(d) = data {
+                e["ReplacementEmailContent"] =
+                    serde_json::json!({ "ReplacementTemplate": { "ReplacementTemplateData": d } });
+            }
+            e["ReplacementTags"] = tags
+                .iter()
+                .map(|(n, v)| serde_json::json!({ "Name": n, "Value": v }))
+                .collect();
+            e
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn arbitrary_bytes_never_5xx(body in prop::collection::vec(any::<u8>(), 0..512), which in 0usize..6) {
+    fn arbitrary_bytes_never_5xx(body in prop::collection::vec(any::<u8>(), 0..512), which in 0usize..7) {
         let st = state();
         let (m, p) = [
             ("POST", "/v2/email/outbound-emails"),
+            ("POST", "/v2/email/outbound-bulk-emails"),
             ("POST", "/v2/email/templates"),
             ("PUT", "/v2/email/templates/SimpleEmail"),
             ("POST", "/v2/email/templates/SimpleEmail/render"),
@@ -173,6 +223,47 @@ proptest! {
             prop_assert!(out["MessageId"].is_string());
         } else {
             prop_assert!(out["message"].is_string());
+        }
+    }
+
+    #[test]
+    fn structured_bulk_requests_never_5xx(v in json_value()) {
+        let st = state();
+        let body = serde_json::to_vec(&v).unwrap();
+        let r = st.dispatch(&meta("POST", "/v2/email/outbound-bulk-emails"), &body);
+        prop_assert!(r.status == 200 || (400..500).contains(&r.status), "{} {}", r.status, r.body);
+        let out: Value = serde_json::from_str(&r.body).unwrap();
+        if r.status != 200 {
+            prop_assert!(out["message"].is_string());
+        }
+    }
+
+    #[test]
+    fn bulk_answers_one_model_status_per_entry(entries in prop::collection::vec(bulk_entry(), 0..56)) {
+        let st = state();
+        let body = serde_json::json!({
+            "FromEmailAddress": "sender@example.com",
+            "DefaultContent": {"Template": {"TemplateName": "SimpleEmail", "TemplateData": "{\"first_name\":\"x\"}"}},
+            "BulkEmailEntries": entries,
+        });
+        let r = st.dispatch(&meta("POST", "/v2/email/outbound-bulk-emails"), body.to_string().as_bytes());
+        let out: Value = serde_json::from_str(&r.body).unwrap();
+        let n = body["BulkEmailEntries"].as_array().unwrap().len();
+        let well_formed = body["BulkEmailEntries"].as_array().unwrap().iter().all(|e| {
+            e["Destination"]["ToAddresses"].as_array().is_some_and(|a| !a.is_empty())
+        });
+        if (1..=50).contains(&n) && well_formed {
+            prop_assert_eq!(r.status, 200, "{}", r.body);
+            let results = out["BulkEmailEntryResults"].as_array().unwrap();
+            prop_assert_eq!(results.len(), n);
+            for res in results {
+                let status = res["Status"].as_str().unwrap();
+                prop_assert!(["SUCCESS", "INVALID_PARAMETER"].contains(&status), "{}", res);
+                prop_assert_eq!(status == "SUCCESS", res["MessageId"].is_string());
+                prop_assert_eq!(status != "SUCCESS", res["Error"].is_string());
+            }
+        } else {
+            prop_assert_eq!((r.status, r.error_type), (400, Some("BadRequestException")));
         }
     }
 
