@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_bulk_email::{SendBulkEmailError, SendBulkEmailOutput};
 use aws_sdk_sesv2::types::{
     BulkEmailContent, BulkEmailEntry, BulkEmailStatus, DeliveryOptions, Destination, MessageHeader,
@@ -126,17 +126,6 @@ fn results(out: &SendBulkEmailOutput) -> Vec<(String, Option<String>, Option<Str
 
 fn statuses(out: &SendBulkEmailOutput) -> Vec<String> {
     results(out).into_iter().map(|r| r.0).collect()
-}
-
-/// Code, HTTP status and message of a service error.
-fn service_error<E: ProvideErrorMetadata>(
-    e: &SdkError<E, aws_sdk_sesv2::config::http::HttpResponse>,
-) -> (String, u16, String) {
-    (
-        code(e),
-        e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0),
-        e.message().unwrap_or("").to_owned(),
-    )
 }
 
 /// No lake, no latency, no quota, the `Offer` template.
@@ -657,7 +646,7 @@ async fn limits_are_400s_that_name_the_value() {
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     expect_400(
         bulk(&c, vec![to("a@example.org"), entry(&many, None, &[])]).await,
-        "BulkEmailEntries[1]: recipient count exceeds 50: the message has 51 recipients",
+        "BulkEmailEntries[1]: Recipient count exceeds 50: the message has 51 recipients",
     );
     expect_400(bulk(&c, vec![]).await, "at least one entry");
     let headers = (0..16).map(|i| {
@@ -722,7 +711,7 @@ async fn limits_are_400s_that_name_the_value() {
         ),
         (
             r#"{"FromEmailAddress":"sender@example.com","DefaultContent":{"Template":{"TemplateName":"Offer","TemplateData":"{}"}},"BulkEmailEntries":[{"Destination":{}}]}"#,
-            "BulkEmailEntries[0].Destination: at least one recipient",
+            "BulkEmailEntries[0]: Missing required field Destination: at least one recipient",
         ),
         (
             r#"{"DefaultContent":{"Template":{"TemplateName":"Offer","TemplateData":"{}"}},"BulkEmailEntries":[{"Destination":{"ToAddresses":["a@example.org"]}}]}"#,

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, Template};
 use common::*;
@@ -68,17 +68,6 @@ async fn send(
 
 async fn send_simple(c: &Client, to: &[&str], set: Option<&str>) -> SendResult {
     send(c, SENDER, to, simple(), set).await
-}
-
-/// Code, HTTP status and message of a service error.
-fn service_error<E: ProvideErrorMetadata>(
-    e: &SdkError<E, aws_sdk_sesv2::config::http::HttpResponse>,
-) -> (String, u16, String) {
-    (
-        code(e),
-        e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0),
-        e.message().unwrap_or("").to_owned(),
-    )
 }
 
 async fn sim_post(sim: &SimHandle, path: &str, body: &str) -> Value {

@@ -132,3 +132,18 @@ where
     use aws_sdk_sesv2::error::ProvideErrorMetadata;
     e.code().unwrap_or("<none>").to_owned()
 }
+
+/// Code, HTTP status and message of a service error.
+pub fn service_error<E>(
+    e: &aws_sdk_sesv2::error::SdkError<E, aws_sdk_sesv2::config::http::HttpResponse>,
+) -> (String, u16, String)
+where
+    E: aws_sdk_sesv2::error::ProvideErrorMetadata,
+{
+    use aws_sdk_sesv2::error::ProvideErrorMetadata;
+    (
+        code(e),
+        e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0),
+        e.message().unwrap_or("").to_owned(),
+    )
+}

@@ -47,7 +47,7 @@ impl SimState {
         self.counters.sent_messages.fetch_add(1, AO::Relaxed);
         self.counters
             .sent_recipients
-            .fetch_add(req.recipients.len() as u64, AO::Relaxed);
+            .fetch_add(req.rcpt.bare.len() as u64, AO::Relaxed);
         let content_kind = body.kind();
         let (subject, text, html, failure, template_name) = match body {
             Body::Rendered(Ok(r), tn) => (r.subject, r.text, r.html, None, tn),
@@ -88,9 +88,9 @@ impl SimState {
             source: req.from.clone(),
             source_arn: self.arn("identity", identity),
             sending_account_id: self.config.account_id.clone(),
-            destination: req.all.clone(),
-            to: req.to.clone(),
-            cc: req.cc.clone(),
+            destination: req.rcpt.all.clone(),
+            to: req.rcpt.to.clone(),
+            cc: req.rcpt.cc.clone(),
             subject: subject.clone(),
             extra_headers: req.extra_headers.clone(),
             tags: mail_tags,
@@ -133,7 +133,7 @@ impl SimState {
         let mut bounced = Vec::new();
         let mut suppressed = Vec::new();
         let mut complained = Vec::new();
-        for (orig, bare) in a.req.all.iter().zip(&a.req.recipients) {
+        for (orig, bare) in a.req.rcpt.all.iter().zip(&a.req.rcpt.bare) {
             let o = simulator_outcome(bare);
             match o {
                 Outcome::Bounce => bounced.push(orig.clone()),
@@ -200,9 +200,9 @@ impl SimState {
             message_id: a.mail.message_id,
             timestamp: iso_ms(a.mail.timestamp_ms),
             from: a.req.from,
-            to: a.req.to,
-            cc: a.req.cc,
-            bcc: a.req.bcc,
+            to: a.req.rcpt.to,
+            cc: a.req.rcpt.cc,
+            bcc: a.req.rcpt.bcc,
             subject: a.subject,
             text: a.text.map(|t| truncate(t, 4096)),
             html: a.html.map(|t| truncate(t, 4096)),

@@ -39,12 +39,18 @@ pub(crate) use refusal::Refusal;
 impl SimState {
     /// SendEmail: the fault draw, then the pipeline.
     pub(crate) fn send_email(&self, meta: &RequestMeta<'_>, body: &[u8], seq: u64) -> Reply {
+        self.with_faults(seq, || self.send_pipeline(meta, body, seq))
+    }
+
+    /// Step 0 around a send pipeline: an injected error answers instead of it; otherwise it
+    /// runs, a slow fault delays its answer, and a drawn drop closes the connection of an
+    /// answered send (which is then in the log, the quota and the lake).
+    fn with_faults(&self, seq: u64, pipeline: impl FnOnce() -> Result<Reply, Reply>) -> Reply {
         let disturbance = match self.draw_fault(seq) {
             Ok(d) => d,
             Err(fault) => return fault,
         };
-        let (Ok(mut r) | Err(mut r)) = self.send_pipeline(meta, body, seq);
-        // Only an accepted send is dropped: it is in the log, the quota and the lake.
+        let (Ok(mut r) | Err(mut r)) = pipeline();
         if disturbance.drop_after_accept && r.status == 200 {
             self.counters.dropped_after_accept.fetch_add(1, AO::Relaxed);
             r.drop_connection = true;
@@ -68,9 +74,9 @@ impl SimState {
             .resolve_config_set(req.set_name.as_deref())
             .map_err(refuse)?;
         let identity = self.resolve_sender(&req.from_addr).map_err(refuse)?;
-        self.check_sandbox(&req.recipients).map_err(refuse)?;
+        self.check_sandbox(&req.rcpt.bare).map_err(refuse)?;
         let content = self.resolve_content(&req)?;
-        self.take_quota(&req.recipients).map_err(refuse)?;
+        self.take_quota(&req.rcpt.bare).map_err(refuse)?;
         let accepted = self.accept(meta, req, &identity, content);
         let outcomes = self.publish_events(&accepted, set.as_ref(), seq);
         let id = accepted.message_id().to_owned();

@@ -13,13 +13,7 @@ pub(crate) struct SendRequest {
     pub from: String,
     /// The bare sender address.
     pub from_addr: String,
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub bcc: Vec<String>,
-    /// To, Cc and Bcc as given, in that order.
-    pub all: Vec<String>,
-    /// The bare addresses of `all`, same order.
-    pub recipients: Vec<String>,
+    pub rcpt: Recipients,
     pub tags: Vec<MessageTag>,
     pub set_name: Option<String>,
     /// Exactly one of Simple, Raw, Template.
@@ -29,6 +23,70 @@ pub(crate) struct SendRequest {
     /// Headers the message carries besides From/To/Cc/Subject (`Reply-To`, the headers of a
     /// bulk template and entry), in order; they appear in `mail.headers` of its events.
     pub extra_headers: Vec<(String, String)>,
+}
+
+/// The recipients of one message.
+#[derive(Debug, Clone)]
+pub(crate) struct Recipients {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    /// To, Cc and Bcc as given, in that order.
+    pub all: Vec<String>,
+    /// The bare addresses of `all`, same order.
+    pub bare: Vec<String>,
+}
+
+impl Recipients {
+    /// Checks the count (1 to [`MAX_RECIPIENTS`]), then every address. `Err` is SendEmail's
+    /// message.
+    pub(crate) fn new(
+        to: Vec<String>,
+        cc: Vec<String>,
+        bcc: Vec<String>,
+    ) -> Result<Self, RecipientsError> {
+        let all: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
+        if all.is_empty() {
+            return Err(RecipientsError::Count(
+                "Missing required field Destination: at least one recipient is required.".into(),
+            ));
+        }
+        if all.len() > MAX_RECIPIENTS {
+            return Err(RecipientsError::Count(format!(
+                "Recipient count exceeds {MAX_RECIPIENTS}: the message has {} recipients.",
+                all.len()
+            )));
+        }
+        let mut bare = Vec::with_capacity(all.len());
+        for a in &all {
+            let b = bare_address(a)
+                .ok_or_else(|| RecipientsError::Address(format!("Illegal address: {a:?}.")))?;
+            bare.push(b);
+        }
+        Ok(Self {
+            to,
+            cc,
+            bcc,
+            all,
+            bare,
+        })
+    }
+}
+
+/// Why a message's recipients are refused.
+pub(crate) enum RecipientsError {
+    /// None, or more than [`MAX_RECIPIENTS`].
+    Count(String),
+    /// An address that is not `local@domain.tld`.
+    Address(String),
+}
+
+impl RecipientsError {
+    pub(crate) fn message(self) -> String {
+        match self {
+            Self::Count(m) | Self::Address(m) => m,
+        }
+    }
 }
 
 /// The headers of a Raw message that SendEmail uses.
@@ -85,39 +143,13 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<SendRequest, Reply> {
         to = h.to.clone();
         cc = h.cc.clone();
     }
-    let all: Vec<String> = to
-        .iter()
-        .chain(cc.iter())
-        .chain(bcc.iter())
-        .cloned()
-        .collect();
-    if all.is_empty() {
-        return Err(Reply::bad_request(
-            "Missing required field Destination: at least one recipient is required.",
-        ));
-    }
-    if all.len() > MAX_RECIPIENTS {
-        return Err(Reply::bad_request(format!(
-            "Recipient count exceeds {MAX_RECIPIENTS}: the message has {} recipients.",
-            all.len()
-        )));
-    }
-    let mut recipients = Vec::with_capacity(all.len());
-    for a in &all {
-        let b = bare_address(a)
-            .ok_or_else(|| Reply::bad_request(format!("Illegal address: {a:?}.")))?;
-        recipients.push(b);
-    }
+    let rcpt = Recipients::new(to, cc, bcc).map_err(|e| Reply::bad_request(e.message()))?;
     let tags = req.email_tags.unwrap_or_default();
     validate_tags(&tags).map_err(Reply::bad_request)?;
     Ok(SendRequest {
         from,
         from_addr,
-        to,
-        cc,
-        bcc,
-        all,
-        recipients,
+        rcpt,
         tags,
         set_name: req.configuration_set_name,
         content,

@@ -59,7 +59,7 @@ impl SimState {
                     continue;
                 }
             };
-            if let Err(r) = self.check_sandbox(&entry.recipients) {
+            if let Err(r) = self.check_sandbox(&entry.rcpt.bare) {
                 results[index] = Some(EntryResult::failed(r.status(), r.message(region)));
                 continue;
             }
@@ -81,11 +81,7 @@ impl SimState {
             let send = SendRequest {
                 from: from.clone(),
                 from_addr: from_addr.clone(),
-                to: e.to,
-                cc: e.cc,
-                bcc: e.bcc,
-                all: e.all,
-                recipients: e.recipients,
+                rcpt: e.rcpt,
                 tags: e.tags,
                 set_name: set_name.clone(),
                 content: EmailContent {
@@ -116,14 +112,14 @@ impl SimState {
             BulkRefusal::Entries => Ok(pending
                 .iter()
                 .map(|p| {
-                    let (n, counted) = quota_cost(&p.entry.recipients);
+                    let (n, counted) = quota_cost(&p.entry.rcpt.bare);
                     q.take(self.rate, self.daily, n, counted)
                 })
                 .collect()),
             BulkRefusal::Call => {
                 let (n, counted) = pending
                     .iter()
-                    .map(|p| quota_cost(&p.entry.recipients))
+                    .map(|p| quota_cost(&p.entry.rcpt.bare))
                     .fold((0, 0), |(a, b), (n, c)| (a + n, b + c));
                 if n > 0
                     && let Err(r) = q.take(self.rate, self.daily, n, counted)

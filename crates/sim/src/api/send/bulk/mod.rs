@@ -85,18 +85,7 @@ pub(super) struct Shared {
 impl SimState {
     /// SendBulkEmail: the fault draw, then the pipeline.
     pub(crate) fn send_bulk_email(&self, meta: &RequestMeta<'_>, body: &[u8], seq: u64) -> Reply {
-        let disturbance = match self.draw_fault(seq) {
-            Ok(d) => d,
-            Err(fault) => return fault,
-        };
-        let (Ok(mut r) | Err(mut r)) = self.bulk_pipeline(meta, body, seq);
-        // Only an answered call is dropped: its entries are in the log, the quota and the lake.
-        if disturbance.drop_after_accept && r.status == 200 {
-            self.counters.dropped_after_accept.fetch_add(1, AO::Relaxed);
-            r.drop_connection = true;
-        }
-        r.delay += disturbance.extra;
-        r
+        self.with_faults(seq, || self.bulk_pipeline(meta, body, seq))
     }
 
     fn bulk_pipeline(&self, meta: &RequestMeta<'_>, body: &[u8], seq: u64) -> Result<Reply, Reply> {

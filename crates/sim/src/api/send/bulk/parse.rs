@@ -10,12 +10,12 @@
 use serde_json::{Map, Value};
 
 use super::super::content::{TemplateRef, template_ref};
-use super::super::parse::validate_tags;
+use super::super::parse::{Recipients, RecipientsError, validate_tags};
+use crate::api::MAX_BULK_ENTRIES;
 use crate::api::shapes::{
     BulkEmailEntryIn, MessageHeaderIn, MessageTag, SendBulkEmailRequest, TemplateIn,
 };
 use crate::api::wire::{Reply, bare_address, parse_body};
-use crate::api::{MAX_BULK_ENTRIES, MAX_RECIPIENTS};
 use crate::render::parse_template_data;
 
 /// Most headers in `Template.Headers` or one entry's `ReplacementHeaders` (`MessageHeaderList`,
@@ -41,13 +41,7 @@ pub(crate) struct BulkRequest {
 
 /// One valid entry, with the shared defaults merged in.
 pub(crate) struct Entry {
-    pub to: Vec<String>,
-    pub cc: Vec<String>,
-    pub bcc: Vec<String>,
-    /// To, Cc and Bcc as given, in that order.
-    pub all: Vec<String>,
-    /// The bare addresses of `all`.
-    pub recipients: Vec<String>,
+    pub rcpt: Recipients,
     /// `DefaultEmailTags` without the names the entry replaces, then `ReplacementTags`.
     pub tags: Vec<MessageTag>,
     /// `TemplateData` with the entry's `ReplacementTemplateData` merged over it.
@@ -155,21 +149,15 @@ fn parse_entry(
     let dest = e
         .destination
         .ok_or_else(|| Reply::bad_request(format!("Missing required field {at}.Destination.")))?;
-    let to = dest.to_addresses.unwrap_or_default();
-    let cc = dest.cc_addresses.unwrap_or_default();
-    let bcc = dest.bcc_addresses.unwrap_or_default();
-    let all: Vec<String> = to.iter().chain(&cc).chain(&bcc).cloned().collect();
-    if all.is_empty() {
-        return Err(Reply::bad_request(format!(
-            "{at}.Destination: at least one recipient is required."
-        )));
-    }
-    if all.len() > MAX_RECIPIENTS {
-        return Err(Reply::bad_request(format!(
-            "{at}: recipient count exceeds {MAX_RECIPIENTS}: the message has {} recipients.",
-            all.len()
-        )));
-    }
+    let rcpt = Recipients::new(
+        dest.to_addresses.unwrap_or_default(),
+        dest.cc_addresses.unwrap_or_default(),
+        dest.bcc_addresses.unwrap_or_default(),
+    );
+    let rcpt = match rcpt {
+        Err(RecipientsError::Count(m)) => return Err(Reply::bad_request(format!("{at}: {m}"))),
+        other => other.map_err(|e| format!("{at}: {}", e.message())),
+    };
     let replacement_headers = e.replacement_headers.unwrap_or_default();
     if replacement_headers.len() > MAX_HEADERS {
         return Err(Reply::bad_request(format!(
@@ -183,12 +171,7 @@ fn parse_entry(
         .and_then(|t| t.replacement_template_data);
     let replacement_tags = e.replacement_tags.unwrap_or_default();
     let entry = || -> Result<Entry, String> {
-        let mut recipients = Vec::with_capacity(all.len());
-        for a in &all {
-            let b = bare_address(a)
-                .ok_or_else(|| format!("Illegal address in {at}.Destination: {a:?}."))?;
-            recipients.push(b);
-        }
+        let rcpt = rcpt?;
         validate_tags(&replacement_tags).map_err(|m| format!("{at}.ReplacementTags: {m}"))?;
         check_headers(&format!("{at}.ReplacementHeaders"), &replacement_headers)?;
         let data = match &replacement_data {
@@ -200,14 +183,10 @@ fn parse_entry(
             }
         };
         Ok(Entry {
-            to: to.clone(),
-            cc: cc.clone(),
-            bcc: bcc.clone(),
-            recipients,
+            rcpt,
             tags: merge_tags(shared.tags, &replacement_tags),
             data,
             headers: merge_headers(shared.reply_to, shared.headers, &replacement_headers),
-            all: all.clone(),
         })
     };
     Ok(entry())
