@@ -1,11 +1,16 @@
 //! sesload domain core.
 //!
 //! Knows no AWS SDK, no SQLite and no HTTP: everything outside is reached through the
-//! [`ports`]. Adapters live in `sesload-aws` (Lambda on AWS) and `sesload-local` (one machine).
+//! [`ports`]. Adapters live in `sesload-aws` (Lambda on AWS) and `sesload-local` (one machine);
+//! [`memory`] holds in-memory ones for tests and benchmarks, and `contract` (feature
+//! `contract-tests`) the behaviours every adapter must have.
 
 pub mod cache;
 pub mod classify;
 pub mod config;
+#[cfg(feature = "contract-tests")]
+pub mod contract;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod pacer;

@@ -1,257 +1,52 @@
-//! BatchProcessor behaviour with hand-written fakes of every port (tokio paused time).
+//! BatchProcessor behaviour with the in-memory adapters of every port (tokio paused time).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::json;
+use sesload_core::memory::{
+    Answer, LedgerEntry, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer,
+    MemoryVisibility,
+};
 use sesload_core::*;
 use tokio::time::Instant;
 
-// ---------------------------------------------------------------- fakes
+// ---------------------------------------------------------------- setup
 
-#[derive(Default)]
-struct FakeCustomers {
-    known: HashSet<String>,
-    fail: bool,
-    calls: AtomicUsize,
-}
-
-impl FakeCustomers {
-    fn with_ids(n: usize) -> Self {
-        Self {
-            known: (1..=n).map(|i| i.to_string()).collect(),
-            ..Default::default()
-        }
-    }
-}
-
-impl CustomerStore for FakeCustomers {
-    async fn batch_get(&self, ids: &[UserId]) -> Result<HashMap<UserId, Customer>, PortError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.fail {
-            return Err(PortError::new("customers.batch_get", "table unavailable"));
-        }
-        Ok(ids
-            .iter()
-            .filter(|id| self.known.contains(&id.0))
-            .map(|id| {
-                let mut attributes = BTreeMap::new();
-                attributes.insert("first_name".to_string(), format!("Name{}", id.0));
-                (
-                    id.clone(),
-                    Customer {
-                        user_id: id.clone(),
-                        attributes,
-                    },
-                )
-            })
-            .collect())
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Entry {
-    sent: Option<MessageId>,
-    lease_until: Instant,
-}
-
-#[derive(Default)]
-struct FakeLedger {
-    entries: Mutex<HashMap<String, Entry>>,
-    calls: AtomicUsize,
-    fail_claims: bool,
-}
-
-impl FakeLedger {
-    fn put(&self, code: &str, e: Entry) {
-        self.entries.lock().unwrap().insert(code.into(), e);
-    }
-    fn get(&self, code: &str) -> Option<Entry> {
-        self.entries.lock().unwrap().get(code).cloned()
-    }
-}
-
-impl Ledger for FakeLedger {
-    async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.fail_claims {
-            return Err(PortError::new("ledger.claim", "unavailable"));
-        }
-        let now = Instant::now();
-        let mut m = self.entries.lock().unwrap();
-        let new = Entry {
-            sent: None,
-            lease_until: now + lease,
-        };
-        match m.get(&code.0) {
-            None => {
-                m.insert(code.0.clone(), new);
-                Ok(Claim::Claimed)
-            }
-            Some(Entry { sent: Some(id), .. }) => Ok(Claim::AlreadySent(id.clone())),
-            Some(e) if e.lease_until > now => Ok(Claim::InFlight),
-            Some(_) => {
-                m.insert(code.0.clone(), new);
-                Ok(Claim::Reclaimed)
-            }
-        }
-    }
-    async fn record_sent(&self, code: &UniqueCode, id: &MessageId) -> Result<(), PortError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let mut m = self.entries.lock().unwrap();
-        let e = m.get_mut(&code.0).expect("record_sent without claim");
-        e.sent = Some(id.clone());
-        Ok(())
-    }
-    async fn release(&self, code: &UniqueCode) -> Result<(), PortError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        let mut m = self.entries.lock().unwrap();
-        if m.get(&code.0).is_some_and(|e| e.sent.is_none()) {
-            m.remove(&code.0);
-        }
-        Ok(())
-    }
-}
-
-/// Behaviour by recipient local part: `success...` sends; `fail-<Code>-<status>` fails with
-/// that code; `throttle-N` is throttled on its first N attempts; `panic` panics;
+/// A mailer answering by recipient local part: `success...` sends; `fail-<Code>-<status>`
+/// fails with that code; `throttle-N` is throttled on its first N attempts; `panic` panics;
 /// `timeout` times out after the request may have reached SES.
-struct FakeMailer {
-    latency: Duration,
-    quota: Result<SendQuota, PortError>,
-    quota_calls: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
-    sent: Mutex<Vec<(OutgoingEmail, Instant)>>,
-    attempts: Mutex<HashMap<String, usize>>,
-    /// Throttle every send while true.
-    throttle_all: std::sync::atomic::AtomicBool,
-}
-
-impl FakeMailer {
-    fn new(latency_ms: u64) -> Self {
-        Self {
-            latency: Duration::from_millis(latency_ms),
-            quota: Ok(SendQuota {
-                max_send_rate: 14.0,
-                max_24_hour_send: Some(50_000.0),
-                sent_last_24_hours: 0.0,
-            }),
-            quota_calls: AtomicUsize::new(0),
-            in_flight: AtomicUsize::new(0),
-            max_in_flight: AtomicUsize::new(0),
-            sent: Mutex::new(Vec::new()),
-            attempts: Mutex::new(HashMap::new()),
-            throttle_all: false.into(),
-        }
-    }
-    fn sent_to(&self) -> Vec<String> {
-        self.sent
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(e, _)| e.to.clone())
-            .collect()
-    }
-}
-
-fn failure(code: &str, status: u16) -> SendFailure {
-    SendFailure {
-        code: code.into(),
-        message: format!("fake {code}"),
-        status: Some(status),
-        maybe_sent: false,
-    }
-}
-
-impl Mailer for FakeMailer {
-    async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
-        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(self.latency).await;
-        self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        let local = email.to.split('@').next().unwrap().to_string();
-        let attempt = {
-            let mut a = self.attempts.lock().unwrap();
-            let n = a.entry(email.unique_code.0.clone()).or_default();
-            *n += 1;
-            *n
-        };
-        if self.throttle_all.load(Ordering::SeqCst) {
-            return Err(failure("TooManyRequestsException", 429));
-        }
-        if local == "panic" {
-            panic!("mailer exploded for {}", email.unique_code);
-        }
-        if local == "timeout" {
-            return Err(SendFailure {
-                code: "Timeout".into(),
-                message: "read timed out".into(),
-                status: None,
-                maybe_sent: true,
-            });
-        }
-        if let Some(rest) = local.strip_prefix("throttle-") {
-            let n: usize = rest.parse().unwrap();
-            if attempt <= n {
-                return Err(failure("TooManyRequestsException", 429));
+fn mailer(latency_ms: u64) -> MemoryMailer {
+    MemoryMailer::new()
+        .with_latency(Duration::from_millis(latency_ms))
+        .with_rule(|email, attempt| {
+            let local = email.to.split('@').next().unwrap_or_default();
+            if local == "panic" {
+                return Answer::Panic;
             }
-        }
-        if let Some(rest) = local.strip_prefix("fail-") {
-            let (code, status) = rest.rsplit_once('-').unwrap();
-            return Err(failure(code, status.parse().unwrap()));
-        }
-        self.sent
-            .lock()
-            .unwrap()
-            .push((email.clone(), Instant::now()));
-        Ok(MessageId(format!("ses-{}", email.unique_code)))
-    }
-
-    async fn quota(&self) -> Result<SendQuota, PortError> {
-        self.quota_calls.fetch_add(1, Ordering::SeqCst);
-        self.quota.clone()
-    }
-}
-
-#[derive(Default)]
-struct FakeDlq {
-    letters: Mutex<Vec<DeadLetter>>,
-    fail_ids: HashSet<String>,
-}
-
-impl DeadLetterSink for FakeDlq {
-    async fn send_batch(&self, letters: &[DeadLetter]) -> Vec<String> {
-        let mut failed = Vec::new();
-        for l in letters {
-            if self.fail_ids.contains(&l.source_message_id) {
-                failed.push(l.source_message_id.clone());
-            } else {
-                self.letters.lock().unwrap().push(l.clone());
+            if local == "timeout" {
+                return Answer::timeout();
             }
-        }
-        failed
-    }
+            if let Some(n) = local.strip_prefix("throttle-") {
+                let n: u32 = n.parse().unwrap();
+                if attempt <= n {
+                    return Answer::throttled();
+                }
+            }
+            if let Some(rest) = local.strip_prefix("fail-") {
+                let (code, status) = rest.rsplit_once('-').unwrap();
+                return Answer::error(code, status.parse().unwrap());
+            }
+            Answer::Accept
+        })
 }
 
-#[derive(Default)]
-struct FakeVisibility {
-    delays: Mutex<Vec<(String, Duration)>>,
+fn customers() -> MemoryCustomers {
+    MemoryCustomers::numbered(1..=1000)
 }
 
-impl VisibilityControl for FakeVisibility {
-    async fn delay(&self, receipt_handle: &str, delay: Duration) -> Result<(), PortError> {
-        self.delays
-            .lock()
-            .unwrap()
-            .push((receipt_handle.to_string(), delay));
-        Ok(())
-    }
-}
-
-type Proc = BatchProcessor<FakeCustomers, FakeLedger, FakeMailer, FakeDlq, FakeVisibility>;
+type Proc =
+    BatchProcessor<MemoryCustomers, MemoryLedger, MemoryMailer, MemoryDeadLetters, MemoryVisibility>;
 
 fn settings() -> ProcessorSettings {
     ProcessorSettings {
@@ -261,13 +56,13 @@ fn settings() -> ProcessorSettings {
     }
 }
 
-fn processor(mailer: FakeMailer, s: ProcessorSettings) -> Proc {
+fn processor(mailer: MemoryMailer, s: ProcessorSettings) -> Proc {
     BatchProcessor::new(
-        FakeCustomers::with_ids(1000),
-        FakeLedger::default(),
+        customers(),
+        MemoryLedger::new(),
         mailer,
-        FakeDlq::default(),
-        FakeVisibility::default(),
+        MemoryDeadLetters::new(),
+        MemoryVisibility::new(),
         s,
     )
 }
@@ -312,17 +107,17 @@ fn outcome<'a>(o: &'a BatchOutcome, id: &str) -> &'a RecordOutcome {
 
 #[tokio::test(start_paused = true)]
 async fn all_good_records_are_sent_with_personalised_data() {
-    let p = processor(FakeMailer::new(50), settings());
+    let p = processor(mailer(50), settings());
     let out = p.process(successes(20)).await;
     assert!(out.batch_item_failures.is_empty());
     assert_eq!(out.report.emails_received, 20);
     assert_eq!(out.report.emails_sent, 20);
     assert_eq!(out.report.ses_send_ms.len(), 20);
     assert!(out.report.ses_send_ms.iter().all(|ms| *ms >= 50.0));
-    let sent = p.mailer().sent.lock().unwrap();
-    let (email, _) = sent.iter().find(|(e, _)| e.unique_code.0 == "c3").unwrap();
+    let sent = p.mailer().sent();
+    let email = &sent.iter().find(|s| s.email.unique_code.0 == "c3").unwrap().email;
     let data: serde_json::Value = serde_json::from_str(&email.template_data).unwrap();
-    assert_eq!(data, json!({"first_name": "Name4", "unique_code": "c3"}));
+    assert_eq!(data, json!({"first_name": "Customer4", "unique_code": "c3"}));
     assert!(
         email
             .tags
@@ -332,10 +127,10 @@ async fn all_good_records_are_sent_with_personalised_data() {
     assert!(email.tags.iter().any(|t| t.name == "campaign"));
     // every send recorded in the ledger with its message id
     assert_eq!(
-        p.ledger().get("c3").unwrap().sent,
-        Some(MessageId("ses-c3".into()))
+        p.ledger().entry("c3").unwrap().message_id,
+        p.mailer().message_id_for("c3")
     );
-    assert!(p.visibility().delays.lock().unwrap().is_empty());
+    assert!(p.visibility().changes().is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -344,7 +139,7 @@ async fn default_configuration_set_applies_when_request_has_none() {
         default_configuration_set: Some("load-test-config".into()),
         ..settings()
     };
-    let p = processor(FakeMailer::new(1), s);
+    let p = processor(mailer(1), s);
     let mut with_cs: serde_json::Value = serde_json::from_str(&body("success", 1, "a")).unwrap();
     with_cs["config_set"] = json!("other");
     p.process(vec![
@@ -352,10 +147,11 @@ async fn default_configuration_set_applies_when_request_has_none() {
         rec("m2", with_cs.to_string()),
     ])
     .await;
-    let sent = p.mailer().sent.lock().unwrap();
-    let cs: HashMap<_, _> = sent
-        .iter()
-        .map(|(e, _)| (e.unique_code.0.clone(), e.configuration_set.clone()))
+    let cs: HashMap<_, _> = p
+        .mailer()
+        .sent()
+        .into_iter()
+        .map(|s| (s.email.unique_code.0, s.email.configuration_set))
         .collect();
     assert_eq!(cs["b"].as_deref(), Some("load-test-config"));
     assert_eq!(cs["a"].as_deref(), Some("other"));
@@ -363,18 +159,18 @@ async fn default_configuration_set_applies_when_request_has_none() {
 
 #[tokio::test(start_paused = true)]
 async fn concurrency_is_bounded_and_sequential_mode_is_one_at_a_time() {
-    let p = processor(FakeMailer::new(50), settings());
+    let p = processor(mailer(50), settings());
     let t0 = Instant::now();
     p.process(successes(64)).await;
-    assert_eq!(p.mailer().max_in_flight.load(Ordering::SeqCst), 8);
+    assert_eq!(p.mailer().max_in_flight(), 8);
     // 64 sends, 8 at a time, 50 ms each
     assert_eq!(t0.elapsed(), Duration::from_millis(400));
 
-    let p = processor(FakeMailer::new(50), settings().sequential());
+    let p = processor(mailer(50), settings().sequential());
     let t0 = Instant::now();
     let out = p.process(successes(10)).await;
     assert_eq!(out.report.emails_sent, 10);
-    assert_eq!(p.mailer().max_in_flight.load(Ordering::SeqCst), 1);
+    assert_eq!(p.mailer().max_in_flight(), 1);
     assert_eq!(t0.elapsed(), Duration::from_millis(500));
 }
 
@@ -389,18 +185,11 @@ async fn pacing_follows_the_account_quota_share_and_caches_get_account() {
         send_concurrency: 32,
         ..settings()
     };
-    let p = processor(FakeMailer::new(1), s);
+    let p = processor(mailer(1), s);
     let out = p.process(successes(15)).await;
     assert_eq!(out.report.emails_sent, 15);
     assert_eq!(p.pacer().ceiling(), Some(7.0));
-    let times: Vec<Instant> = p
-        .mailer()
-        .sent
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, t)| *t)
-        .collect();
+    let times: Vec<Instant> = p.mailer().sent().iter().map(|s| s.at).collect();
     let span = *times.iter().max().unwrap() - *times.iter().min().unwrap();
     // 15 sends at 7/s: 14 gaps of 1/7 s = 2 s
     assert!(
@@ -409,11 +198,11 @@ async fn pacing_follows_the_account_quota_share_and_caches_get_account() {
     );
     // GetAccount is cached between batches ...
     p.process(successes(2)).await;
-    assert_eq!(p.mailer().quota_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(p.mailer().quota_calls(), 1);
     // ... until the cache expires
     tokio::time::advance(Duration::from_secs(61)).await;
     p.process(successes(1)).await;
-    assert_eq!(p.mailer().quota_calls.load(Ordering::SeqCst), 2);
+    assert_eq!(p.mailer().quota_calls(), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -424,10 +213,10 @@ async fn fixed_rate_override_is_shared_by_maximum_concurrency() {
         maximum_concurrency: 4,
         ..settings()
     };
-    let p = processor(FakeMailer::new(1), s);
+    let p = processor(mailer(1), s);
     let t0 = Instant::now();
     p.process(successes(11)).await;
-    assert_eq!(p.mailer().quota_calls.load(Ordering::SeqCst), 0);
+    assert_eq!(p.mailer().quota_calls(), 0);
     // 10/s: 11 sends need 1 s
     assert!(
         t0.elapsed() >= Duration::from_millis(1000),
@@ -450,7 +239,7 @@ async fn throttling_backs_off_multiplicatively_and_returns_records_with_a_delay(
         retry_base_delay: Duration::from_secs(2),
         ..settings()
     };
-    let p = processor(FakeMailer::new(1), s);
+    let p = processor(mailer(1), s);
     assert_eq!(p.pacer().rate(), 20.0);
     let mut records = successes(4);
     records.push(rec("t1", body("throttle-1", 1, "tc1")));
@@ -476,11 +265,11 @@ async fn throttling_backs_off_multiplicatively_and_returns_records_with_a_delay(
             o => panic!("{o:?}"),
         }
     }
-    let delays = p.visibility().delays.lock().unwrap().clone();
-    let handles: HashSet<_> = delays.iter().map(|(h, _)| h.as_str()).collect();
+    let changes = p.visibility().changes();
+    let handles: HashSet<_> = changes.iter().map(|c| c.receipt_handle.as_str()).collect();
     assert_eq!(handles, HashSet::from(["rh-t1", "rh-t2"]));
     // the claim was released: the redelivery sends
-    assert!(p.ledger().get("tc1").is_none());
+    assert!(p.ledger().entry("tc1").is_none());
     // slow additive recovery
     tokio::time::advance(Duration::from_secs(5)).await;
     let r = p.pacer().rate();
@@ -505,7 +294,7 @@ async fn retry_delay_grows_with_receive_count_and_is_capped() {
     assert_eq!(s.retry_delay(1, 0.0), Duration::from_secs(1));
     assert_eq!(s.retry_delay(4, 1.0), Duration::from_secs(16));
     assert_eq!(s.retry_delay(100, 1.0), Duration::from_secs(300));
-    let p = processor(FakeMailer::new(1), s);
+    let p = processor(mailer(1), s);
     let mut r = rec("t", body("fail-InternalFailure-500", 1, "x"));
     r.receive_count = 3;
     let out = p.process(vec![r]).await;
@@ -523,7 +312,7 @@ async fn retry_delay_grows_with_receive_count_and_is_capped() {
 
 #[tokio::test(start_paused = true)]
 async fn classification_drives_outcomes() {
-    let p = processor(FakeMailer::new(1), settings());
+    let p = processor(mailer(1), settings());
     let cases = [
         ("MessageRejected", 400, Some(DlqReason::SesRejected)),
         (
@@ -584,12 +373,12 @@ async fn classification_drives_outcomes() {
     assert_eq!(out.report.emails_retried, 6);
     assert_eq!(out.report.emails_throttled, 2);
     // permanent SES failures release the claim (nothing was sent)
-    assert!(p.ledger().get("k0").is_none());
+    assert!(p.ledger().entry("k0").is_none());
 }
 
 #[tokio::test(start_paused = true)]
 async fn every_permanent_reason_reaches_the_dlq_with_its_reason_and_the_original_body() {
-    let p = processor(FakeMailer::new(1), settings());
+    let p = processor(mailer(1), settings());
     let mut bad_tag: serde_json::Value = serde_json::from_str(&body("success", 1, "bt")).unwrap();
     bad_tag["tags"] = json!([{"Name": "campaign", "Value": "has spaces"}]);
     let mut schema: serde_json::Value = serde_json::from_str(&body("success", 1, "sv")).unwrap();
@@ -642,7 +431,7 @@ async fn every_permanent_reason_reaches_the_dlq_with_its_reason_and_the_original
         out.batch_item_failures
     );
     assert_eq!(out.report.emails_sent, 1);
-    let letters = p.dead_letters().letters.lock().unwrap().clone();
+    let letters = p.dead_letters().letters();
     assert_eq!(letters.len(), cases.len());
     for (r, reason) in &cases {
         let l = letters
@@ -670,14 +459,14 @@ async fn every_permanent_reason_reaches_the_dlq_with_its_reason_and_the_original
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_dead_letter_write_is_retried_not_dropped() {
-    let mut dlq = FakeDlq::default();
-    dlq.fail_ids.insert("bad2".into());
+    let dlq = MemoryDeadLetters::new();
+    dlq.refuse(["bad2"]);
     let p = BatchProcessor::new(
-        FakeCustomers::with_ids(10),
-        FakeLedger::default(),
-        FakeMailer::new(1),
+        customers(),
+        MemoryLedger::new(),
+        mailer(1),
         dlq,
-        FakeVisibility::default(),
+        MemoryVisibility::new(),
         settings(),
     );
     let out = p
@@ -704,7 +493,7 @@ async fn a_failed_dead_letter_write_is_retried_not_dropped() {
 
 #[tokio::test(start_paused = true)]
 async fn partial_batch_response_lists_exactly_the_retryable_records() {
-    let p = processor(FakeMailer::new(5), settings());
+    let p = processor(mailer(5), settings());
     let records = vec![
         rec("s1", body("success", 1, "a1")),
         rec("d1", "not json".into()),
@@ -732,7 +521,7 @@ async fn partial_batch_response_lists_exactly_the_retryable_records() {
 
 #[tokio::test(start_paused = true)]
 async fn a_panic_in_one_record_does_not_lose_the_batch() {
-    let p = processor(FakeMailer::new(10), settings());
+    let p = processor(mailer(10), settings());
     let mut records = successes(5);
     records.push(rec("boom", body("panic", 1, "p1")));
     let out = p.process(records).await;
@@ -753,14 +542,8 @@ async fn a_panic_in_one_record_does_not_lose_the_batch() {
 
 #[tokio::test(start_paused = true)]
 async fn ledger_already_sent_is_acknowledged_without_sending() {
-    let p = processor(FakeMailer::new(1), settings());
-    p.ledger().put(
-        "dup",
-        Entry {
-            sent: Some(MessageId("ses-earlier".into())),
-            lease_until: Instant::now(),
-        },
-    );
+    let p = processor(mailer(1), settings());
+    p.ledger().insert("dup", LedgerEntry::sent("ses-earlier"));
     let out = p.process(vec![rec("m", body("success", 1, "dup"))]).await;
     assert!(out.batch_item_failures.is_empty());
     assert_eq!(out.report.duplicates_skipped, 1);
@@ -776,7 +559,7 @@ async fn ledger_already_sent_is_acknowledged_without_sending() {
 
 #[tokio::test(start_paused = true)]
 async fn redelivery_of_a_sent_record_is_not_sent_twice() {
-    let p = processor(FakeMailer::new(1), settings());
+    let p = processor(mailer(1), settings());
     let r = vec![rec("m", body("success", 1, "once"))];
     assert_eq!(p.process(r.clone()).await.report.emails_sent, 1);
     let second = p.process(r).await;
@@ -786,20 +569,14 @@ async fn redelivery_of_a_sent_record_is_not_sent_twice() {
 
 #[tokio::test(start_paused = true)]
 async fn a_live_claim_is_retried_later_and_an_expired_one_is_sent_as_ambiguous() {
-    let p = processor(FakeMailer::new(1), settings());
-    p.ledger().put(
+    let p = processor(mailer(1), settings());
+    p.ledger().insert(
         "live",
-        Entry {
-            sent: None,
-            lease_until: Instant::now() + Duration::from_secs(60),
-        },
+        LedgerEntry::leased_until(Instant::now() + Duration::from_secs(60)),
     );
-    p.ledger().put(
+    p.ledger().insert(
         "expired",
-        Entry {
-            sent: None,
-            lease_until: Instant::now() - Duration::from_secs(1),
-        },
+        LedgerEntry::leased_until(Instant::now() - Duration::from_secs(1)),
     );
     let out = p
         .process(vec![
@@ -818,7 +595,7 @@ async fn a_live_claim_is_retried_later_and_an_expired_one_is_sent_as_ambiguous()
     assert_eq!(
         outcome(&out, "e"),
         &RecordOutcome::Sent {
-            message_id: MessageId("ses-expired".into()),
+            message_id: p.mailer().message_id_for("expired").unwrap(),
             ambiguous: true
         }
     );
@@ -828,12 +605,11 @@ async fn a_live_claim_is_retried_later_and_an_expired_one_is_sent_as_ambiguous()
 
 #[tokio::test(start_paused = true)]
 async fn a_reclaimed_attempt_that_fails_keeps_the_claim_so_the_next_one_is_still_ambiguous() {
-    let p = processor(FakeMailer::new(1), settings());
-    let expired = || Entry {
-        sent: None,
-        lease_until: Instant::now() - Duration::from_secs(1),
-    };
-    p.ledger().put("amb", expired());
+    let p = processor(mailer(1), settings());
+    p.ledger().insert(
+        "amb",
+        LedgerEntry::leased_until(Instant::now() - Duration::from_secs(1)),
+    );
     // The re-taken claim's attempt gets a 5xx: SES certainly did not send THIS attempt, but the
     // earlier one (whose lease expired) may have.
     let out = p
@@ -842,9 +618,9 @@ async fn a_reclaimed_attempt_that_fails_keeps_the_claim_so_the_next_one_is_still
     assert_eq!(out.batch_item_failures, vec!["a"]);
     let e = p
         .ledger()
-        .get("amb")
+        .entry("amb")
         .expect("claim kept after an ambiguous attempt failed");
-    assert!(e.sent.is_none());
+    assert!(e.message_id.is_none());
     // Once that lease expires too, the next attempt is again a reclaim: counted as ambiguous.
     tokio::time::advance(settings().claim_lease + Duration::from_secs(1)).await;
     let out = p.process(vec![rec("a2", body("success", 1, "amb"))]).await;
@@ -854,7 +630,7 @@ async fn a_reclaimed_attempt_that_fails_keeps_the_claim_so_the_next_one_is_still
 
 #[tokio::test(start_paused = true)]
 async fn duplicate_codes_in_one_batch_send_once() {
-    let p = processor(FakeMailer::new(20), settings());
+    let p = processor(mailer(20), settings());
     let out = p
         .process(vec![
             rec("a", body("success", 1, "same")),
@@ -868,11 +644,11 @@ async fn duplicate_codes_in_one_batch_send_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_timeout_that_may_have_sent_keeps_the_claim() {
-    let p = processor(FakeMailer::new(1), settings());
+    let p = processor(mailer(1), settings());
     let out = p.process(vec![rec("t", body("timeout", 1, "maybe"))]).await;
     assert_eq!(out.batch_item_failures, vec!["t"]);
-    let e = p.ledger().get("maybe").expect("claim kept");
-    assert!(e.sent.is_none());
+    let e = p.ledger().entry("maybe").expect("claim kept");
+    assert!(e.message_id.is_none());
     // redelivered while the lease is live: not sent again yet
     let out = p.process(vec![rec("t", body("success", 1, "maybe"))]).await;
     assert!(matches!(
@@ -891,17 +667,8 @@ async fn a_timeout_that_may_have_sent_keeps_the_claim() {
 
 #[tokio::test(start_paused = true)]
 async fn ledger_outage_retries_without_sending() {
-    let p = BatchProcessor::new(
-        FakeCustomers::with_ids(10),
-        FakeLedger {
-            fail_claims: true,
-            ..Default::default()
-        },
-        FakeMailer::new(1),
-        FakeDlq::default(),
-        FakeVisibility::default(),
-        settings(),
-    );
+    let p = processor(mailer(1), settings());
+    p.ledger().set_unavailable(true);
     let out = p.process(successes(3)).await;
     assert_eq!(out.batch_item_failures.len(), 3);
     assert!(p.mailer().sent_to().is_empty());
@@ -913,19 +680,19 @@ async fn idempotency_can_be_disabled() {
         idempotency_enabled: false,
         ..settings()
     };
-    let p = processor(FakeMailer::new(1), s);
+    let p = processor(mailer(1), s);
     let r = vec![rec("m", body("success", 1, "x"))];
     p.process(r.clone()).await;
     p.process(r).await;
-    assert_eq!(p.ledger().calls.load(Ordering::SeqCst), 0);
+    assert_eq!(p.ledger().calls(), 0);
     assert_eq!(p.mailer().sent_to().len(), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn customer_lookup_is_one_call_per_batch_and_cached_across_batches() {
-    let p = processor(FakeMailer::new(1), settings());
+    let p = processor(mailer(1), settings());
     let out = p.process(successes(50)).await;
-    assert_eq!(p.customers().inner().calls.load(Ordering::SeqCst), 1);
+    assert_eq!(p.customers().inner().calls(), 1);
     assert_eq!(out.report.customer_cache_misses, 50);
     assert_eq!(out.report.customer_cache_hits, 0);
     let recs: Vec<_> = (0..10)
@@ -933,22 +700,13 @@ async fn customer_lookup_is_one_call_per_batch_and_cached_across_batches() {
         .collect();
     let out = p.process(recs).await;
     assert_eq!(out.report.customer_cache_hits, 10);
-    assert_eq!(p.customers().inner().calls.load(Ordering::SeqCst), 1);
+    assert_eq!(p.customers().inner().calls(), 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn customer_outage_retries_valid_records_and_still_dead_letters_invalid_ones() {
-    let p = BatchProcessor::new(
-        FakeCustomers {
-            fail: true,
-            ..FakeCustomers::with_ids(10)
-        },
-        FakeLedger::default(),
-        FakeMailer::new(1),
-        FakeDlq::default(),
-        FakeVisibility::default(),
-        settings(),
-    );
+    let p = processor(mailer(1), settings());
+    p.customers().inner().set_unavailable(true);
     let mut records = successes(2);
     records.push(rec("bad", "[]".into()));
     let out = p.process(records).await;
@@ -958,7 +716,7 @@ async fn customer_outage_retries_valid_records_and_still_dead_letters_invalid_on
 
 #[tokio::test(start_paused = true)]
 async fn report_counters_use_the_shared_metric_names() {
-    let p = processor(FakeMailer::new(1), settings());
+    let p = processor(mailer(1), settings());
     let out = p.process(successes(3)).await;
     let c: HashMap<_, _> = out.report.counters().into_iter().collect();
     assert_eq!(c["emails_sent"], 3.0);
@@ -976,8 +734,8 @@ async fn throttle_storm_keeps_slowing_the_pacer() {
         maximum_concurrency: 1,
         ..settings()
     };
-    let p = processor(FakeMailer::new(1), s);
-    p.mailer().throttle_all.store(true, Ordering::SeqCst);
+    let p = processor(mailer(1), s);
+    p.mailer().answer_all(Some(Answer::throttled()));
     let mut last = p.pacer().rate();
     for _ in 0..4 {
         let out = p.process(successes(4)).await;

@@ -1,0 +1,47 @@
+//! Port contracts: the behaviours every adapter of a port must have, written once as generic
+//! async functions and run against every adapter (in memory, SQLite, DynamoDB/SQS via moto,
+//! SES via the simulator). Enabled by the `contract-tests` feature, which the adapter crates
+//! turn on in their `[dev-dependencies]`.
+//!
+//! A contract function panics, naming the case and what the adapter answered, at the first
+//! behaviour that differs. Keys it writes start with a fresh [`run_prefix`], so a contract can
+//! run against a store that outlives the test.
+//!
+//! | port | contract | what the caller provides |
+//! |---|---|---|
+//! | [`Ledger`](crate::Ledger) | [`ledger`] | an empty-or-not ledger |
+//! | [`CustomerStore`](crate::CustomerStore) | [`customer_store`] | a store seeded with [`customer_fixture`] |
+//! | [`Mailer`](crate::Mailer) | [`mailer`] | an email the service accepts |
+//! | [`DeadLetterSink`](crate::DeadLetterSink) | [`dead_letter_sink`], [`unavailable_dead_letter_sink`] | a way to read the letters back |
+//! | [`VisibilityControl`](crate::VisibilityControl) | [`visibility_control`] | a [`QueueProbe`] on the same queue |
+//!
+//! Real waits are short (lease expiry: [`EXPIRY_WAIT`]; visibility: about a second) and use
+//! `tokio::time`, so the in-memory adapters can run them under a paused clock.
+
+mod customers;
+mod ledger;
+mod mailer;
+mod queue;
+
+pub use customers::{customer_fixture, customer_store};
+pub use ledger::{ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger};
+pub use mailer::mailer;
+pub use queue::{
+    DETAIL_KEPT_CHARS, QueueProbe, dead_letter_fixture, dead_letter_sink,
+    unavailable_dead_letter_sink, visibility_control,
+};
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A key prefix no other run used: `contract-<port>-<time><counter>`, made of characters every
+/// store accepts in a key (`[a-z0-9-]`).
+pub fn run_prefix(port: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    format!("contract-{port}-{nanos:x}{n:x}")
+}

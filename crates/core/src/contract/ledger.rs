@@ -1,0 +1,237 @@
+//! The [`Ledger`] contract.
+//!
+//! Extending it: every case talks to the ledger through [`Case`] (`claim`, `expect`, `record`,
+//! `release`) and compares [`ClaimKind`]s, never `Claim` values. When a claim comes to carry
+//! more (a fencing token, the lease time left), [`claim_kind`] drops it, and `record` /
+//! `release` already receive the claim they act for, so they can pass its token on. New
+//! behaviours are one more `async fn` case and one more line in [`ledger`].
+
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use super::run_prefix;
+use crate::model::{MessageId, UniqueCode};
+use crate::ports::{Claim, Ledger};
+
+/// A lease that outlives every case.
+pub const LONG_LEASE: Duration = Duration::from_secs(300);
+/// A lease the cases wait out.
+pub const SHORT_LEASE: Duration = Duration::from_millis(50);
+/// How long a case waits for [`SHORT_LEASE`] to expire (three times the lease: stores keep
+/// time in milliseconds and compare with their own clock).
+pub const EXPIRY_WAIT: Duration = Duration::from_millis(150);
+
+/// What a claim answered, without the data a claim carries (so that cases compare answers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimKind {
+    Claimed,
+    Reclaimed,
+    AlreadySent(MessageId),
+    InFlight,
+}
+
+/// The kind of `claim`.
+pub fn claim_kind(claim: &Claim) -> ClaimKind {
+    match claim {
+        Claim::Claimed => ClaimKind::Claimed,
+        Claim::Reclaimed => ClaimKind::Reclaimed,
+        Claim::AlreadySent(id) => ClaimKind::AlreadySent(id.clone()),
+        Claim::InFlight => ClaimKind::InFlight,
+    }
+}
+
+fn sent(id: &str) -> ClaimKind {
+    ClaimKind::AlreadySent(MessageId(id.to_string()))
+}
+
+/// One case: a name for the failure messages and the ledger under test.
+struct Case<'a, L> {
+    ledger: &'a L,
+    name: &'static str,
+    prefix: &'a str,
+}
+
+impl<L: Ledger> Case<'_, L> {
+    fn code(&self, suffix: &str) -> UniqueCode {
+        UniqueCode(format!("{}-{}-{suffix}", self.prefix, self.name))
+    }
+
+    async fn claim(&self, code: &UniqueCode, lease: Duration) -> Claim {
+        self.ledger
+            .claim(code, lease)
+            .await
+            .unwrap_or_else(|e| panic!("ledger contract, {}: claim {code}: {e}", self.name))
+    }
+
+    /// Claim and check what kind of answer came back.
+    async fn expect(&self, code: &UniqueCode, lease: Duration, want: ClaimKind) -> Claim {
+        let got = self.claim(code, lease).await;
+        assert_eq!(
+            claim_kind(&got),
+            want,
+            "ledger contract, {}: claim {code} (lease {lease:?})",
+            self.name
+        );
+        got
+    }
+
+    /// Record the send made under `claim`.
+    async fn record(&self, code: &UniqueCode, claim: &Claim, message_id: &str) {
+        let _ = claim; // the claim this send was made under (its token, once claims carry one)
+        self.ledger
+            .record_sent(code, &MessageId(message_id.to_string()))
+            .await
+            .unwrap_or_else(|e| panic!("ledger contract, {}: record_sent {code}: {e}", self.name));
+    }
+
+    /// Give `claim` back.
+    async fn release(&self, code: &UniqueCode, claim: Option<&Claim>) {
+        let _ = claim; // None: a code this case never claimed
+        self.ledger
+            .release(code)
+            .await
+            .unwrap_or_else(|e| panic!("ledger contract, {}: release {code}: {e}", self.name));
+    }
+}
+
+/// Run every ledger case against `ledger`.
+pub async fn ledger<L: Ledger>(ledger: &L) {
+    let prefix = run_prefix("ledger");
+    let case = |name| Case {
+        ledger,
+        name,
+        prefix: &prefix,
+    };
+    claim_then_in_flight(case("claim_then_in_flight")).await;
+    expired_lease_is_reclaimed(case("expired_lease_is_reclaimed")).await;
+    sent_is_already_sent_forever(case("sent_is_already_sent_forever")).await;
+    released_claim_is_claimed_afresh(case("released_claim_is_claimed_afresh")).await;
+    release_never_undoes_a_send(case("release_never_undoes_a_send")).await;
+    release_of_an_unclaimed_code_is_harmless(case("release_of_an_unclaimed_code_is_harmless"))
+        .await;
+    reclaimed_then_sent(case("reclaimed_then_sent")).await;
+    record_after_the_lease_expired_still_records(case(
+        "record_after_the_lease_expired_still_records",
+    ))
+    .await;
+    codes_are_independent(case("codes_are_independent")).await;
+    codes_are_kept_verbatim(case("codes_are_kept_verbatim")).await;
+    concurrent_claims_have_one_winner(case("concurrent_claims_have_one_winner")).await;
+}
+
+/// First claim: `Claimed`. Any claim while that lease is live: `InFlight`, whatever lease
+/// it asks for.
+async fn claim_then_in_flight<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    c.expect(&code, LONG_LEASE, ClaimKind::Claimed).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::InFlight).await;
+    c.expect(&code, SHORT_LEASE, ClaimKind::InFlight).await;
+}
+
+/// A claim after the lease expired without a record: `Reclaimed`, with a new lease.
+async fn expired_lease_is_reclaimed<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::Reclaimed).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::InFlight).await;
+}
+
+/// After `record_sent`, every claim answers `AlreadySent` with the recorded id, also once
+/// the claim's lease is long past.
+async fn sent_is_already_sent_forever<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    let claim = c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
+    c.record(&code, &claim, "ses-sent-1").await;
+    c.expect(&code, LONG_LEASE, sent("ses-sent-1")).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    c.expect(&code, SHORT_LEASE, sent("ses-sent-1")).await;
+}
+
+/// `release` gives an unsent claim back: the next claim is a fresh `Claimed` (not an
+/// ambiguous `Reclaimed`).
+async fn released_claim_is_claimed_afresh<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    let claim = c.expect(&code, LONG_LEASE, ClaimKind::Claimed).await;
+    c.release(&code, Some(&claim)).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::Claimed).await;
+}
+
+/// `release` of a code already sent changes nothing.
+async fn release_never_undoes_a_send<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    let claim = c.expect(&code, LONG_LEASE, ClaimKind::Claimed).await;
+    c.record(&code, &claim, "ses-kept-1").await;
+    c.release(&code, Some(&claim)).await;
+    c.expect(&code, LONG_LEASE, sent("ses-kept-1")).await;
+}
+
+/// `release` of a code nobody claimed succeeds and leaves nothing behind.
+async fn release_of_an_unclaimed_code_is_harmless<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    c.release(&code, None).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::Claimed).await;
+}
+
+/// A reclaimed code is recorded like a claimed one.
+async fn reclaimed_then_sent<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    let claim = c.expect(&code, LONG_LEASE, ClaimKind::Reclaimed).await;
+    c.record(&code, &claim, "ses-reclaimed-1").await;
+    c.expect(&code, LONG_LEASE, sent("ses-reclaimed-1")).await;
+}
+
+/// A send that returned after its lease expired (nobody reclaimed meanwhile) is still
+/// recorded: a send is never forgotten.
+async fn record_after_the_lease_expired_still_records<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    let claim = c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    c.record(&code, &claim, "ses-late-1").await;
+    c.expect(&code, LONG_LEASE, sent("ses-late-1")).await;
+}
+
+/// Claims, records and releases of one code never touch another.
+async fn codes_are_independent<L: Ledger>(c: Case<'_, L>) {
+    let (a, b) = (c.code("a"), c.code("b"));
+    let claim_a = c.expect(&a, LONG_LEASE, ClaimKind::Claimed).await;
+    let claim_b = c.expect(&b, LONG_LEASE, ClaimKind::Claimed).await;
+    c.record(&a, &claim_a, "ses-a").await;
+    c.expect(&b, LONG_LEASE, ClaimKind::InFlight).await;
+    c.release(&b, Some(&claim_b)).await;
+    c.expect(&a, LONG_LEASE, sent("ses-a")).await;
+    c.expect(&b, LONG_LEASE, ClaimKind::Claimed).await;
+}
+
+/// Codes are compared exactly: case matters, and the longest code a request may carry
+/// (128 characters of letters, digits, `_`, `-`, `.`, `:`) works like any other.
+async fn codes_are_kept_verbatim<L: Ledger>(c: Case<'_, L>) {
+    let upper = c.code("Code-X");
+    let lower = c.code("code-x");
+    let stem = c.code("long.x:");
+    let long = UniqueCode(format!("{stem}{}", "9".repeat(128 - stem.0.len())));
+    assert_eq!(long.0.len(), 128);
+    c.expect(&upper, LONG_LEASE, ClaimKind::Claimed).await;
+    c.expect(&lower, LONG_LEASE, ClaimKind::Claimed).await;
+    let claim = c.expect(&long, LONG_LEASE, ClaimKind::Claimed).await;
+    c.record(&long, &claim, "ses-long").await;
+    c.expect(&long, LONG_LEASE, sent("ses-long")).await;
+    c.expect(&upper, LONG_LEASE, ClaimKind::InFlight).await;
+}
+
+/// Concurrent claims of one code: exactly one `Claimed`, every other one `InFlight`.
+async fn concurrent_claims_have_one_winner<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("race");
+    let answers = join_all((0..16).map(|_| c.claim(&code, LONG_LEASE))).await;
+    let kinds: Vec<ClaimKind> = answers.iter().map(claim_kind).collect();
+    let winners = kinds.iter().filter(|k| **k == ClaimKind::Claimed).count();
+    let in_flight = kinds.iter().filter(|k| **k == ClaimKind::InFlight).count();
+    assert!(
+        winners == 1 && in_flight == kinds.len() - 1,
+        "ledger contract, {}: 16 concurrent claims answered {kinds:?}",
+        c.name
+    );
+}

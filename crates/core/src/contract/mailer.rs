@@ -1,0 +1,98 @@
+//! The [`Mailer`] contract.
+
+use std::collections::HashSet;
+
+use super::run_prefix;
+use crate::classify::{FailureClass, classify};
+use crate::model::{DlqReason, OutgoingEmail, Tag, UniqueCode};
+use crate::ports::{Mailer, SendQuota};
+
+/// A template name no service has.
+pub const MISSING_TEMPLATE: &str = "sesload-contract-no-such-template";
+
+async fn quota<M: Mailer>(mailer: &M, case: &str) -> SendQuota {
+    let q = mailer
+        .quota()
+        .await
+        .unwrap_or_else(|e| panic!("mailer contract, {case}: quota failed: {e}"));
+    assert!(
+        q.max_send_rate.is_finite() && q.max_send_rate > 0.0,
+        "mailer contract, {case}: max_send_rate {}",
+        q.max_send_rate
+    );
+    assert!(
+        q.max_24_hour_send.is_none_or(|m| m.is_finite() && m > 0.0),
+        "mailer contract, {case}: max_24_hour_send {:?} (None when unlimited)",
+        q.max_24_hour_send
+    );
+    assert!(
+        q.sent_last_24_hours.is_finite() && q.sent_last_24_hours >= 0.0,
+        "mailer contract, {case}: sent_last_24_hours {}",
+        q.sent_last_24_hours
+    );
+    q
+}
+
+/// Run every mailer case. `accepted` is an email the service accepts (its `unique_code` and
+/// tag are replaced per send); the cases also send it with the template [`MISSING_TEMPLATE`].
+pub async fn mailer<M: Mailer>(mailer: &M, accepted: &OutgoingEmail) {
+    let prefix = run_prefix("mailer");
+    let email = |suffix: &str, template: &str| {
+        let code = UniqueCode(format!("{prefix}-{suffix}"));
+        let mut e = accepted.clone();
+        e.template_name = template.to_string();
+        e.tags.retain(|t| t.name != "unique_code");
+        e.tags.push(Tag {
+            name: "unique_code".into(),
+            value: code.0.clone(),
+        });
+        e.unique_code = code;
+        e
+    };
+
+    // The quota is usable for pacing.
+    let before = quota(mailer, "quota").await;
+
+    // Accepted sends answer distinct, non-empty message ids.
+    let case = "accepted sends";
+    let mut ids = HashSet::new();
+    for i in 0..3 {
+        let id = mailer
+            .send(&email(&format!("ok-{i}"), &accepted.template_name))
+            .await
+            .unwrap_or_else(|f| panic!("mailer contract, {case}: send {i} failed: {f:?}"));
+        assert!(!id.0.is_empty(), "mailer contract, {case}: empty message id");
+        assert!(
+            ids.insert(id.0.clone()),
+            "mailer contract, {case}: message id {id} answered twice"
+        );
+    }
+
+    // The quota counts them.
+    let case = "quota counts accepted sends";
+    let after = quota(mailer, case).await;
+    assert!(
+        after.sent_last_24_hours >= before.sent_last_24_hours + 3.0,
+        "mailer contract, {case}: sent_last_24_hours {} before 3 sends, {} after",
+        before.sent_last_24_hours,
+        after.sent_last_24_hours
+    );
+
+    // A missing template is SES's NotFoundException: answered (404), so certainly not sent,
+    // and classified as a permanent failure.
+    let case = "missing template";
+    let f = mailer
+        .send(&email("missing", MISSING_TEMPLATE))
+        .await
+        .expect_err("mailer contract, missing template: the send was accepted");
+    assert_eq!(
+        (f.code.as_str(), f.status, f.maybe_sent),
+        ("NotFoundException", Some(404), false),
+        "mailer contract, {case}: {f:?}"
+    );
+    assert_eq!(
+        classify(&f),
+        FailureClass::Permanent(DlqReason::SesNotFound),
+        "mailer contract, {case}"
+    );
+}

@@ -1,0 +1,34 @@
+//! In-memory adapters of every port: for tests, benchmarks and examples.
+//!
+//! They keep the semantics the processor relies on (the same contracts as the SQLite and
+//! AWS adapters, see `contract` behind the `contract-tests` feature), plus knobs the real
+//! ones lack: failures on demand, a scriptable mailer, and a record of every call to assert on.
+//!
+//! Time is `tokio::time`: under a paused runtime (`#[tokio::test(start_paused = true)]`)
+//! ledger leases expire and the mailer's latency passes when the test advances the clock.
+//!
+//! | port | adapter | knobs |
+//! |---|---|---|
+//! | [`CustomerStore`](crate::CustomerStore) | [`MemoryCustomers`] | seed, make unavailable, count calls |
+//! | [`Ledger`](crate::Ledger) | [`MemoryLedger`] | leases on tokio time, seed entries, make unavailable |
+//! | [`Mailer`](crate::Mailer) | [`MemoryMailer`] | latency, per-call script, rules, quota answer, records sends |
+//! | [`DeadLetterSink`](crate::DeadLetterSink) | [`MemoryDeadLetters`] | fail chosen records, make unavailable |
+//! | [`VisibilityControl`](crate::VisibilityControl) | [`MemoryVisibility`] | records delays, only issued receipt handles |
+
+mod customers;
+mod ledger;
+mod mailer;
+mod queue;
+
+pub use customers::MemoryCustomers;
+pub use ledger::{LedgerEntry, MemoryLedger};
+pub use mailer::{Answer, MemoryMailer, SentEmail};
+pub use queue::{MemoryDeadLetters, MemoryVisibility, VisibilityChange};
+
+use std::sync::{Mutex, MutexGuard};
+
+/// A poisoned lock only means a panic elsewhere (the scriptable mailer panics on purpose):
+/// the data behind it is plain values, keep using them.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

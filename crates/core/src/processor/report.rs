@@ -1,0 +1,94 @@
+//! What a batch produced: every record's [`RecordOutcome`] and the [`BatchReport`] the metrics
+//! are made of.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::model::{DlqReason, MessageId};
+
+/// Why a record is returned to the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryCause {
+    /// SES throttled the send.
+    Throttled,
+    /// 5xx, timeout, connection error or unknown error code (the code is kept).
+    Transient(String),
+    /// `AccountSuspendedException` / `SendingPausedException`.
+    AccountPaused(String),
+    /// Another attempt holds a live ledger lease on this `unique_code`.
+    ClaimInFlight,
+    /// The customer lookup failed.
+    CustomerLookupFailed,
+    /// The ledger could not be reached for the claim.
+    LedgerFailed,
+    /// A permanent failure whose dead-letter write failed.
+    DeadLetterWriteFailed(DlqReason),
+    /// The record's task panicked.
+    Panicked,
+}
+
+/// How one record ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// SES accepted it. `ambiguous`: an earlier attempt's lease had expired, so that attempt
+    /// may have reached SES too.
+    Sent {
+        message_id: MessageId,
+        ambiguous: bool,
+    },
+    /// The ledger says this `unique_code` was already sent: acknowledged without sending.
+    DuplicateSkipped { message_id: MessageId },
+    /// Written to the DLQ with a reason; acknowledged.
+    DeadLettered { reason: DlqReason, detail: String },
+    /// Returned as a batch item failure, visible again after `delay`.
+    Retry { cause: RetryCause, delay: Duration },
+}
+
+/// What the metrics need about one batch (names as in the shared conventions).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchReport {
+    pub emails_received: usize,
+    pub emails_sent: usize,
+    /// SES throttling answers (each also counts in `emails_retried`).
+    pub emails_throttled: usize,
+    /// Records returned as batch item failures.
+    pub emails_retried: usize,
+    pub emails_dead_lettered: usize,
+    pub dead_lettered_by_reason: BTreeMap<DlqReason, usize>,
+    pub duplicates_skipped: usize,
+    /// Sends after reclaiming an expired lease.
+    pub ambiguous_retries: usize,
+    /// Latency of every SendEmail call, in milliseconds.
+    pub ses_send_ms: Vec<f64>,
+    pub batch_duration_ms: f64,
+    pub customer_cache_hits: usize,
+    pub customer_cache_misses: usize,
+    /// Every record's outcome, by queue message id, in input order.
+    pub outcomes: Vec<(String, RecordOutcome)>,
+}
+
+impl BatchReport {
+    /// Counter metrics as (name, value), names from [`crate::metrics`].
+    pub fn counters(&self) -> Vec<(&'static str, f64)> {
+        use crate::metrics as m;
+        vec![
+            (m::EMAILS_RECEIVED, self.emails_received as f64),
+            (m::EMAILS_SENT, self.emails_sent as f64),
+            (m::EMAILS_THROTTLED, self.emails_throttled as f64),
+            (m::EMAILS_RETRIED, self.emails_retried as f64),
+            (m::EMAILS_DEAD_LETTERED, self.emails_dead_lettered as f64),
+            (m::DUPLICATES_SKIPPED, self.duplicates_skipped as f64),
+            (m::AMBIGUOUS_RETRIES, self.ambiguous_retries as f64),
+            (m::CUSTOMER_CACHE_HITS, self.customer_cache_hits as f64),
+            (m::CUSTOMER_CACHE_MISSES, self.customer_cache_misses as f64),
+        ]
+    }
+}
+
+/// Result of [`BatchProcessor::process`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchOutcome {
+    /// Queue message ids to return as `batchItemFailures` (exactly the retryable records).
+    pub batch_item_failures: Vec<String>,
+    pub report: BatchReport,
+}

@@ -1,0 +1,163 @@
+//! One record's task: claim its `unique_code`, wait for a send slot, send, then record the
+//! message id or give the claim back.
+
+use tokio::time::Instant;
+
+use super::steps::Step;
+use super::{BatchProcessor, RetryCause};
+use crate::classify::{FailureClass, classify};
+use crate::model::{MessageId, OutgoingEmail, UniqueCode};
+use crate::ports::{
+    Claim, CustomerStore, DeadLetterSink, Ledger, Mailer, SendFailure, VisibilityControl,
+};
+
+/// What one record's task produced.
+pub(super) struct TaskResult {
+    pub(super) step: Step,
+    /// Latency of the `SendEmail` call, if one was made.
+    pub(super) ses_ms: Option<f64>,
+    pub(super) throttled: bool,
+}
+
+impl TaskResult {
+    fn without_send(step: Step) -> Self {
+        Self {
+            step,
+            ses_ms: None,
+            throttled: false,
+        }
+    }
+}
+
+/// What the claim decided.
+enum ClaimStep {
+    /// This attempt owns the send; `ambiguous` when it re-took an expired claim.
+    Send { ambiguous: bool },
+    /// Nothing to send: already sent, claimed by another attempt, or the ledger failed.
+    Done(Step),
+}
+
+/// Whether a failed send keeps its claim (it then expires after the lease) rather than
+/// releasing it: when this attempt may have reached SES, and also when it re-took an expired
+/// claim, because an earlier attempt may have sent and releasing would make the next attempt
+/// a fresh claim that no longer counts as an ambiguous retry. Permanent failures release.
+fn keeps_claim(failure: &SendFailure, class: FailureClass, ambiguous: bool) -> bool {
+    (failure.maybe_sent || ambiguous) && class.is_retryable()
+}
+
+impl<C, L, M, D, V> BatchProcessor<C, L, M, D, V>
+where
+    C: CustomerStore + 'static,
+    L: Ledger + 'static,
+    M: Mailer + 'static,
+    D: DeadLetterSink + 'static,
+    V: VisibilityControl + 'static,
+{
+    /// Claim → pace → send → record or release, for one record.
+    pub(super) async fn send_one(&self, message_id: String, email: OutgoingEmail) -> TaskResult {
+        let inner = &self.inner;
+        // The semaphore is never closed.
+        let _permit = inner.semaphore.acquire().await.ok();
+        let code = &email.unique_code;
+        let ambiguous = match self.claim(&message_id, code).await {
+            ClaimStep::Send { ambiguous } => ambiguous,
+            ClaimStep::Done(step) => return TaskResult::without_send(step),
+        };
+        inner.pacer.acquire().await;
+        let t0 = Instant::now();
+        let sent = inner.mailer.send(&email).await;
+        let ses_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
+        let (step, throttled) = match sent {
+            Ok(mid) => (self.record_sent(&message_id, code, mid, ambiguous).await, false),
+            Err(f) => self.send_failed(&message_id, code, f, ambiguous).await,
+        };
+        TaskResult {
+            step,
+            ses_ms,
+            throttled,
+        }
+    }
+
+    /// Claim `code` in the ledger (always granted when idempotency is disabled).
+    async fn claim(&self, message_id: &str, code: &UniqueCode) -> ClaimStep {
+        let s = &self.inner.settings;
+        if !s.idempotency_enabled {
+            return ClaimStep::Send { ambiguous: false };
+        }
+        match self.inner.ledger.claim(code, s.claim_lease).await {
+            Ok(Claim::Claimed) => ClaimStep::Send { ambiguous: false },
+            Ok(Claim::Reclaimed) => {
+                tracing::warn!(%message_id, unique_code = %code, "claim lease had expired; sending again (ambiguous retry)");
+                ClaimStep::Send { ambiguous: true }
+            }
+            Ok(Claim::AlreadySent(mid)) => {
+                tracing::info!(%message_id, unique_code = %code, ses_message_id = %mid, "already sent; skipping duplicate");
+                ClaimStep::Done(Step::Duplicate(mid))
+            }
+            Ok(Claim::InFlight) => ClaimStep::Done(Step::Retry(RetryCause::ClaimInFlight)),
+            Err(e) => {
+                tracing::warn!(%message_id, error = %e, "ledger claim failed");
+                ClaimStep::Done(Step::Retry(RetryCause::LedgerFailed))
+            }
+        }
+    }
+
+    /// SES accepted the email: record its message id against the claim.
+    async fn record_sent(
+        &self,
+        message_id: &str,
+        code: &UniqueCode,
+        mid: MessageId,
+        ambiguous: bool,
+    ) -> Step {
+        if self.inner.settings.idempotency_enabled
+            && let Err(e) = self.inner.ledger.record_sent(code, &mid).await
+        {
+            tracing::error!(%message_id, unique_code = %code, ses_message_id = %mid, error = %e,
+                    "sent, but the ledger did not record it; a redelivery after the lease would be an ambiguous retry");
+        }
+        Step::Sent {
+            message_id: mid,
+            ambiguous,
+        }
+    }
+
+    /// SES did not accept the email: release the claim unless [`keeps_claim`], then turn the
+    /// failure's class into the record's step. Also answers whether SES throttled.
+    async fn send_failed(
+        &self,
+        message_id: &str,
+        code: &UniqueCode,
+        f: SendFailure,
+        ambiguous: bool,
+    ) -> (Step, bool) {
+        let class = classify(&f);
+        if self.inner.settings.idempotency_enabled
+            && !keeps_claim(&f, class, ambiguous)
+            && let Err(e) = self.inner.ledger.release(code).await
+        {
+            tracing::warn!(%message_id, unique_code = %code, error = %e, "could not release the claim; it expires after the lease");
+        }
+        let pacer = &self.inner.pacer;
+        let step = match class {
+            FailureClass::Throttled => {
+                pacer.on_throttle();
+                tracing::info!(%message_id, code = %f.code, rate = pacer.rate(), "throttled by SES; slowing down");
+                Step::Retry(RetryCause::Throttled)
+            }
+            FailureClass::Transient => {
+                tracing::warn!(%message_id, code = %f.code, status = ?f.status, error = %f.message, "transient SES failure");
+                Step::Retry(RetryCause::Transient(f.code))
+            }
+            FailureClass::AccountPaused => {
+                tracing::error!(%message_id, code = %f.code, error = %f.message,
+                    "SES ACCOUNT CANNOT SEND (suspended or sending paused): retrying with the maximum delay; fix the account");
+                Step::Retry(RetryCause::AccountPaused(f.code))
+            }
+            FailureClass::Permanent(reason) => {
+                Step::Dead(reason, format!("SES {}: {}", f.code, f.message))
+            }
+        };
+        (step, class == FailureClass::Throttled)
+    }
+}

@@ -1,0 +1,107 @@
+//! Processor settings: where the pacing ceiling comes from, concurrency, caches and retry delays.
+
+use std::time::Duration;
+
+use crate::config::PollerConfig;
+use crate::request::Policy;
+
+/// Where the pacing ceiling comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateSource {
+    /// The account's `MaxSendRate` from `GetAccount` (cached for `quota_cache`).
+    Account,
+    /// A fixed account-wide rate in emails per second (`SES_MAX_SEND_RATE_OVERRIDE`).
+    Fixed(f64),
+    /// No pacing at all (benchmarks, simulators without a quota).
+    Unlimited,
+}
+
+/// If `GetAccount` has never answered, pace as a sandbox account (1 email/s).
+pub const FALLBACK_MAX_SEND_RATE: f64 = 1.0;
+
+/// Processor settings (usually from [`PollerConfig`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessorSettings {
+    pub policy: Policy,
+    /// When false the ledger is never called.
+    pub idempotency_enabled: bool,
+    pub claim_lease: Duration,
+    /// SendEmail calls in flight at most (1 = sequential mode).
+    pub send_concurrency: usize,
+    pub default_configuration_set: Option<String>,
+    pub rate_source: RateSource,
+    pub target_utilisation: f64,
+    /// The event source mapping's maximum concurrency: this instance paces to its share.
+    pub maximum_concurrency: u32,
+    pub quota_cache: Duration,
+    pub customer_cache_capacity: usize,
+    pub customer_cache_ttl: Duration,
+    pub retry_base_delay: Duration,
+    pub retry_max_delay: Duration,
+}
+
+impl Default for ProcessorSettings {
+    fn default() -> Self {
+        Self {
+            policy: Policy::default(),
+            idempotency_enabled: true,
+            claim_lease: Duration::from_secs(120),
+            send_concurrency: 32,
+            default_configuration_set: None,
+            rate_source: RateSource::Account,
+            target_utilisation: 0.98,
+            maximum_concurrency: 2,
+            quota_cache: Duration::from_secs(300),
+            customer_cache_capacity: 20_000,
+            customer_cache_ttl: Duration::from_secs(300),
+            retry_base_delay: Duration::from_secs(2),
+            retry_max_delay: Duration::from_secs(300),
+        }
+    }
+}
+
+impl ProcessorSettings {
+    pub fn from_config(c: &PollerConfig) -> Self {
+        Self {
+            policy: Policy::new(&c.allowed_recipient_domains),
+            idempotency_enabled: c.idempotency_enabled,
+            claim_lease: c.claim_lease,
+            send_concurrency: c.send_concurrency,
+            default_configuration_set: c.default_configuration_set.clone(),
+            rate_source: match c.ses_max_send_rate_override {
+                Some(r) => RateSource::Fixed(r),
+                None => RateSource::Account,
+            },
+            target_utilisation: c.target_utilisation,
+            maximum_concurrency: c.maximum_concurrency,
+            quota_cache: c.quota_cache,
+            customer_cache_capacity: c.customer_cache_capacity,
+            customer_cache_ttl: c.customer_cache_ttl,
+            retry_base_delay: c.retry_base_delay,
+            retry_max_delay: c.retry_max_delay,
+        }
+    }
+
+    /// The same settings with one send at a time (the benchmark's baseline).
+    pub fn sequential(mut self) -> Self {
+        self.send_concurrency = 1;
+        self
+    }
+
+    /// This instance's pacing ceiling for an account-wide rate.
+    pub fn instance_share(&self, account_rate: f64) -> f64 {
+        account_rate * self.target_utilisation / f64::from(self.maximum_concurrency.max(1))
+    }
+
+    /// Visibility delay of a retried record: exponential in its receive count
+    /// (`base × 2^(n-1)`, capped), with "equal jitter" (uniform in [d/2, d]) so that a
+    /// burst of throttled records does not come back at the same instant.
+    pub fn retry_delay(&self, receive_count: u32, jitter: f64) -> Duration {
+        let exp = receive_count.saturating_sub(1).min(30);
+        let d = self
+            .retry_base_delay
+            .saturating_mul(1u32 << exp)
+            .min(self.retry_max_delay);
+        d.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+}

@@ -1,0 +1,315 @@
+//! The steps of one batch, in the order [`BatchProcessor::process`] runs them.
+//!
+//! [`Batch`] holds where every record stands ([`Step`]) and the report; each step is one
+//! method, either on the batch (pure bookkeeping) or on the processor (it calls a port).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::future::join_all;
+use tokio::task::JoinError;
+
+use super::send::TaskResult;
+use super::{BatchOutcome, BatchProcessor, BatchReport, RecordOutcome, RetryCause};
+use crate::model::{
+    Customer, DeadLetter, DlqReason, InboundRecord, MessageId, OutgoingEmail, SendRequest, UserId,
+};
+use crate::ports::{CustomerStore, DeadLetterSink, Ledger, Mailer, VisibilityControl};
+use crate::request::Policy;
+
+/// Where one record stands while its batch is processed.
+pub(super) enum Step {
+    Sent {
+        message_id: MessageId,
+        ambiguous: bool,
+    },
+    Duplicate(MessageId),
+    Dead(DlqReason, String),
+    Retry(RetryCause),
+}
+
+/// One retried record's visibility change.
+pub(super) struct RetryDelay<'a> {
+    receipt_handle: &'a str,
+    message_id: &'a str,
+    delay: Duration,
+}
+
+/// A batch in progress: the records, each one's [`Step`] once decided, and the report.
+pub(super) struct Batch<'a> {
+    records: &'a [InboundRecord],
+    steps: Vec<Option<Step>>,
+    report: BatchReport,
+}
+
+impl<'a> Batch<'a> {
+    pub(super) fn new(records: &'a [InboundRecord]) -> Self {
+        Self {
+            records,
+            steps: records.iter().map(|_| None).collect(),
+            report: BatchReport {
+                emails_received: records.len(),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Validate every body: the valid requests (with their index), the others dead-lettered
+    /// with the rejection's reason and detail.
+    pub(super) fn validate(&mut self, policy: &Policy) -> Vec<(usize, SendRequest)> {
+        let mut valid = Vec::with_capacity(self.records.len());
+        for (i, r) in self.records.iter().enumerate() {
+            match SendRequest::parse(&r.body, policy) {
+                Ok(req) => valid.push((i, req)),
+                Err(rej) => {
+                    tracing::info!(message_id = %r.message_id, reason = %rej.reason, detail = %rej.detail, "rejected");
+                    self.steps[i] = Some(Step::Dead(rej.reason, rej.detail));
+                }
+            }
+        }
+        valid
+    }
+
+    /// Compose the email of every valid request whose customer is known. `customers` is
+    /// `None` when the lookup failed: those records are retried. An unknown customer is a
+    /// dead letter naming the id.
+    pub(super) fn compose_emails(
+        &mut self,
+        valid: Vec<(usize, SendRequest)>,
+        customers: Option<&HashMap<UserId, Customer>>,
+        default_configuration_set: Option<&str>,
+    ) -> Vec<(usize, OutgoingEmail)> {
+        let mut emails = Vec::with_capacity(valid.len());
+        for (i, req) in valid {
+            let Some(customers) = customers else {
+                self.steps[i] = Some(Step::Retry(RetryCause::CustomerLookupFailed));
+                continue;
+            };
+            match customers.get(&req.user_id) {
+                Some(customer) => {
+                    emails.push((i, compose(&req, customer, default_configuration_set)));
+                }
+                None => {
+                    self.steps[i] = Some(Step::Dead(
+                        DlqReason::UnknownCustomer,
+                        format!("no customer with user_id {:?}", req.user_id.0),
+                    ));
+                }
+            }
+        }
+        emails
+    }
+
+    /// Take one record's send task result: its step, its SES latency and throttle. A task
+    /// that panicked is retried.
+    fn sent(&mut self, i: usize, joined: Result<TaskResult, JoinError>) {
+        match joined {
+            Ok(t) => {
+                if let Some(ms) = t.ses_ms {
+                    self.report.ses_send_ms.push(ms);
+                }
+                if t.throttled {
+                    self.report.emails_throttled += 1;
+                }
+                self.steps[i] = Some(t.step);
+            }
+            Err(e) => {
+                tracing::error!(message_id = %self.records[i].message_id, error = %e, "record task failed; retrying the record");
+                self.steps[i] = Some(Step::Retry(RetryCause::Panicked));
+            }
+        }
+    }
+
+    /// The dead letters of this batch: the original body, unchanged, with the reason.
+    fn dead_letters(&self) -> Vec<DeadLetter> {
+        self.steps
+            .iter()
+            .zip(self.records)
+            .filter_map(|(st, r)| match st {
+                Some(Step::Dead(reason, detail)) => Some(DeadLetter {
+                    source_message_id: r.message_id.clone(),
+                    body: r.body.clone(),
+                    reason: *reason,
+                    detail: detail.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Records whose dead letter could not be written are retried, never dropped.
+    fn dead_letter_writes_failed(&mut self, failed: &[String]) {
+        for (st, r) in self.steps.iter_mut().zip(self.records) {
+            if let Some(Step::Dead(reason, _)) = st
+                && failed.contains(&r.message_id)
+            {
+                *st = Some(Step::Retry(RetryCause::DeadLetterWriteFailed(*reason)));
+            }
+        }
+    }
+
+    /// Every record's outcome (in input order) and counters; the retried records become
+    /// batch item failures with the visibility delay `delay(cause, receive_count)`.
+    pub(super) fn settle(
+        self,
+        mut delay: impl FnMut(&RetryCause, u32) -> Duration,
+    ) -> (BatchOutcome, Vec<RetryDelay<'a>>) {
+        let mut report = self.report;
+        let mut failures = Vec::new();
+        let mut delays = Vec::new();
+        for (st, r) in self.steps.into_iter().zip(self.records) {
+            let outcome = match st.unwrap_or(Step::Retry(RetryCause::Panicked)) {
+                Step::Sent {
+                    message_id,
+                    ambiguous,
+                } => {
+                    report.emails_sent += 1;
+                    if ambiguous {
+                        report.ambiguous_retries += 1;
+                    }
+                    RecordOutcome::Sent {
+                        message_id,
+                        ambiguous,
+                    }
+                }
+                Step::Duplicate(message_id) => {
+                    report.duplicates_skipped += 1;
+                    RecordOutcome::DuplicateSkipped { message_id }
+                }
+                Step::Dead(reason, detail) => {
+                    report.emails_dead_lettered += 1;
+                    *report.dead_lettered_by_reason.entry(reason).or_default() += 1;
+                    RecordOutcome::DeadLettered { reason, detail }
+                }
+                Step::Retry(cause) => {
+                    report.emails_retried += 1;
+                    let d = delay(&cause, r.receive_count);
+                    failures.push(r.message_id.clone());
+                    delays.push(RetryDelay {
+                        receipt_handle: &r.receipt_handle,
+                        message_id: &r.message_id,
+                        delay: d,
+                    });
+                    RecordOutcome::Retry { cause, delay: d }
+                }
+            };
+            report.outcomes.push((r.message_id.clone(), outcome));
+        }
+        let outcome = BatchOutcome {
+            batch_item_failures: failures,
+            report,
+        };
+        (outcome, delays)
+    }
+}
+
+impl<C, L, M, D, V> BatchProcessor<C, L, M, D, V>
+where
+    C: CustomerStore + 'static,
+    L: Ledger + 'static,
+    M: Mailer + 'static,
+    D: DeadLetterSink + 'static,
+    V: VisibilityControl + 'static,
+{
+    /// One lookup of the valid records' distinct `user_id`s (cache first). `None`: the
+    /// lookup failed, and every valid record will be retried.
+    pub(super) async fn look_up_customers(
+        &self,
+        valid: &[(usize, SendRequest)],
+        batch: &mut Batch<'_>,
+    ) -> Option<HashMap<UserId, Customer>> {
+        if valid.is_empty() {
+            return Some(HashMap::new());
+        }
+        let ids: Vec<UserId> = valid.iter().map(|(_, r)| r.user_id.clone()).collect();
+        match self.inner.customers.get_counted(&ids).await {
+            Ok((found, stats)) => {
+                batch.report.customer_cache_hits = stats.hits;
+                batch.report.customer_cache_misses = stats.misses;
+                Some(found)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "customer lookup failed; retrying the batch's valid records");
+                None
+            }
+        }
+    }
+
+    /// Claim and send every composed email: one task each, all at once; the semaphore inside
+    /// [`Self::send_one`] bounds how many are past the claim.
+    pub(super) async fn claim_and_send(
+        &self,
+        batch: &mut Batch<'_>,
+        emails: Vec<(usize, OutgoingEmail)>,
+    ) {
+        let records = batch.records;
+        let tasks = emails.into_iter().map(|(i, email)| {
+            let this = self.clone();
+            let message_id = records[i].message_id.clone();
+            let task = tokio::spawn(async move { this.send_one(message_id, email).await });
+            async move { (i, task.await) }
+        });
+        // Spawn every task before awaiting any of them.
+        let tasks: Vec<_> = tasks.collect();
+        for (i, joined) in join_all(tasks).await {
+            batch.sent(i, joined);
+        }
+    }
+
+    /// Write the batch's dead letters in one call; a record whose write failed is retried.
+    pub(super) async fn write_dead_letters(&self, batch: &mut Batch<'_>) {
+        let letters = batch.dead_letters();
+        if letters.is_empty() {
+            return;
+        }
+        let failed = self.inner.dlq.send_batch(&letters).await;
+        if !failed.is_empty() {
+            tracing::warn!(
+                count = failed.len(),
+                "dead-letter writes failed; retrying those records"
+            );
+            batch.dead_letter_writes_failed(&failed);
+        }
+    }
+
+    /// `ChangeMessageVisibility` of every retried record, concurrently. Best effort: on
+    /// error the queue's own visibility timeout applies.
+    pub(super) async fn set_retry_delays(&self, delays: &[RetryDelay<'_>]) {
+        let vis = &self.inner.visibility;
+        join_all(delays.iter().map(|d| async move {
+            if let Err(e) = vis.delay(d.receipt_handle, d.delay).await {
+                tracing::warn!(message_id = %d.message_id, error = %e, "could not set the retry delay; the queue's visibility timeout applies");
+            }
+        }))
+        .await;
+    }
+}
+
+/// The `SendEmail` call for a request and its customer: `TemplateData` = the customer's
+/// attributes + `unique_code`; tags = the request's + `unique_code` when valid.
+pub fn compose(
+    req: &SendRequest,
+    customer: &Customer,
+    default_config_set: Option<&str>,
+) -> OutgoingEmail {
+    let mut data = serde_json::Map::with_capacity(customer.attributes.len() + 1);
+    for (k, v) in &customer.attributes {
+        data.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    data.insert(
+        "unique_code".into(),
+        serde_json::Value::String(req.unique_code.0.clone()),
+    );
+    OutgoingEmail {
+        from: req.from.clone(),
+        to: req.to.clone(),
+        template_name: req.template_name.clone(),
+        template_data: serde_json::Value::Object(data).to_string(),
+        configuration_set: req
+            .config_set
+            .clone()
+            .or_else(|| default_config_set.map(str::to_string)),
+        tags: req.email_tags(),
+        unique_code: req.unique_code.clone(),
+    }
+}
