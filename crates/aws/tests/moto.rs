@@ -1,22 +1,28 @@
 //! DynamoDB and SQS adapters against a real-protocol emulator: moto server (PyPI
 //! `moto[server]`, from the project venv) started by this test on a free port and killed at
 //! the end. Set `MOTO_SERVER` to use another executable.
+//!
+//! The port contracts (`sesload_core::contract`, the behaviours the in-memory and SQLite
+//! adapters are held to as well) run here, plus what only these adapters have: the seeder,
+//! the ledger item's TTL, SQS message attributes.
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
+    ScalarAttributeType, WriteRequest,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use sesload_aws::seed::{customer_item, seed_customers};
 use sesload_aws::{DynamoCustomers, DynamoLedger, SqsDeadLetters, SqsVisibility};
+use sesload_core::contract::{self, QueueProbe};
 use sesload_core::{
-    Claim, CustomerStore, DeadLetter, DeadLetterSink, DlqReason, Ledger, MessageId, UniqueCode,
-    UserId, VisibilityControl,
+    Claim, Customer, CustomerStore, DeadLetter, DlqReason, Ledger, MessageId, UniqueCode, UserId,
+    dlq_attributes,
 };
 
 struct Moto {
@@ -125,11 +131,12 @@ async fn create_table(c: &aws_sdk_dynamodb::Client, name: &str, key: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_and_sqs_adapters_against_moto() {
     let moto = start_moto();
-    let tokio_deadline = tokio::time::timeout(Duration::from_secs(120), async {
+    let tokio_deadline = tokio::time::timeout(Duration::from_secs(180), async {
         let d = dynamo(&moto.url);
         create_table(&d, "customers", "user_id").await;
         create_table(&d, "ledger", "unique_code").await;
         seeder_and_customers(&d).await;
+        customer_store_contract(&d).await;
         ledger(&d).await;
         let q = sqs(&moto.url);
         dead_letters(&q).await;
@@ -137,7 +144,7 @@ async fn dynamodb_and_sqs_adapters_against_moto() {
     });
     tokio_deadline
         .await
-        .expect("moto scenarios took over 120 s");
+        .expect("moto scenarios took over 180 s");
 }
 
 async fn seeder_and_customers(d: &aws_sdk_dynamodb::Client) {
@@ -179,25 +186,52 @@ async fn seeder_and_customers(d: &aws_sdk_dynamodb::Client) {
     assert!(missing.message.contains("no-such-table"), "{missing}");
 }
 
+/// Seed the contract's customers into their own table and run the customer-store contract.
+async fn customer_store_contract(d: &aws_sdk_dynamodb::Client) {
+    create_table(d, "contract-customers", "user_id").await;
+    let item = |c: &Customer| {
+        let mut item = HashMap::from([(
+            "user_id".to_string(),
+            AttributeValue::S(c.user_id.0.clone()),
+        )]);
+        for (k, v) in &c.attributes {
+            item.insert(k.clone(), AttributeValue::S(v.clone()));
+        }
+        item
+    };
+    for chunk in contract::customer_fixture().chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|c| {
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item(c))).build().unwrap())
+                    .build()
+            })
+            .collect();
+        let out = d
+            .batch_write_item()
+            .request_items("contract-customers", writes)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+    }
+    contract::customer_store(&DynamoCustomers::new(d.clone(), "contract-customers")).await;
+}
+
 async fn ledger(d: &aws_sdk_dynamodb::Client) {
     let l = DynamoLedger::new(d.clone(), "ledger", Duration::from_secs(7 * 86_400));
+    contract::ledger(&l).await;
+
+    // A sent item expires (TTL) a week after the send.
     let code = UniqueCode("code-1".into());
-    let lease = Duration::from_secs(60);
-    assert_eq!(l.claim(&code, lease).await.unwrap(), Claim::Claimed);
-    assert_eq!(l.claim(&code, lease).await.unwrap(), Claim::InFlight);
+    assert_eq!(
+        l.claim(&code, Duration::from_secs(60)).await.unwrap(),
+        Claim::Claimed
+    );
     l.record_sent(&code, &MessageId("ses-1".into()))
         .await
         .unwrap();
-    assert_eq!(
-        l.claim(&code, lease).await.unwrap(),
-        Claim::AlreadySent(MessageId("ses-1".into()))
-    );
-    // releasing a sent code changes nothing
-    l.release(&code).await.unwrap();
-    assert_eq!(
-        l.claim(&code, lease).await.unwrap(),
-        Claim::AlreadySent(MessageId("ses-1".into()))
-    );
     let item = d
         .get_item()
         .table_name("ledger")
@@ -218,18 +252,7 @@ async fn ledger(d: &aws_sdk_dynamodb::Client) {
         "{exp}"
     );
     assert_eq!(item["status"].as_s().unwrap(), "sent");
-
-    // an expired lease is reclaimed (ambiguous retry)
-    let code2 = UniqueCode("code-2".into());
-    assert_eq!(
-        l.claim(&code2, Duration::from_millis(1)).await.unwrap(),
-        Claim::Claimed
-    );
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(l.claim(&code2, lease).await.unwrap(), Claim::Reclaimed);
-    // a released claim can be claimed again at once
-    l.release(&code2).await.unwrap();
-    assert_eq!(l.claim(&code2, lease).await.unwrap(), Claim::Claimed);
+    assert_eq!(item["message_id"].as_s().unwrap(), "ses-1");
 }
 
 async fn create_queue(q: &aws_sdk_sqs::Client, name: &str) -> String {
@@ -244,28 +267,13 @@ async fn create_queue(q: &aws_sdk_sqs::Client, name: &str) -> String {
         .to_string()
 }
 
-async fn dead_letters(q: &aws_sdk_sqs::Client) {
-    let url = create_queue(q, "sesload-dlq").await;
-    let sink = SqsDeadLetters::new(q.clone(), &url);
-    let letters: Vec<DeadLetter> = (0..12)
-        .map(|i| DeadLetter {
-            source_message_id: format!("src-{i}"),
-            body: format!("{{\"n\": {i}, \"text\": \"a & b + c %\"}}"),
-            reason: if i % 2 == 0 {
-                DlqReason::InvalidJson
-            } else {
-                DlqReason::UnknownCustomer
-            },
-            detail: format!("detail {i}"),
-        })
-        .collect();
-    let failed = sink.send_batch(&letters).await;
-    assert!(failed.is_empty(), "{failed:?}");
-    let mut seen = Vec::new();
-    for _ in 0..10 {
+/// Receive every message of `url` as the dead letter its attributes describe.
+async fn read_dead_letters(q: &aws_sdk_sqs::Client, url: &str, expected: usize) -> Vec<DeadLetter> {
+    let mut letters = Vec::new();
+    for _ in 0..20 {
         let out = q
             .receive_message()
-            .queue_url(&url)
+            .queue_url(url)
             .max_number_of_messages(10)
             .message_attribute_names("All")
             .send()
@@ -273,65 +281,88 @@ async fn dead_letters(q: &aws_sdk_sqs::Client) {
             .unwrap();
         for m in out.messages() {
             let attrs = m.message_attributes().unwrap();
-            let get = |k: &str| attrs[k].string_value().unwrap().to_string();
-            seen.push((
-                get("sesload_source_message_id"),
-                get("sesload_reason"),
-                get("sesload_detail"),
-                m.body().unwrap().to_string(),
-            ));
+            let get = |k: &str| {
+                attrs
+                    .get(k)
+                    .and_then(|v| v.string_value())
+                    .unwrap_or_else(|| panic!("dead letter without attribute {k}"))
+                    .to_string()
+            };
+            letters.push(DeadLetter {
+                source_message_id: get(dlq_attributes::SOURCE_MESSAGE_ID),
+                body: m.body().unwrap().to_string(),
+                reason: DlqReason::from_code(&get(dlq_attributes::REASON)).unwrap(),
+                detail: get(dlq_attributes::DETAIL),
+            });
         }
-        if seen.len() >= 12 {
+        if letters.len() >= expected {
             break;
         }
     }
-    assert_eq!(seen.len(), 12);
-    let (src, reason, detail, body) = seen.iter().find(|s| s.0 == "src-3").unwrap();
-    assert_eq!(src, "src-3");
-    assert_eq!(reason, "unknown_customer");
-    assert_eq!(detail, "detail 3");
-    assert_eq!(body, &letters[3].body);
+    letters
+}
+
+async fn dead_letters(q: &aws_sdk_sqs::Client) {
+    let url = create_queue(q, "sesload-dlq").await;
+    let sink = SqsDeadLetters::new(q.clone(), &url);
+    let fixture_len = contract::dead_letter_fixture().len();
+    contract::dead_letter_sink(&sink, || read_dead_letters(q, &url, fixture_len)).await;
 
     // a queue that does not exist: every letter is reported back, none dropped silently
     let bad = SqsDeadLetters::new(q.clone(), format!("{url}-missing"));
-    let mut failed = bad.send_batch(&letters[..3]).await;
-    failed.sort();
-    assert_eq!(failed, vec!["src-0", "src-1", "src-2"]);
+    contract::unavailable_dead_letter_sink(&bad).await;
 }
 
-async fn visibility(q: &aws_sdk_sqs::Client) {
-    let url = create_queue(q, "sesload-src").await;
-    q.send_message()
-        .queue_url(&url)
-        .message_body("hello")
-        .send()
-        .await
-        .unwrap();
-    let receive = || async {
-        q.receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(1)
+/// The source queue as the visibility contract sees it.
+struct Probe<'a> {
+    q: &'a aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl Probe<'_> {
+    async fn receive(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        self.q
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(10)
             .send()
             .await
             .unwrap()
             .messages()
             .to_vec()
-    };
-    let m = receive().await;
-    assert_eq!(m.len(), 1);
-    let handle = m[0].receipt_handle().unwrap().to_string();
+    }
+}
+
+impl QueueProbe for Probe<'_> {
+    async fn receive_new(&self, body: &str) -> String {
+        self.q
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+        self.receive()
+            .await
+            .into_iter()
+            .find(|m| m.body() == Some(body))
+            .unwrap_or_else(|| panic!("{body:?} sent but not received"))
+            .receipt_handle()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn receive_visible(&self) -> Vec<String> {
+        self.receive()
+            .await
+            .into_iter()
+            .filter_map(|m| m.body().map(str::to_string))
+            .collect()
+    }
+}
+
+async fn visibility(q: &aws_sdk_sqs::Client) {
+    let url = create_queue(q, "sesload-src").await;
     let vis = SqsVisibility::new(q.clone(), &url);
-    // visible again almost at once
-    vis.delay(&handle, Duration::from_millis(400))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let m = receive().await;
-    assert_eq!(m.len(), 1, "message should be visible after its 1 s delay");
-    // hidden for a long delay
-    let handle = m[0].receipt_handle().unwrap().to_string();
-    vis.delay(&handle, Duration::from_secs(120)).await.unwrap();
-    assert!(receive().await.is_empty());
-    // bad receipt handle: an error, not a panic
-    assert!(vis.delay("nonsense", Duration::from_secs(1)).await.is_err());
+    contract::visibility_control(&vis, &Probe { q, url }).await;
 }

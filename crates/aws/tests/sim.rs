@@ -1,14 +1,14 @@
-//! The SES adapter over real HTTP against `sesload sim` (the SES v2 simulator), and the
-//! whole BatchProcessor paced against the simulator's MaxSendRate.
+//! The SES adapter over real HTTP against `sesload sim` (the SES v2 simulator): the mailer
+//! contract, error mapping, and the whole BatchProcessor paced against the simulator's
+//! MaxSendRate.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sesload_aws::{SesMailer, ses_client_for_endpoint};
+use sesload_core::memory::{MemoryCustomers, MemoryDeadLetters, MemoryVisibility};
 use sesload_core::{
-    BatchProcessor, Customer, CustomerStore, DeadLetter, DeadLetterSink, DlqReason, FailureClass,
-    InboundRecord, Mailer, NoLedger, OutgoingEmail, PortError, ProcessorSettings, RateSource, Tag,
-    UniqueCode, UserId, VisibilityControl, classify,
+    BatchProcessor, DlqReason, FailureClass, InboundRecord, Mailer, NoLedger, OutgoingEmail,
+    ProcessorSettings, RateSource, Tag, UniqueCode, classify, contract,
 };
 use sesload_sim::{LatencyConfig, SimConfig, SimHandle, TemplateSeed};
 
@@ -53,6 +53,14 @@ fn email(to: &str, template: &str, code: &str) -> OutgoingEmail {
         ],
         unique_code: UniqueCode(code.into()),
     }
+}
+
+#[tokio::test]
+async fn ses_adapter_keeps_the_mailer_contract() {
+    let sim = start(14.0).await;
+    let mailer = SesMailer::new(ses_client_for_endpoint(&sim.endpoint_url(), "us-east-1"));
+    contract::mailer(&mailer, "SimpleEmail").await;
+    sim.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -237,36 +245,6 @@ async fn ses_adapter_maps_a_timeout_to_maybe_sent() {
 
 // --- the processor paced against the simulator's quota (in-memory customers and sinks)
 
-struct Customers;
-impl CustomerStore for Customers {
-    async fn batch_get(&self, ids: &[UserId]) -> Result<HashMap<UserId, Customer>, PortError> {
-        Ok(ids
-            .iter()
-            .map(|id| {
-                (
-                    id.clone(),
-                    Customer {
-                        user_id: id.clone(),
-                        attributes: [("first_name".to_string(), format!("N{}", id.0))].into(),
-                    },
-                )
-            })
-            .collect())
-    }
-}
-struct Sink;
-impl DeadLetterSink for Sink {
-    async fn send_batch(&self, letters: &[DeadLetter]) -> Vec<String> {
-        panic!("unexpected dead letters: {letters:?}")
-    }
-}
-struct Vis;
-impl VisibilityControl for Vis {
-    async fn delay(&self, _: &str, _: Duration) -> Result<(), PortError> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn processor_paces_to_the_quota_it_reads_from_get_account_without_throttles() {
     let sim = start(10.0).await;
@@ -279,7 +257,14 @@ async fn processor_paces_to_the_quota_it_reads_from_get_account_without_throttle
         send_concurrency: 16,
         ..ProcessorSettings::default()
     };
-    let p = BatchProcessor::new(Customers, NoLedger, mailer, Sink, Vis, settings);
+    let p = BatchProcessor::new(
+        MemoryCustomers::numbered(1..=25),
+        NoLedger,
+        mailer,
+        MemoryDeadLetters::new(),
+        MemoryVisibility::new(),
+        settings,
+    );
     let records: Vec<InboundRecord> = (0..25)
         .map(|i| InboundRecord {
             message_id: format!("m{i}"),
@@ -301,6 +286,8 @@ async fn processor_paces_to_the_quota_it_reads_from_get_account_without_throttle
         out.report.outcomes
     );
     assert_eq!(out.report.emails_sent, 25);
+    assert!(p.dead_letters().letters().is_empty());
+    assert!(p.visibility().changes().is_empty());
     assert_eq!(p.pacer().ceiling(), Some(9.0));
     // 25 sends at 9/s: 24 gaps of 111 ms
     assert!(took >= Duration::from_millis(2600), "{took:?}");

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | [`Ledger`](crate::Ledger) | [`ledger`] | an empty-or-not ledger |
 //! | [`CustomerStore`](crate::CustomerStore) | [`customer_store`] | a store seeded with [`customer_fixture`] |
-//! | [`Mailer`](crate::Mailer) | [`mailer`] | an email the service accepts |
+//! | [`Mailer`](crate::Mailer) | [`mailer`] | a template the service has |
 //! | [`DeadLetterSink`](crate::DeadLetterSink) | [`dead_letter_sink`], [`unavailable_dead_letter_sink`] | a way to read the letters back |
 //! | [`VisibilityControl`](crate::VisibilityControl) | [`visibility_control`] | a [`QueueProbe`] on the same queue |
 //!
@@ -25,7 +25,7 @@ mod queue;
 
 pub use customers::{customer_fixture, customer_store};
 pub use ledger::{ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger};
-pub use mailer::mailer;
+pub use mailer::{MISSING_TEMPLATE, mailer};
 pub use queue::{
     DETAIL_KEPT_CHARS, QueueProbe, dead_letter_fixture, dead_letter_sink,
     unavailable_dead_letter_sink, visibility_control,

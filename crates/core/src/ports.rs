@@ -1,8 +1,9 @@
 //! Ports: what the batch processor needs from the outside world.
 //!
-//! Each trait has one AWS adapter (`sesload-aws`) and one local adapter (`sesload-local`),
-//! plus hand-written fakes in the core tests. Methods return `impl Future + Send` so that
-//! adapters can be written with `async fn` and the processor stays generic (no boxing).
+//! Each trait has one AWS adapter (`sesload-aws`), one local adapter (`sesload-local`) and
+//! one in memory ([`crate::memory`]); all of them pass the same port contracts (`contract`,
+//! feature `contract-tests`). Methods return `impl Future + Send` so that adapters can be
+//! written with `async fn` and the processor stays generic (no boxing).
 
 use std::collections::HashMap;
 use std::future::Future;

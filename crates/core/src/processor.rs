@@ -1,12 +1,13 @@
 //! The batch processor: one invocation's worth of records in, a partial batch response out.
 //!
-//! [`BatchProcessor::process`] runs one batch through named steps, each readable on its own:
+//! [`BatchProcessor::process`] runs one batch through named steps, each readable on its own
+//! (`processor/steps.rs`; one record's claim and send in `processor/send.rs`):
 //!
 //! 1. [refresh the quota](BatchProcessor::refresh_quota) (the pacing ceiling from `GetAccount`);
-//! 2. validate every body ([`steps`]);
+//! 2. validate every body;
 //! 3. look up the customers of the valid records, once per batch (cached);
 //! 4. compose each record's email, or settle it as an unknown customer / lookup failure;
-//! 5. claim + paced send + record/release, per record, concurrently and bounded ([`send`]);
+//! 5. claim + paced send + record/release, per record, concurrently and bounded;
 //! 6. write the dead letters, retrying the records whose write failed;
 //! 7. settle every record's [`RecordOutcome`] and set the retried records' visibility delays.
 //!

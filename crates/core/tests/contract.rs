@@ -8,7 +8,6 @@ use sesload_core::contract::{self, QueueProbe};
 use sesload_core::memory::{
     Answer, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemoryVisibility,
 };
-use sesload_core::{OutgoingEmail, Tag, UniqueCode};
 use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]
@@ -26,25 +25,13 @@ async fn memory_customers_keep_the_customer_store_contract() {
 async fn memory_mailer_keeps_the_mailer_contract() {
     // The in-memory mailer knows no templates: a rule plays SES for the missing one.
     let mailer = MemoryMailer::new().with_rule(|email, _| {
-        if email.template_name == "SimpleEmail" {
-            Answer::Accept
-        } else {
+        if email.template_name == contract::MISSING_TEMPLATE {
             Answer::error("NotFoundException", 404)
+        } else {
+            Answer::Accept
         }
     });
-    let email = OutgoingEmail {
-        from: "sender@example.com".into(),
-        to: "success@simulator.amazonses.com".into(),
-        template_name: "SimpleEmail".into(),
-        template_data: r#"{"first_name":"Ada"}"#.into(),
-        configuration_set: None,
-        tags: vec![Tag {
-            name: "campaign".into(),
-            value: "contract".into(),
-        }],
-        unique_code: UniqueCode("replaced".into()),
-    };
-    contract::mailer(&mailer, &email).await;
+    contract::mailer(&mailer, "SimpleEmail").await;
 }
 
 #[tokio::test(start_paused = true)]

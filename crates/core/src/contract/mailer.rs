@@ -33,21 +33,25 @@ async fn quota<M: Mailer>(mailer: &M, case: &str) -> SendQuota {
     q
 }
 
-/// Run every mailer case. `accepted` is an email the service accepts (its `unique_code` and
-/// tag are replaced per send); the cases also send it with the template [`MISSING_TEMPLATE`].
-pub async fn mailer<M: Mailer>(mailer: &M, accepted: &OutgoingEmail) {
+/// Run every mailer case with emails from `sender@example.com` to the SES mailbox simulator's
+/// `success@simulator.amazonses.com` using `template` (which the service must have), one
+/// `unique_code` each, and one with the template [`MISSING_TEMPLATE`].
+pub async fn mailer<M: Mailer>(mailer: &M, template: &str) {
     let prefix = run_prefix("mailer");
     let email = |suffix: &str, template: &str| {
-        let code = UniqueCode(format!("{prefix}-{suffix}"));
-        let mut e = accepted.clone();
-        e.template_name = template.to_string();
-        e.tags.retain(|t| t.name != "unique_code");
-        e.tags.push(Tag {
-            name: "unique_code".into(),
-            value: code.0.clone(),
-        });
-        e.unique_code = code;
-        e
+        let code = format!("{prefix}-{suffix}");
+        OutgoingEmail {
+            from: "sender@example.com".into(),
+            to: "success@simulator.amazonses.com".into(),
+            template_name: template.to_string(),
+            template_data: format!(r#"{{"first_name":"Ada","unique_code":"{code}"}}"#),
+            configuration_set: None,
+            tags: vec![Tag {
+                name: "unique_code".into(),
+                value: code.clone(),
+            }],
+            unique_code: UniqueCode(code),
+        }
     };
 
     // The quota is usable for pacing.
@@ -58,7 +62,7 @@ pub async fn mailer<M: Mailer>(mailer: &M, accepted: &OutgoingEmail) {
     let mut ids = HashSet::new();
     for i in 0..3 {
         let id = mailer
-            .send(&email(&format!("ok-{i}"), &accepted.template_name))
+            .send(&email(&format!("ok-{i}"), template))
             .await
             .unwrap_or_else(|f| panic!("mailer contract, {case}: send {i} failed: {f:?}"));
         assert!(!id.0.is_empty(), "mailer contract, {case}: empty message id");

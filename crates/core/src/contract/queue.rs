@@ -82,7 +82,7 @@ where
         let kept: String = want.detail.chars().take(DETAIL_KEPT_CHARS).collect();
         assert!(
             l.detail.starts_with(&kept) && want.detail.starts_with(&l.detail),
-            "dead-letter contract, {id}: detail {:?} is not a prefix of {:?} of at least {DETAIL_KEPT_CHARS} characters",
+            "dead-letter contract, {id}: detail {:?} is not {:?} (whole, or cut after at least {DETAIL_KEPT_CHARS} characters)",
             l.detail,
             want.detail
         );

@@ -3,21 +3,17 @@
 //!
 //! The real [`BatchProcessor`] with the real SES adapter (`aws-sdk-sesv2` over HTTP) sends
 //! to the SES simulator (in this process, fixed latency, no quota). Customers, ledger, DLQ and
-//! visibility are in memory: this measures the send path, which dominates. The same batches
+//! visibility are the in-memory adapters of `sesload_core::memory`: this measures the send
+//! path, which dominates. The same batches
 //! run twice: with `--send-concurrency` (default 32) and with concurrency 1 (sequential mode,
 //! the original sample's behaviour). Keys: `concurrent_emails_per_s`,
 //! `sequential_emails_per_s`, `ratio`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sesload_aws::{SesMailer, ses_client_for_endpoint};
-use sesload_core::{
-    BatchProcessor, Claim, Customer, CustomerStore, DeadLetter, DeadLetterSink, InboundRecord,
-    Ledger, MessageId, PortError, ProcessorSettings, RateSource, UniqueCode, UserId,
-    VisibilityControl,
-};
+use sesload_core::memory::{MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryVisibility};
+use sesload_core::{BatchProcessor, InboundRecord, ProcessorSettings, RateSource};
 use sesload_sim::{LatencyConfig, SimConfig, TemplateSeed};
 
 /// Arguments of this scenario.
@@ -43,66 +39,8 @@ pub struct Args {
     pub send_concurrency: usize,
 }
 
-struct MemCustomers;
-impl CustomerStore for MemCustomers {
-    async fn batch_get(&self, ids: &[UserId]) -> Result<HashMap<UserId, Customer>, PortError> {
-        Ok(ids
-            .iter()
-            .map(|id| {
-                let c = Customer {
-                    user_id: id.clone(),
-                    attributes: [("first_name".to_string(), format!("Customer{}", id.0))].into(),
-                };
-                (id.clone(), c)
-            })
-            .collect())
-    }
-}
-
-#[derive(Default)]
-struct MemLedger(Mutex<HashMap<String, Option<MessageId>>>);
-impl Ledger for MemLedger {
-    async fn claim(&self, code: &UniqueCode, _: Duration) -> Result<Claim, PortError> {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(match m.get(&code.0) {
-            Some(Some(id)) => Claim::AlreadySent(id.clone()),
-            Some(None) => Claim::InFlight,
-            None => {
-                m.insert(code.0.clone(), None);
-                Claim::Claimed
-            }
-        })
-    }
-    async fn record_sent(&self, code: &UniqueCode, id: &MessageId) -> Result<(), PortError> {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        m.insert(code.0.clone(), Some(id.clone()));
-        Ok(())
-    }
-    async fn release(&self, code: &UniqueCode) -> Result<(), PortError> {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        m.remove(&code.0);
-        Ok(())
-    }
-}
-
-#[derive(Default)]
-struct MemDlq(Mutex<Vec<DeadLetter>>);
-impl DeadLetterSink for MemDlq {
-    async fn send_batch(&self, letters: &[DeadLetter]) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(letters.iter().cloned());
-        Vec::new()
-    }
-}
-
-struct NoVisibility;
-impl VisibilityControl for NoVisibility {
-    async fn delay(&self, _: &str, _: Duration) -> Result<(), PortError> {
-        Ok(())
-    }
-}
+/// The bench's user ids are 1..=CUSTOMERS.
+const CUSTOMERS: u64 = 10_000;
 
 fn batch(run: &str, b: usize, size: usize) -> Vec<InboundRecord> {
     (0..size)
@@ -115,7 +53,7 @@ fn batch(run: &str, b: usize, size: usize) -> Vec<InboundRecord> {
                     "from": "sender@example.com",
                     "to": format!("success+{n}@simulator.amazonses.com"),
                     "template_name": "SimpleEmail",
-                    "user_id": (n % 10_000) + 1,
+                    "user_id": (n as u64 % CUSTOMERS) + 1,
                     "config_set": "load-test-config",
                     "tags": [{"Name": "campaign", "Value": format!("bench-{run}")}],
                     "unique_code": format!("{run}-{n}"),
@@ -150,11 +88,11 @@ async fn run_mode(
         ..ProcessorSettings::default()
     };
     let p = BatchProcessor::new(
-        MemCustomers,
-        MemLedger::default(),
+        MemoryCustomers::numbered(1..=CUSTOMERS),
+        MemoryLedger::new(),
         mailer,
-        MemDlq::default(),
-        NoVisibility,
+        MemoryDeadLetters::new(),
+        MemoryVisibility::new(),
         settings,
     );
     // warm the connection pool outside the measurement
