@@ -256,7 +256,9 @@ impl Ledger for DynamoLedger {
                 .item("claimed_at", n(now))
                 .item("lease_until", n(now + lease.as_millis() as u64))
                 .item(TTL_ATTRIBUTE, n(now / 1000 + self.ttl.as_secs()))
-                .condition_expression("attribute_not_exists(#k) OR (#s = :claimed AND #l < :now)")
+                // A lease is live while lease_until > now (as in every ledger): at
+                // lease_until == now it is expired and may be reclaimed.
+                .condition_expression("attribute_not_exists(#k) OR (#s = :claimed AND #l <= :now)")
                 .expression_attribute_names("#k", LEDGER_KEY)
                 .expression_attribute_names("#s", "status")
                 .expression_attribute_names("#l", "lease_until")

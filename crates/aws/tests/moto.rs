@@ -204,7 +204,12 @@ async fn customer_store_contract(d: &aws_sdk_dynamodb::Client) {
             .iter()
             .map(|c| {
                 WriteRequest::builder()
-                    .put_request(PutRequest::builder().set_item(Some(item(c))).build().unwrap())
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item(c)))
+                            .build()
+                            .unwrap(),
+                    )
                     .build()
             })
             .collect();

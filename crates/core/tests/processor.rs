@@ -45,8 +45,13 @@ fn customers() -> MemoryCustomers {
     MemoryCustomers::numbered(1..=1000)
 }
 
-type Proc =
-    BatchProcessor<MemoryCustomers, MemoryLedger, MemoryMailer, MemoryDeadLetters, MemoryVisibility>;
+type Proc = BatchProcessor<
+    MemoryCustomers,
+    MemoryLedger,
+    MemoryMailer,
+    MemoryDeadLetters,
+    MemoryVisibility,
+>;
 
 fn settings() -> ProcessorSettings {
     ProcessorSettings {
@@ -115,9 +120,16 @@ async fn all_good_records_are_sent_with_personalised_data() {
     assert_eq!(out.report.ses_send_ms.len(), 20);
     assert!(out.report.ses_send_ms.iter().all(|ms| *ms >= 50.0));
     let sent = p.mailer().sent();
-    let email = &sent.iter().find(|s| s.email.unique_code.0 == "c3").unwrap().email;
+    let email = &sent
+        .iter()
+        .find(|s| s.email.unique_code.0 == "c3")
+        .unwrap()
+        .email;
     let data: serde_json::Value = serde_json::from_str(&email.template_data).unwrap();
-    assert_eq!(data, json!({"first_name": "Customer4", "unique_code": "c3"}));
+    assert_eq!(
+        data,
+        json!({"first_name": "Customer4", "unique_code": "c3"})
+    );
     assert!(
         email
             .tags

@@ -5,7 +5,7 @@
 //!   per batch (the `BatchGetItem`).
 //! - [`SqliteLedger`]: `ledger(unique_code PK, message_id, lease_until)`; `claim` is one atomic
 //!   conditional write in the writer's transaction (DynamoDB `PutItem` with
-//!   `attribute_not_exists(unique_code) OR (attribute_not_exists(message_id) AND lease_until < :now)`).
+//!   `attribute_not_exists(unique_code) OR (attribute_not_exists(message_id) AND lease_until <= :now)`).
 //! - [`LocalDeadLetterSink`]: rows in `dlq` with reason/detail (the SQS DLQ with message attributes).
 //! - [`LocalVisibility`]: `ChangeMessageVisibility` on the local queue.
 //! - [`MeteredMailer`]: wraps any [`Mailer`] to time calls and count sends/throttles for the

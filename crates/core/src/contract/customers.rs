@@ -42,11 +42,7 @@ fn ids(ids: &[&str]) -> Vec<UserId> {
     ids.iter().map(|s| UserId(s.to_string())).collect()
 }
 
-async fn get<S: CustomerStore>(
-    store: &S,
-    case: &str,
-    ids: &[UserId],
-) -> HashMap<UserId, Customer> {
+async fn get<S: CustomerStore>(store: &S, case: &str, ids: &[UserId]) -> HashMap<UserId, Customer> {
     store.batch_get(ids).await.unwrap_or_else(|e| {
         panic!(
             "customer store contract, {case}: batch_get of {} ids failed: {e}",
@@ -85,10 +81,18 @@ pub async fn customer_store<S: CustomerStore>(store: &S) {
     let case = "unknown ids absent";
     let long = "u".repeat(64);
     let asked = ["5", "999999", "007", "Ada_Lovelace", &long, "ada_lovelace"];
-    expect(case, &get(store, case, &ids(&asked)).await, &["5", "ada_lovelace"]);
+    expect(
+        case,
+        &get(store, case, &ids(&asked)).await,
+        &["5", "ada_lovelace"],
+    );
 
     let case = "only unknown ids";
-    expect(case, &get(store, case, &ids(&["0", "251", "nobody"])).await, &[]);
+    expect(
+        case,
+        &get(store, case, &ids(&["0", "251", "nobody"])).await,
+        &[],
+    );
 
     let case = "no ids";
     expect(case, &get(store, case, &[]).await, &[]);

@@ -105,6 +105,7 @@ pub async fn ledger<L: Ledger>(ledger: &L) {
     };
     claim_then_in_flight(case("claim_then_in_flight")).await;
     expired_lease_is_reclaimed(case("expired_lease_is_reclaimed")).await;
+    zero_lease_is_expired_at_once(case("zero_lease_is_expired_at_once")).await;
     sent_is_already_sent_forever(case("sent_is_already_sent_forever")).await;
     released_claim_is_claimed_afresh(case("released_claim_is_claimed_afresh")).await;
     release_never_undoes_a_send(case("release_never_undoes_a_send")).await;
@@ -134,6 +135,16 @@ async fn expired_lease_is_reclaimed<L: Ledger>(c: Case<'_, L>) {
     let code = c.code("a");
     c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
     tokio::time::sleep(EXPIRY_WAIT).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::Reclaimed).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::InFlight).await;
+}
+
+/// A lease ends at `claimed_at + lease` exactly: a zero lease is expired at once, even
+/// within the same millisecond (a lease is live while `lease_until > now`).
+async fn zero_lease_is_expired_at_once<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    c.expect(&code, Duration::ZERO, ClaimKind::Claimed).await;
+    c.expect(&code, Duration::ZERO, ClaimKind::Reclaimed).await;
     c.expect(&code, LONG_LEASE, ClaimKind::Reclaimed).await;
     c.expect(&code, LONG_LEASE, ClaimKind::InFlight).await;
 }

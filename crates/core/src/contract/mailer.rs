@@ -55,7 +55,7 @@ pub async fn mailer<M: Mailer>(mailer: &M, template: &str) {
     };
 
     // The quota is usable for pacing.
-    let before = quota(mailer, "quota").await;
+    quota(mailer, "quota").await;
 
     // Accepted sends answer distinct, non-empty message ids.
     let case = "accepted sends";
@@ -65,22 +65,19 @@ pub async fn mailer<M: Mailer>(mailer: &M, template: &str) {
             .send(&email(&format!("ok-{i}"), template))
             .await
             .unwrap_or_else(|f| panic!("mailer contract, {case}: send {i} failed: {f:?}"));
-        assert!(!id.0.is_empty(), "mailer contract, {case}: empty message id");
+        assert!(
+            !id.0.is_empty(),
+            "mailer contract, {case}: empty message id"
+        );
         assert!(
             ids.insert(id.0.clone()),
             "mailer contract, {case}: message id {id} answered twice"
         );
     }
 
-    // The quota counts them.
-    let case = "quota counts accepted sends";
-    let after = quota(mailer, case).await;
-    assert!(
-        after.sent_last_24_hours >= before.sent_last_24_hours + 3.0,
-        "mailer contract, {case}: sent_last_24_hours {} before 3 sends, {} after",
-        before.sent_last_24_hours,
-        after.sent_last_24_hours
-    );
+    // The quota still answers after sends. (Sends to the mailbox simulator do not count in
+    // `sent_last_24_hours` on SES, so the contract does not compare the two answers.)
+    quota(mailer, "quota after sends").await;
 
     // A missing template is SES's NotFoundException: answered (404), so certainly not sent,
     // and classified as a permanent failure.

@@ -140,7 +140,8 @@ pub async fn visibility_control<V: VisibilityControl, Q: QueueProbe>(vis: &V, qu
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let seen = seen.expect("visibility contract, short delay: not visible again 5 s after a 1 s delay");
+    let seen =
+        seen.expect("visibility contract, short delay: not visible again 5 s after a 1 s delay");
     assert!(
         seen >= delay - Duration::from_millis(20),
         "visibility contract, short delay: visible again after {seen:?}, before the {delay:?} delay"

@@ -72,7 +72,10 @@ impl CustomerStore for MemoryCustomers {
         if self.unavailable.load(Ordering::SeqCst) {
             return Err(PortError::new(
                 "customers.batch_get",
-                format!("in-memory customer table made unavailable ({} ids asked)", ids.len()),
+                format!(
+                    "in-memory customer table made unavailable ({} ids asked)",
+                    ids.len()
+                ),
             ));
         }
         let customers = lock(&self.customers);

@@ -121,7 +121,11 @@ impl Ledger for MemoryLedger {
         }
     }
 
-    async fn record_sent(&self, code: &UniqueCode, message_id: &MessageId) -> Result<(), PortError> {
+    async fn record_sent(
+        &self,
+        code: &UniqueCode,
+        message_id: &MessageId,
+    ) -> Result<(), PortError> {
         self.call("ledger.record_sent", code)?;
         // Like the other ledgers: a send is recorded even if its claim row vanished.
         let now = Instant::now();

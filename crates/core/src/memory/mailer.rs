@@ -64,8 +64,7 @@ type Rule = dyn Fn(&OutgoingEmail, u32) -> Answer + Send + Sync;
 /// [`Mailer`] in memory. Every send waits the fixed latency (tokio time), then answers, in this
 /// order of precedence: the answer set by [`answer_all`](Self::answer_all); the next answer of the
 /// per-call [`script`](Self::script); the [`rule`](Self::with_rule) for this email and attempt;
-/// otherwise [`Answer::Accept`]. `quota` answers the configured quota, with
-/// `sent_last_24_hours` grown by every accepted send.
+/// otherwise [`Answer::Accept`]. `quota` answers the quota last [set](Self::set_quota).
 pub struct MemoryMailer {
     latency: Duration,
     quota: Mutex<Result<SendQuota, PortError>>,
@@ -158,7 +157,10 @@ impl MemoryMailer {
 
     /// Recipients of the accepted emails, in order.
     pub fn sent_to(&self) -> Vec<String> {
-        lock(&self.sent).iter().map(|s| s.email.to.clone()).collect()
+        lock(&self.sent)
+            .iter()
+            .map(|s| s.email.to.clone())
+            .collect()
     }
 
     /// The message id of the last accepted send of `unique_code`.
@@ -235,10 +237,6 @@ impl Mailer for MemoryMailer {
 
     async fn quota(&self) -> Result<SendQuota, PortError> {
         self.quota_calls.fetch_add(1, Ordering::SeqCst);
-        let sent = lock(&self.sent).len() as f64;
-        lock(&self.quota).clone().map(|mut q| {
-            q.sent_last_24_hours += sent;
-            q
-        })
+        lock(&self.quota).clone()
     }
 }

@@ -68,7 +68,10 @@ where
         let sent = inner.mailer.send(&email).await;
         let ses_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
         let (step, throttled) = match sent {
-            Ok(mid) => (self.record_sent(&message_id, code, mid, ambiguous).await, false),
+            Ok(mid) => (
+                self.record_sent(&message_id, code, mid, ambiguous).await,
+                false,
+            ),
             Err(f) => self.send_failed(&message_id, code, f, ambiguous).await,
         };
         TaskResult {
