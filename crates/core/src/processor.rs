@@ -1,7 +1,8 @@
 //! The batch processor: one invocation's worth of records in, a partial batch response out.
 //!
-//! [`BatchProcessor::process`] runs one batch through named steps, each readable on its own
-//! (`processor/steps.rs`; one record's claim and send in `processor/send.rs`):
+//! [`BatchProcessor::process`] runs one batch through named steps, each a method readable on
+//! its own (the batch's bookkeeping is in `processor/steps.rs`, one record's claim and send in
+//! `processor/send.rs`):
 //!
 //! 1. [refresh the quota](BatchProcessor::refresh_quota) (the pacing ceiling from `GetAccount`);
 //! 2. validate every body;
@@ -19,15 +20,19 @@ mod send;
 mod settings;
 mod steps;
 
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::join_all;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::cache::CachedCustomerStore;
-use crate::model::{InboundRecord, MessageId, UniqueCode};
+use crate::model::{
+    Customer, InboundRecord, MessageId, OutgoingEmail, SendRequest, UniqueCode, UserId,
+};
 use crate::pacer::Pacer;
 use crate::ports::{
     Claim, CustomerStore, DeadLetterSink, Ledger, Mailer, PortError, VisibilityControl,
@@ -37,7 +42,7 @@ pub use report::{BatchOutcome, BatchReport, RecordOutcome, RetryCause};
 pub use settings::{FALLBACK_MAX_SEND_RATE, ProcessorSettings, RateSource};
 pub use steps::compose;
 
-use steps::Batch;
+use steps::{Batch, RetryDelay};
 
 /// A ledger for when idempotency is disabled: every claim succeeds, nothing is stored.
 #[derive(Debug, Clone, Copy, Default)]
@@ -242,5 +247,74 @@ where
             RetryCause::AccountPaused(_) => s.retry_max_delay,
             _ => s.retry_delay(receive_count, self.jitter()),
         }
+    }
+
+    /// One lookup of the valid records' distinct `user_id`s (cache first). `None`: the
+    /// lookup failed, and every valid record will be retried.
+    async fn look_up_customers(
+        &self,
+        valid: &[(usize, SendRequest)],
+        batch: &mut Batch<'_>,
+    ) -> Option<HashMap<UserId, Customer>> {
+        if valid.is_empty() {
+            return Some(HashMap::new());
+        }
+        let ids: Vec<UserId> = valid.iter().map(|(_, r)| r.user_id.clone()).collect();
+        match self.inner.customers.get_counted(&ids).await {
+            Ok((found, stats)) => {
+                batch.report.customer_cache_hits = stats.hits;
+                batch.report.customer_cache_misses = stats.misses;
+                Some(found)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "customer lookup failed; retrying the batch's valid records");
+                None
+            }
+        }
+    }
+
+    /// Claim and send every composed email: one task each, all at once; the semaphore inside
+    /// `send_one` bounds how many are past the claim.
+    async fn claim_and_send(&self, batch: &mut Batch<'_>, emails: Vec<(usize, OutgoingEmail)>) {
+        let records = batch.records;
+        let tasks = emails.into_iter().map(|(i, email)| {
+            let inner = Arc::clone(&self.inner);
+            let message_id = records[i].message_id.clone();
+            let task = tokio::spawn(async move { inner.send_one(message_id, email).await });
+            async move { (i, task.await) }
+        });
+        // Spawn every task before awaiting any of them.
+        let tasks: Vec<_> = tasks.collect();
+        for (i, joined) in join_all(tasks).await {
+            batch.sent(i, joined);
+        }
+    }
+
+    /// Write the batch's dead letters in one call; a record whose write failed is retried.
+    async fn write_dead_letters(&self, batch: &mut Batch<'_>) {
+        let letters = batch.dead_letters();
+        if letters.is_empty() {
+            return;
+        }
+        let failed = self.inner.dlq.send_batch(&letters).await;
+        if !failed.is_empty() {
+            tracing::warn!(
+                count = failed.len(),
+                "dead-letter writes failed; retrying those records"
+            );
+            batch.dead_letter_writes_failed(&failed);
+        }
+    }
+
+    /// `ChangeMessageVisibility` of every retried record, concurrently. Best effort: on
+    /// error the queue's own visibility timeout applies.
+    async fn set_retry_delays(&self, delays: &[RetryDelay<'_>]) {
+        let vis = &self.inner.visibility;
+        join_all(delays.iter().map(|d| async move {
+            if let Err(e) = vis.delay(d.receipt_handle, d.delay).await {
+                tracing::warn!(message_id = %d.message_id, error = %e, "could not set the retry delay; the queue's visibility timeout applies");
+            }
+        }))
+        .await;
     }
 }

@@ -4,12 +4,10 @@
 use tokio::time::Instant;
 
 use super::steps::Step;
-use super::{BatchProcessor, RetryCause};
+use super::{Inner, RetryCause};
 use crate::classify::{FailureClass, classify};
 use crate::model::{MessageId, OutgoingEmail, UniqueCode};
-use crate::ports::{
-    Claim, CustomerStore, DeadLetterSink, Ledger, Mailer, SendFailure, VisibilityControl,
-};
+use crate::ports::{Claim, Ledger, Mailer, SendFailure};
 
 /// What one record's task produced.
 pub(super) struct TaskResult {
@@ -45,27 +43,19 @@ fn keeps_claim(failure: &SendFailure, class: FailureClass, ambiguous: bool) -> b
     (failure.maybe_sent || ambiguous) && class.is_retryable()
 }
 
-impl<C, L, M, D, V> BatchProcessor<C, L, M, D, V>
-where
-    C: CustomerStore + 'static,
-    L: Ledger + 'static,
-    M: Mailer + 'static,
-    D: DeadLetterSink + 'static,
-    V: VisibilityControl + 'static,
-{
+impl<C, L: Ledger, M: Mailer, D, V> Inner<C, L, M, D, V> {
     /// Claim → pace → send → record or release, for one record.
     pub(super) async fn send_one(&self, message_id: String, email: OutgoingEmail) -> TaskResult {
-        let inner = &self.inner;
         // The semaphore is never closed.
-        let _permit = inner.semaphore.acquire().await.ok();
+        let _permit = self.semaphore.acquire().await.ok();
         let code = &email.unique_code;
         let ambiguous = match self.claim(&message_id, code).await {
             ClaimStep::Send { ambiguous } => ambiguous,
             ClaimStep::Done(step) => return TaskResult::without_send(step),
         };
-        inner.pacer.acquire().await;
+        self.pacer.acquire().await;
         let t0 = Instant::now();
-        let sent = inner.mailer.send(&email).await;
+        let sent = self.mailer.send(&email).await;
         let ses_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
         let (step, throttled) = match sent {
             Ok(mid) => (
@@ -83,11 +73,11 @@ where
 
     /// Claim `code` in the ledger (always granted when idempotency is disabled).
     async fn claim(&self, message_id: &str, code: &UniqueCode) -> ClaimStep {
-        let s = &self.inner.settings;
+        let s = &self.settings;
         if !s.idempotency_enabled {
             return ClaimStep::Send { ambiguous: false };
         }
-        match self.inner.ledger.claim(code, s.claim_lease).await {
+        match self.ledger.claim(code, s.claim_lease).await {
             Ok(Claim::Claimed) => ClaimStep::Send { ambiguous: false },
             Ok(Claim::Reclaimed) => {
                 tracing::warn!(%message_id, unique_code = %code, "claim lease had expired; sending again (ambiguous retry)");
@@ -113,8 +103,8 @@ where
         mid: MessageId,
         ambiguous: bool,
     ) -> Step {
-        if self.inner.settings.idempotency_enabled
-            && let Err(e) = self.inner.ledger.record_sent(code, &mid).await
+        if self.settings.idempotency_enabled
+            && let Err(e) = self.ledger.record_sent(code, &mid).await
         {
             tracing::error!(%message_id, unique_code = %code, ses_message_id = %mid, error = %e,
                     "sent, but the ledger did not record it; a redelivery after the lease would be an ambiguous retry");
@@ -135,13 +125,13 @@ where
         ambiguous: bool,
     ) -> (Step, bool) {
         let class = classify(&f);
-        if self.inner.settings.idempotency_enabled
+        if self.settings.idempotency_enabled
             && !keeps_claim(&f, class, ambiguous)
-            && let Err(e) = self.inner.ledger.release(code).await
+            && let Err(e) = self.ledger.release(code).await
         {
             tracing::warn!(%message_id, unique_code = %code, error = %e, "could not release the claim; it expires after the lease");
         }
-        let pacer = &self.inner.pacer;
+        let pacer = &self.pacer;
         let step = match class {
             FailureClass::Throttled => {
                 pacer.on_throttle();

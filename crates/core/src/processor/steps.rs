@@ -1,20 +1,19 @@
 //! The steps of one batch, in the order [`BatchProcessor::process`] runs them.
 //!
-//! [`Batch`] holds where every record stands ([`Step`]) and the report; each step is one
-//! method, either on the batch (pure bookkeeping) or on the processor (it calls a port).
+//! [`Batch`] holds where every record stands ([`Step`]) and the report. The bookkeeping of
+//! each step is a method here; the steps that call a port are the processor's methods that
+//! call these.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::future::join_all;
 use tokio::task::JoinError;
 
 use super::send::TaskResult;
-use super::{BatchOutcome, BatchProcessor, BatchReport, RecordOutcome, RetryCause};
+use super::{BatchOutcome, BatchReport, RecordOutcome, RetryCause};
 use crate::model::{
     Customer, DeadLetter, DlqReason, InboundRecord, MessageId, OutgoingEmail, SendRequest, UserId,
 };
-use crate::ports::{CustomerStore, DeadLetterSink, Ledger, Mailer, VisibilityControl};
 use crate::request::Policy;
 
 /// Where one record stands while its batch is processed.
@@ -30,16 +29,16 @@ pub(super) enum Step {
 
 /// One retried record's visibility change.
 pub(super) struct RetryDelay<'a> {
-    receipt_handle: &'a str,
-    message_id: &'a str,
-    delay: Duration,
+    pub(super) receipt_handle: &'a str,
+    pub(super) message_id: &'a str,
+    pub(super) delay: Duration,
 }
 
 /// A batch in progress: the records, each one's [`Step`] once decided, and the report.
 pub(super) struct Batch<'a> {
-    records: &'a [InboundRecord],
+    pub(super) records: &'a [InboundRecord],
     steps: Vec<Option<Step>>,
-    report: BatchReport,
+    pub(super) report: BatchReport,
 }
 
 impl<'a> Batch<'a> {
@@ -102,7 +101,7 @@ impl<'a> Batch<'a> {
 
     /// Take one record's send task result: its step, its SES latency and throttle. A task
     /// that panicked is retried.
-    fn sent(&mut self, i: usize, joined: Result<TaskResult, JoinError>) {
+    pub(super) fn sent(&mut self, i: usize, joined: Result<TaskResult, JoinError>) {
         match joined {
             Ok(t) => {
                 if let Some(ms) = t.ses_ms {
@@ -121,7 +120,7 @@ impl<'a> Batch<'a> {
     }
 
     /// The dead letters of this batch: the original body, unchanged, with the reason.
-    fn dead_letters(&self) -> Vec<DeadLetter> {
+    pub(super) fn dead_letters(&self) -> Vec<DeadLetter> {
         self.steps
             .iter()
             .zip(self.records)
@@ -138,7 +137,7 @@ impl<'a> Batch<'a> {
     }
 
     /// Records whose dead letter could not be written are retried, never dropped.
-    fn dead_letter_writes_failed(&mut self, failed: &[String]) {
+    pub(super) fn dead_letter_writes_failed(&mut self, failed: &[String]) {
         for (st, r) in self.steps.iter_mut().zip(self.records) {
             if let Some(Step::Dead(reason, _)) = st
                 && failed.contains(&r.message_id)
@@ -200,88 +199,6 @@ impl<'a> Batch<'a> {
             report,
         };
         (outcome, delays)
-    }
-}
-
-impl<C, L, M, D, V> BatchProcessor<C, L, M, D, V>
-where
-    C: CustomerStore + 'static,
-    L: Ledger + 'static,
-    M: Mailer + 'static,
-    D: DeadLetterSink + 'static,
-    V: VisibilityControl + 'static,
-{
-    /// One lookup of the valid records' distinct `user_id`s (cache first). `None`: the
-    /// lookup failed, and every valid record will be retried.
-    pub(super) async fn look_up_customers(
-        &self,
-        valid: &[(usize, SendRequest)],
-        batch: &mut Batch<'_>,
-    ) -> Option<HashMap<UserId, Customer>> {
-        if valid.is_empty() {
-            return Some(HashMap::new());
-        }
-        let ids: Vec<UserId> = valid.iter().map(|(_, r)| r.user_id.clone()).collect();
-        match self.inner.customers.get_counted(&ids).await {
-            Ok((found, stats)) => {
-                batch.report.customer_cache_hits = stats.hits;
-                batch.report.customer_cache_misses = stats.misses;
-                Some(found)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "customer lookup failed; retrying the batch's valid records");
-                None
-            }
-        }
-    }
-
-    /// Claim and send every composed email: one task each, all at once; the semaphore inside
-    /// [`Self::send_one`] bounds how many are past the claim.
-    pub(super) async fn claim_and_send(
-        &self,
-        batch: &mut Batch<'_>,
-        emails: Vec<(usize, OutgoingEmail)>,
-    ) {
-        let records = batch.records;
-        let tasks = emails.into_iter().map(|(i, email)| {
-            let this = self.clone();
-            let message_id = records[i].message_id.clone();
-            let task = tokio::spawn(async move { this.send_one(message_id, email).await });
-            async move { (i, task.await) }
-        });
-        // Spawn every task before awaiting any of them.
-        let tasks: Vec<_> = tasks.collect();
-        for (i, joined) in join_all(tasks).await {
-            batch.sent(i, joined);
-        }
-    }
-
-    /// Write the batch's dead letters in one call; a record whose write failed is retried.
-    pub(super) async fn write_dead_letters(&self, batch: &mut Batch<'_>) {
-        let letters = batch.dead_letters();
-        if letters.is_empty() {
-            return;
-        }
-        let failed = self.inner.dlq.send_batch(&letters).await;
-        if !failed.is_empty() {
-            tracing::warn!(
-                count = failed.len(),
-                "dead-letter writes failed; retrying those records"
-            );
-            batch.dead_letter_writes_failed(&failed);
-        }
-    }
-
-    /// `ChangeMessageVisibility` of every retried record, concurrently. Best effort: on
-    /// error the queue's own visibility timeout applies.
-    pub(super) async fn set_retry_delays(&self, delays: &[RetryDelay<'_>]) {
-        let vis = &self.inner.visibility;
-        join_all(delays.iter().map(|d| async move {
-            if let Err(e) = vis.delay(d.receipt_handle, d.delay).await {
-                tracing::warn!(message_id = %d.message_id, error = %e, "could not set the retry delay; the queue's visibility timeout applies");
-            }
-        }))
-        .await;
     }
 }
 
