@@ -131,7 +131,7 @@ async fn create_table(c: &aws_sdk_dynamodb::Client, name: &str, key: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_and_sqs_adapters_against_moto() {
     let moto = start_moto();
-    let tokio_deadline = tokio::time::timeout(Duration::from_secs(180), async {
+    let tokio_deadline = tokio::time::timeout(Duration::from_secs(120), async {
         let d = dynamo(&moto.url);
         create_table(&d, "customers", "user_id").await;
         create_table(&d, "ledger", "unique_code").await;
@@ -144,7 +144,7 @@ async fn dynamodb_and_sqs_adapters_against_moto() {
     });
     tokio_deadline
         .await
-        .expect("moto scenarios took over 180 s");
+        .expect("moto scenarios took over 120 s");
 }
 
 async fn seeder_and_customers(d: &aws_sdk_dynamodb::Client) {

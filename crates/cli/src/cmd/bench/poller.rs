@@ -4,10 +4,9 @@
 //! The real [`BatchProcessor`] with the real SES adapter (`aws-sdk-sesv2` over HTTP) sends
 //! to the SES simulator (in this process, fixed latency, no quota). Customers, ledger, DLQ and
 //! visibility are the in-memory adapters of `sesload_core::memory`: this measures the send
-//! path, which dominates. The same batches
-//! run twice: with `--send-concurrency` (default 32) and with concurrency 1 (sequential mode,
-//! the original sample's behaviour). Keys: `concurrent_emails_per_s`,
-//! `sequential_emails_per_s`, `ratio`.
+//! path, which dominates. The same batches run twice: with `--send-concurrency` (default 32)
+//! and with concurrency 1 (sequential mode, the original sample's behaviour). Keys:
+//! `concurrent_emails_per_s`, `sequential_emails_per_s`, `ratio`.
 
 use std::time::Instant;
 
