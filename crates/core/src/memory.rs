@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | [`CustomerStore`](crate::CustomerStore) | [`MemoryCustomers`] | seed, make unavailable, count calls |
 //! | [`Ledger`](crate::Ledger) | [`MemoryLedger`] | leases on tokio time, seed entries, make unavailable |
-//! | [`Mailer`](crate::Mailer) | [`MemoryMailer`] | latency, per-call script, rules, quota answer, records sends |
+//! | [`Mailer`](crate::Mailer) | [`MemoryMailer`] | latency, per-call script, rules, known templates, quota answer, records sends |
 //! | [`DeadLetterSink`](crate::DeadLetterSink) | [`MemoryDeadLetters`] | fail chosen records, make unavailable |
 //! | [`VisibilityControl`](crate::VisibilityControl) | [`MemoryVisibility`] | records delays, only issued receipt handles |
 

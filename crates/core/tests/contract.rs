@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sesload_core::contract::{self, QueueProbe};
 use sesload_core::memory::{
-    Answer, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemoryVisibility,
+    MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemoryVisibility,
 };
 use tokio::time::Instant;
 
@@ -23,14 +23,7 @@ async fn memory_customers_keep_the_customer_store_contract() {
 
 #[tokio::test(start_paused = true)]
 async fn memory_mailer_keeps_the_mailer_contract() {
-    // The in-memory mailer knows no templates: a rule plays SES for the missing one.
-    let mailer = MemoryMailer::new().with_rule(|email, _| {
-        if email.template_name == contract::MISSING_TEMPLATE {
-            Answer::error("NotFoundException", 404)
-        } else {
-            Answer::Accept
-        }
-    });
+    let mailer = MemoryMailer::new().with_templates(["SimpleEmail"]);
     contract::mailer(&mailer, "SimpleEmail").await;
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sesload_core::contract::{self, QueueProbe};
-use sesload_core::memory::{Answer, MemoryMailer};
+use sesload_core::memory::MemoryMailer;
 use sesload_core::{DeadLetter, DlqReason};
 use sesload_local::adapters::upsert_customers;
 use sesload_local::db::open_connection;
@@ -104,13 +104,7 @@ async fn local_visibility_keeps_the_visibility_contract() {
 
 #[tokio::test]
 async fn metered_mailer_keeps_the_mailer_contract_of_what_it_wraps() {
-    let inner = MemoryMailer::new().with_rule(|email, _| {
-        if email.template_name == contract::MISSING_TEMPLATE {
-            Answer::error("NotFoundException", 404)
-        } else {
-            Answer::Accept
-        }
-    });
+    let inner = MemoryMailer::new().with_templates(["SimpleEmail"]);
     let metrics = Arc::new(Metrics::default());
     let mailer = MeteredMailer::new(inner, Arc::clone(&metrics));
     contract::mailer(&mailer, "SimpleEmail").await;

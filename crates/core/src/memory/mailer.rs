@@ -1,6 +1,6 @@
 //! [`MemoryMailer`]: a scriptable mailer that records what it sent.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -63,12 +63,15 @@ type Rule = dyn Fn(&OutgoingEmail, u32) -> Answer + Send + Sync;
 
 /// [`Mailer`] in memory. Every send waits the fixed latency (tokio time), then answers, in this
 /// order of precedence: the answer set by [`answer_all`](Self::answer_all); the next answer of the
-/// per-call [`script`](Self::script); the [`rule`](Self::with_rule) for this email and attempt;
+/// per-call [`script`](Self::script); `NotFoundException` (404) for a template it does not
+/// [have](Self::with_templates); the [`rule`](Self::with_rule) for this email and attempt;
 /// otherwise [`Answer::Accept`]. `quota` answers the quota last [set](Self::set_quota).
 pub struct MemoryMailer {
     latency: Duration,
     quota: Mutex<Result<SendQuota, PortError>>,
     rule: Option<Box<Rule>>,
+    /// `None`: every template exists.
+    templates: Option<HashSet<String>>,
     script: Mutex<VecDeque<Answer>>,
     answer_all: Mutex<Option<Answer>>,
     sent: Mutex<Vec<SentEmail>>,
@@ -107,6 +110,7 @@ impl MemoryMailer {
                 sent_last_24_hours: 0.0,
             })),
             rule: None,
+            templates: None,
             script: Mutex::new(VecDeque::new()),
             answer_all: Mutex::new(None),
             sent: Mutex::new(Vec::new()),
@@ -132,6 +136,13 @@ impl MemoryMailer {
         rule: impl Fn(&OutgoingEmail, u32) -> Answer + Send + Sync + 'static,
     ) -> Self {
         self.rule = Some(Box::new(rule));
+        self
+    }
+
+    /// Only these templates exist; a send with another one fails as SES does
+    /// (`NotFoundException`, 404).
+    pub fn with_templates(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.templates = Some(names.into_iter().map(Into::into).collect());
         self
     }
 
@@ -199,6 +210,13 @@ impl MemoryMailer {
         }
         if let Some(a) = lock(&self.script).pop_front() {
             return a;
+        }
+        if self
+            .templates
+            .as_ref()
+            .is_some_and(|t| !t.contains(&email.template_name))
+        {
+            return Answer::error("NotFoundException", 404);
         }
         match &self.rule {
             Some(rule) => rule(email, attempt),
