@@ -1,14 +1,12 @@
 //! The local stack's own counters for a campaign: what was accepted, what is in the DLQ (by
-//! reason), what is still queued. Their source of truth is the local stack's SQLite database
-//! (`sesload_local::stats::reconcile`, also served as the `campaign` object of
-//! `GET /_local/stats?campaign=X`); this module reads that JSON shape from a value, a file or the
-//! HTTP endpoint, so the analytics crate does not depend on the local stack.
+//! reason), what is still queued. Their source of truth is the local stack's reconciliation
+//! (`sesload_local::stats::CampaignReconciliation`, from its SQLite database, also served as the
+//! `campaign` object of `GET /_local/stats?campaign=X`); this module reads that JSON shape from a
+//! value or a file (the caller fetches it), so the analytics crate depends neither on the local
+//! stack nor on an HTTP client.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -49,12 +47,17 @@ pub struct Counters {
     /// SES SendEmail call latency, when known.
     #[serde(default)]
     pub ses_send_ms: Option<Latency>,
+    /// Poller invocations the stack abandoned at the function timeout (the stack's
+    /// `metrics.invocation_timeouts`; known when the counters come from `/_local/stats`).
+    #[serde(default)]
+    pub invocation_timeouts: Option<u64>,
 }
 
 impl Counters {
     /// From a `CampaignReconciliation` object, or a whole `/_local/stats` response holding one
-    /// under `campaign`.
+    /// under `campaign` (and the stack's counters under `metrics`).
     pub fn from_value(origin: &str, v: Value) -> Result<Self> {
+        let timeouts = v["metrics"]["invocation_timeouts"].as_u64();
         let v = match v.get("campaign") {
             Some(inner @ Value::Object(_)) => inner.clone(),
             _ => v,
@@ -63,6 +66,7 @@ impl Counters {
             origin: origin.to_owned(),
             detail: e.to_string(),
         })?;
+        c.invocation_timeouts = c.invocation_timeouts.or(timeouts);
         let by_reason: u64 = c.dlq_by_reason.values().sum();
         if c.dlq == 0 {
             c.dlq = by_reason;
@@ -86,75 +90,6 @@ impl Counters {
         })?;
         Self::from_value(&path.display().to_string(), v)
     }
-
-    /// `GET <base>/_local/stats?campaign=<campaign>` on a local stack (plain HTTP on loopback).
-    pub fn from_stats_url(base: &str, campaign: &str) -> Result<Self> {
-        crate::params::validate_campaign(campaign)?;
-        let url = format!(
-            "{}/_local/stats?campaign={campaign}",
-            base.trim_end_matches('/')
-        );
-        let body = http_get(&url).map_err(|detail| Error::Counters {
-            origin: url.clone(),
-            detail,
-        })?;
-        let v: Value = serde_json::from_str(&body).map_err(|e| Error::Counters {
-            origin: url.clone(),
-            detail: e.to_string(),
-        })?;
-        Self::from_value(&url, v)
-    }
-}
-
-/// Minimal HTTP/1.1 GET for `http://host:port/path` (the local stack's loopback API).
-fn http_get(url: &str) -> std::result::Result<String, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or("only http:// URLs are supported (the local stack listens on loopback)")?;
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let mut s = TcpStream::connect(hostport).map_err(|e| format!("connect {hostport}: {e}"))?;
-    let t = Some(Duration::from_secs(10));
-    s.set_read_timeout(t).map_err(|e| e.to_string())?;
-    s.set_write_timeout(t).map_err(|e| e.to_string())?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {hostport}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or("malformed HTTP response")?;
-    let status = head.split_whitespace().nth(1).unwrap_or("");
-    if status != "200" {
-        return Err(format!("HTTP {status}: {:.200}", body));
-    }
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return dechunk(body);
-    }
-    Ok(body.to_owned())
-}
-
-fn dechunk(mut body: &str) -> std::result::Result<String, String> {
-    let mut out = String::new();
-    loop {
-        let (size, rest) = body.split_once("\r\n").ok_or("bad chunk")?;
-        let n =
-            usize::from_str_radix(size.trim(), 16).map_err(|e| format!("bad chunk size: {e}"))?;
-        if n == 0 {
-            return Ok(out);
-        }
-        out.push_str(rest.get(..n).ok_or("short chunk")?);
-        body = rest.get(n + 2..).ok_or("short chunk")?;
-    }
 }
 
 #[cfg(test)]
@@ -171,6 +106,10 @@ mod tests {
         let c = Counters::from_value("test", v).unwrap();
         assert_eq!((c.accepted, c.dlq, c.queued), (10, 2, 1));
         assert_eq!(c.dlq_by_reason["unknown_customer"], 2);
+        assert_eq!(c.invocation_timeouts, None);
+        let v = json!({"metrics": {"invocation_timeouts": 3}, "campaign": {"accepted": 1}});
+        let c = Counters::from_value("test", v).unwrap();
+        assert_eq!(c.invocation_timeouts, Some(3));
     }
 
     #[test]
@@ -183,13 +122,5 @@ mod tests {
     #[test]
     fn missing_accepted_is_an_error() {
         assert!(Counters::from_value("f", json!({"dlq": 1})).is_err());
-    }
-
-    #[test]
-    fn dechunks() {
-        assert_eq!(
-            dechunk("3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(),
-            "abcde"
-        );
     }
 }

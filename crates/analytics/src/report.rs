@@ -52,6 +52,8 @@ pub struct Reconciliation {
     pub ses_send_p99_ms: Option<f64>,
     pub delivery_p50_ms: Option<f64>,
     pub delivery_p99_ms: Option<f64>,
+    /// Poller invocations the local stack abandoned at the function timeout (from the counters).
+    pub invocation_timeouts: Option<u64>,
     /// Why the run failed (empty = passed).
     pub problems: Vec<String>,
 }
@@ -171,6 +173,7 @@ pub fn reconcile(
         r.duplicates_skipped = Some(c.duplicate_codes);
         r.ses_send_p50_ms = c.ses_send_ms.map(|l| l.p50);
         r.ses_send_p99_ms = c.ses_send_ms.map(|l| l.p99);
+        r.invocation_timeouts = c.invocation_timeouts;
         let accounted = r.sent + c.dlq + c.queued + c.duplicate_codes;
         r.lost = Some(c.accepted.saturating_sub(accounted));
         r.surplus = Some(accounted.saturating_sub(c.accepted));
@@ -258,6 +261,9 @@ impl Report {
             opt_f(r.delivery_p50_ms, " ms"),
             opt_f(r.delivery_p99_ms, " ms")
         );
+        if let Some(n) = r.invocation_timeouts {
+            let _ = writeln!(s, "  invocation timeouts {n}");
+        }
         if self.counters.is_none() {
             let _ = writeln!(
                 s,
@@ -337,6 +343,7 @@ th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-n
             ("rejected", r.rejected.to_string()),
             ("delayed", r.delayed.to_string()),
             ("no outcome yet", r.pending.to_string()),
+            ("invocation timeouts", opt_u(r.invocation_timeouts)),
             ("achieved send rate", opt_f(r.achieved_send_rate, " /s")),
             ("SES MaxSendRate", opt_f(r.max_send_rate, " /s")),
             (

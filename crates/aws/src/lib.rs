@@ -6,7 +6,7 @@
 //! - [`SqsDeadLetters`], [`SqsVisibility`]: `SendMessageBatch` with reason attributes,
 //!   `ChangeMessageVisibility`.
 //! - [`emf_lines`]: Embedded Metric Format lines for a batch report.
-//! - [`handle_sqs_event`]: Lambda SQS event → partial batch response.
+//! - [`handle_sqs_event_reported`]: Lambda SQS event → partial batch response + batch report.
 
 pub mod dynamo;
 pub mod emf;
@@ -19,7 +19,7 @@ pub use dynamo::{DynamoCustomers, DynamoLedger, customer_from_item};
 pub use emf::emf_lines;
 pub use ses::{SesMailer, ses_client_for_endpoint, ses_config};
 pub use sqs::{SqsDeadLetters, SqsVisibility};
-pub use sqs_event::{handle_sqs_event, handle_sqs_event_reported, to_inbound, to_response};
+pub use sqs_event::{handle_sqs_event_reported, to_inbound, to_response};
 
 /// The poller's processor over the AWS adapters.
 pub type AwsProcessor = sesload_core::BatchProcessor<

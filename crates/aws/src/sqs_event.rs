@@ -47,21 +47,6 @@ where
     (to_response(&outcome), outcome.report)
 }
 
-/// Process an SQS event into a partial batch response (`ReportBatchItemFailures`).
-pub async fn handle_sqs_event<C, L, M, D, V>(
-    processor: &BatchProcessor<C, L, M, D, V>,
-    event: SqsEvent,
-) -> SqsBatchResponse
-where
-    C: CustomerStore + 'static,
-    L: Ledger + 'static,
-    M: Mailer + 'static,
-    D: DeadLetterSink + 'static,
-    V: VisibilityControl + 'static,
-{
-    handle_sqs_event_reported(processor, event).await.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! `sesload`: the command line. Wiring only: each subcommand lives in `cmd/<name>.rs`.
 
 mod cmd;
+mod process;
 
 /// mimalloc instead of glibc malloc: the stack, the simulator and the benchmarks allocate per
 /// request on many threads, where glibc's arenas cost about a quarter of the CPU.
@@ -37,6 +38,8 @@ enum Command {
     Query(cmd::query::Args),
     /// Reconcile a campaign (accepted = sent + DLQ + queued) and write an HTML report.
     Report(cmd::report::Args),
+    /// A running local stack's stats and campaign reconciliation; --wait-drained waits until the campaign has left the queue.
+    Stats(cmd::stats::Args),
     /// Measure throughput, latency and start-up; prints JSON with --json.
     Bench(cmd::bench::Args),
     /// Recommend batch size, concurrency and timeouts for an SES quota, with costs.
@@ -52,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Command::Dlq(a) => cmd::dlq::run(a),
         Command::Query(a) => cmd::query::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Stats(a) => cmd::stats::run(a),
         Command::Bench(a) => cmd::bench::run(a),
         Command::Plan(a) => cmd::plan::run(a),
     }

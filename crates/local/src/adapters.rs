@@ -8,17 +8,15 @@
 //!   `attribute_not_exists(unique_code) OR (attribute_not_exists(message_id) AND lease_until <= :now)`).
 //! - [`LocalDeadLetterSink`]: rows in `dlq` with reason/detail (the SQS DLQ with message attributes).
 //! - [`LocalVisibility`]: `ChangeMessageVisibility` on the local queue.
-//! - [`MeteredMailer`]: wraps any [`Mailer`] to time calls and count sends/throttles for the
-//!   dashboard (what the Lambda reports through EMF).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{OptionalExtension, params};
 use sesload_core::{
-    Claim, Customer, DeadLetter, DeadLetterSink, Ledger, Mailer, MessageId, OutgoingEmail,
-    PortError, SendFailure, SendQuota, UniqueCode, UserId, VisibilityControl,
+    Claim, Customer, DeadLetter, DeadLetterSink, Ledger, MessageId, PortError, UniqueCode, UserId,
+    VisibilityControl,
 };
 
 use crate::db::{Db, DbError, dur_ms, now_ms};
@@ -40,64 +38,6 @@ impl SqliteCustomerStore {
     pub fn new(db: Db, metrics: Option<Arc<Metrics>>) -> Self {
         Self { db, metrics }
     }
-}
-
-/// Attributes of seeded customer `i` (deterministic, so seeding is idempotent).
-pub fn seed_customer(i: u64) -> Customer {
-    const FIRST: [&str; 16] = [
-        "Ana", "Ben", "Chloé", "Dmitri", "Emeka", "Fatima", "Goran", "Hana", "Ivan", "Jia",
-        "Kwame", "Leila", "Mateo", "Noor", "Oskar", "Priya",
-    ];
-    const LAST: [&str; 8] = [
-        "Silva", "Okafor", "Müller", "Nakamura", "Haddad", "Kowalski", "Reyes", "Larsen",
-    ];
-    const CITY: [&str; 6] = ["Lisbon", "Lagos", "Berlin", "Osaka", "Beirut", "Lima"];
-    let mut attributes = std::collections::BTreeMap::new();
-    attributes.insert(
-        "first_name".to_string(),
-        FIRST[(i % 16) as usize].to_string(),
-    );
-    attributes.insert(
-        "last_name".to_string(),
-        LAST[((i / 16) % 8) as usize].to_string(),
-    );
-    attributes.insert("city".to_string(), CITY[(i % 6) as usize].to_string());
-    attributes.insert(
-        "plan".to_string(),
-        if i.is_multiple_of(5) {
-            "premium"
-        } else {
-            "basic"
-        }
-        .to_string(),
-    );
-    Customer {
-        user_id: UserId(i.to_string()),
-        attributes,
-    }
-}
-
-/// Insert or replace customers in one transaction on `conn` (used by `sesload seed`).
-pub fn upsert_customers(
-    conn: &rusqlite::Connection,
-    customers: &[Customer],
-) -> Result<usize, DbError> {
-    let tx = conn.unchecked_transaction().map_err(DbError::sql("seed"))?;
-    {
-        let mut stmt = tx
-            .prepare_cached(
-                "INSERT INTO customers(user_id, attributes) VALUES (?1, ?2)
-                 ON CONFLICT(user_id) DO UPDATE SET attributes = excluded.attributes",
-            )
-            .map_err(DbError::sql("seed"))?;
-        for c in customers {
-            let attrs = serde_json::to_string(&c.attributes).unwrap_or_else(|_| "{}".into());
-            stmt.execute(params![c.user_id.0, attrs])
-                .map_err(DbError::sql("seed"))?;
-        }
-    }
-    tx.commit().map_err(DbError::sql("seed commit"))?;
-    Ok(customers.len())
 }
 
 impl sesload_core::CustomerStore for SqliteCustomerStore {
@@ -324,47 +264,5 @@ impl VisibilityControl for LocalVisibility {
                 ),
             ))
         }
-    }
-}
-
-/// A [`Mailer`] decorator that measures every call for the dashboard.
-pub struct MeteredMailer<M> {
-    inner: M,
-    metrics: Arc<Metrics>,
-}
-
-impl<M> MeteredMailer<M> {
-    pub fn new(inner: M, metrics: Arc<Metrics>) -> Self {
-        Self { inner, metrics }
-    }
-}
-
-/// SES error codes that mean "slow down".
-pub fn is_throttle(code: &str) -> bool {
-    matches!(
-        code,
-        "TooManyRequestsException"
-            | "Throttling"
-            | "ThrottlingException"
-            | "LimitExceededException"
-    )
-}
-
-impl<M: Mailer> Mailer for MeteredMailer<M> {
-    async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
-        let start = Instant::now();
-        let r = self.inner.send(email).await;
-        self.metrics
-            .observe_ses_send_ms(start.elapsed().as_secs_f64() * 1000.0);
-        match &r {
-            Ok(_) => Metrics::add(&self.metrics.emails_sent, 1),
-            Err(f) if is_throttle(&f.code) => Metrics::add(&self.metrics.emails_throttled, 1),
-            Err(_) => Metrics::add(&self.metrics.ses_errors, 1),
-        }
-        r
-    }
-
-    async fn quota(&self) -> Result<SendQuota, PortError> {
-        self.inner.quota().await
     }
 }

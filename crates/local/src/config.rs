@@ -21,6 +21,9 @@ pub struct LocalConfig {
     pub maximum_batching_window_in_seconds: u64,
     /// `scaling_config.maximum_concurrency` of the mapping: concurrent invocations.
     pub maximum_concurrency: usize,
+    /// The poller function's timeout: the event-source emulator abandons an invocation still
+    /// running after it.
+    pub function_timeout_seconds: u64,
     /// Queue visibility timeout.
     pub visibility_timeout_seconds: u64,
     /// Redrive policy `maxReceiveCount`.
@@ -64,7 +67,8 @@ impl Default for LocalConfig {
             batch_size: 20,
             maximum_batching_window_in_seconds: 1,
             maximum_concurrency: 2,
-            visibility_timeout_seconds: 180,
+            function_timeout_seconds: 30,
+            visibility_timeout_seconds: 300,
             max_receive_count: 5,
             target_utilisation: 0.98,
             ses_max_send_rate_override: None,
@@ -100,6 +104,7 @@ pub const KEYS: &[&str] = &[
     "batch_size",
     "maximum_batching_window_in_seconds",
     "maximum_concurrency",
+    "function_timeout_seconds",
     "visibility_timeout_seconds",
     "max_receive_count",
     "target_utilisation",
@@ -251,11 +256,27 @@ impl LocalConfig {
                 self.maximum_concurrency
             ));
         }
+        if !(1..=900).contains(&self.function_timeout_seconds) {
+            return bad(format!(
+                "function_timeout_seconds = {} must be in 1..=900",
+                self.function_timeout_seconds
+            ));
+        }
         if self.visibility_timeout_seconds > 43_200 {
             return bad(format!(
                 "visibility_timeout_seconds = {} must be at most 43200",
                 self.visibility_timeout_seconds
             ));
+        }
+        let rule = 6 * self.function_timeout_seconds + self.maximum_batching_window_in_seconds;
+        if self.visibility_timeout_seconds < rule {
+            // AWS (and the Terraform validation) refuse this; locally short visibility timeouts
+            // are useful to watch redelivery, so it is allowed but said.
+            tracing::warn!(
+                visibility_timeout_seconds = self.visibility_timeout_seconds,
+                function_timeout_seconds = self.function_timeout_seconds,
+                "visibility_timeout_seconds is below 6 x function_timeout_seconds + maximum_batching_window_in_seconds ({rule}), which AWS requires: a batch still running can be received again"
+            );
         }
         if !(1..=1000).contains(&self.max_receive_count) {
             return bad(format!(
@@ -285,6 +306,10 @@ impl LocalConfig {
 
     pub fn visibility_timeout(&self) -> Duration {
         Duration::from_secs(self.visibility_timeout_seconds)
+    }
+
+    pub fn function_timeout(&self) -> Duration {
+        Duration::from_secs(self.function_timeout_seconds)
     }
 
     /// The poller's environment (names of `sesload_core::config::ENV_VARS`) for this stack.
@@ -395,5 +420,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("maximum_concurrency"), "{err}");
+        let err = LocalConfig::load(
+            None,
+            false,
+            |_| None,
+            &[("function_timeout_seconds".into(), "0".into())],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("function_timeout_seconds = 0"),
+            "{err}"
+        );
     }
 }

@@ -10,12 +10,19 @@
 //!   visible again when their visibility timeout expires (or when the handler changed it); all the
 //!   others are deleted. An empty or unknown `itemIdentifier`, a handler error or a panic fails the
 //!   whole batch: nothing is deleted.
+//! - Function timeout (`function_timeout_seconds`): the handler gets the invocation's deadline in
+//!   an [`InvocationContext`] (as `lambda_runtime::Context::deadline`). An invocation still running
+//!   at its deadline is abandoned as Lambda abandons it: the handler task is aborted, no response
+//!   is read, nothing is deleted, so the whole batch becomes visible again when its visibility
+//!   timeout expires (receive counts go up at the next receive); the poller's instance is then
+//!   built afresh, as Lambda re-initialises an execution environment after a timeout. Counted in
+//!   `invocation_timeouts`.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tokio::sync::watch;
@@ -25,14 +32,55 @@ use crate::queue::{Queue, Received};
 
 /// Fake ARN of the local source queue (in `eventSourceARN`).
 pub const LOCAL_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:sesload-local-queue";
+/// Fake ARN of the local poller function (in [`InvocationContext::invoked_function_arn`]).
+pub const LOCAL_FUNCTION_ARN: &str =
+    "arn:aws:lambda:us-east-1:000000000000:function:sesload-local-poller";
 /// Lambda's synchronous invocation payload limit.
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
 
-/// The function the mapping invokes (the poller's `handle_sqs_event`).
+/// What an invocation carries besides its event, named as in `lambda_runtime::Context`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvocationContext {
+    /// A fresh id per invocation (Lambda's `aws_request_id`).
+    pub request_id: String,
+    /// When the invocation is abandoned, in milliseconds since the Unix epoch
+    /// (`Context::deadline`): start of the invocation + the function timeout.
+    pub deadline: u64,
+    pub invoked_function_arn: String,
+}
+
+impl InvocationContext {
+    /// The context of an invocation starting now under `function_timeout`.
+    pub fn starting_now(function_timeout: Duration) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            deadline: u64::try_from((now + function_timeout).as_millis()).unwrap_or(u64::MAX),
+            invoked_function_arn: LOCAL_FUNCTION_ARN.to_string(),
+        }
+    }
+
+    /// The deadline as a time (`Context::deadline()`).
+    pub fn deadline(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.deadline)
+    }
+
+    /// Time left before the deadline (zero once it has passed).
+    pub fn remaining(&self) -> Duration {
+        self.deadline()
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+    }
+}
+
+/// The function the mapping invokes (the poller's handler).
 pub trait BatchHandler: Send + Sync + 'static {
     fn handle(
         &self,
         event: SqsEvent,
+        context: InvocationContext,
     ) -> impl Future<Output = Result<SqsBatchResponse, String>> + Send;
 }
 
@@ -42,6 +90,9 @@ pub struct MappingSettings {
     pub batch_size: usize,
     pub maximum_batching_window: Duration,
     pub maximum_concurrency: usize,
+    /// The function timeout (`function_timeout_seconds`): an invocation still running after it
+    /// is abandoned.
+    pub function_timeout: Duration,
     /// Pause between empty receives (SQS long polling returns as soon as something arrives; we
     /// poll the local table instead).
     pub idle_poll: Duration,
@@ -53,6 +104,7 @@ impl Default for MappingSettings {
             batch_size: 10,
             maximum_batching_window: Duration::ZERO,
             maximum_concurrency: 2,
+            function_timeout: Duration::from_secs(30),
             idle_poll: Duration::from_millis(20),
         }
     }
@@ -96,28 +148,51 @@ pub enum BatchOutcome {
     Partial { deleted: usize, failed: usize },
     /// Handler error, panic or invalid response: nothing deleted.
     WholeBatchFailed { why: String },
+    /// Still running at the function timeout: abandoned, nothing deleted.
+    TimedOut { after: Duration },
 }
 
-/// Invoke the handler once on `records` and apply the result to the queue as Lambda does.
+/// Invoke the handler once on `records` under `function_timeout` and apply the result to the
+/// queue as Lambda does.
 pub async fn invoke_once<H: BatchHandler>(
     queue: &Queue,
     handler: &Arc<H>,
     records: Vec<Received>,
+    function_timeout: Duration,
     metrics: Option<&Metrics>,
 ) -> BatchOutcome {
     let event = build_event(&records);
+    let context = InvocationContext::starting_now(function_timeout);
     let h = Arc::clone(handler);
     let start = Instant::now();
     if let Some(m) = metrics {
         m.concurrency.fetch_add(1, Relaxed);
         Metrics::add(&m.invocations, 1);
     }
-    // A spawned task turns a panic into a JoinError instead of unwinding through us.
-    let result = tokio::spawn(async move { h.handle(event).await }).await;
+    // A spawned task turns a panic into a JoinError instead of unwinding through us, and can be
+    // aborted at the deadline.
+    let task = tokio::spawn(async move { h.handle(event, context).await });
+    let abort = task.abort_handle();
+    let result = tokio::time::timeout(function_timeout, task).await;
     if let Some(m) = metrics {
         m.concurrency.fetch_sub(1, Relaxed);
         m.observe_batch_ms(start.elapsed().as_secs_f64() * 1000.0);
     }
+    let Ok(result) = result else {
+        abort.abort();
+        tracing::warn!(
+            timeout_ms = function_timeout.as_millis() as u64,
+            records = records.len(),
+            "invocation timed out and was abandoned; the whole batch becomes visible again after its visibility timeout"
+        );
+        if let Some(m) = metrics {
+            Metrics::add(&m.invocation_timeouts, 1);
+            Metrics::add(&m.emails_retried, records.len() as u64);
+        }
+        return BatchOutcome::TimedOut {
+            after: function_timeout,
+        };
+    };
     let ids: HashSet<&str> = records.iter().map(|r| r.message_id.as_str()).collect();
     let outcome = match result {
         Err(join) => Err(format!("handler panicked: {join}")),
@@ -197,24 +272,28 @@ impl EventSource {
         settings: MappingSettings,
         metrics: Option<Arc<Metrics>>,
     ) -> Self {
-        Self::start_with(queue, |_| Arc::clone(&handler), settings, metrics)
+        Self::start_with(queue, move |_| Arc::clone(&handler), settings, metrics)
     }
 
     /// Start `maximum_concurrency` pollers, poller `i` invoking `handler(i)`: one warm Lambda
     /// instance per concurrent invocation, each with its own state (pacer, caches), as on AWS
-    /// where every instance paces to its share of the quota.
+    /// where every instance paces to its share of the quota. After a timed-out invocation the
+    /// poller calls `handler(i)` again: a fresh instance, as Lambda re-initialises the execution
+    /// environment.
     pub fn start_with<H: BatchHandler>(
         queue: Queue,
-        handler: impl Fn(usize) -> Arc<H>,
+        handler: impl Fn(usize) -> Arc<H> + Send + Sync + 'static,
         settings: MappingSettings,
         metrics: Option<Arc<Metrics>>,
     ) -> Self {
         let (stop, stop_rx) = watch::channel(false);
+        let factory = Arc::new(handler);
         let tasks = (0..settings.maximum_concurrency.max(1))
             .map(|i| {
                 tokio::spawn(poller(
                     queue.clone(),
-                    handler(i),
+                    i,
+                    Arc::clone(&factory),
                     settings.clone(),
                     metrics.clone(),
                     stop_rx.clone(),
@@ -232,13 +311,15 @@ impl EventSource {
     }
 }
 
-async fn poller<H: BatchHandler>(
+async fn poller<H: BatchHandler, F: Fn(usize) -> Arc<H>>(
     queue: Queue,
-    handler: Arc<H>,
+    instance: usize,
+    factory: Arc<F>,
     s: MappingSettings,
     metrics: Option<Arc<Metrics>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut handler = factory(instance);
     let mut idle = s.idle_poll;
     loop {
         if *stop.borrow() {
@@ -260,7 +341,17 @@ async fn poller<H: BatchHandler>(
             continue;
         }
         idle = s.idle_poll;
-        invoke_once(&queue, &handler, batch, metrics.as_deref()).await;
+        let outcome = invoke_once(
+            &queue,
+            &handler,
+            batch,
+            s.function_timeout,
+            metrics.as_deref(),
+        )
+        .await;
+        if let BatchOutcome::TimedOut { .. } = outcome {
+            handler = factory(instance);
+        }
     }
 }
 

@@ -25,11 +25,14 @@ pub struct Metrics {
     pub ses_errors: AtomicU64,
     /// Invocations that failed as a whole (handler error or panic).
     pub invocation_errors: AtomicU64,
+    /// Invocations abandoned at the function timeout (`function_timeout_seconds`).
+    pub invocation_timeouts: AtomicU64,
     pub invocations: AtomicU64,
     pub customer_lookups: AtomicU64,
     /// Ingest requests rejected with 4xx.
     pub ingest_rejected: AtomicU64,
-    /// Delivery events published by the SES simulator (set by the stack wiring).
+    /// Messages whose final status is delivered (set by the stack wiring from the simulator's
+    /// events; the same definition as the `email_status` view of `sql/views`).
     pub emails_delivered: AtomicU64,
     /// Invocations running now.
     pub concurrency: AtomicI64,
@@ -63,6 +66,7 @@ struct Totals {
     dead: u64,
     errors: u64,
     invocations: u64,
+    timeouts: u64,
 }
 
 /// One point per second: rates over the last interval plus gauges.
@@ -78,6 +82,7 @@ pub struct Sample {
     pub emails_dead_lettered: f64,
     pub errors: f64,
     pub invocations: f64,
+    pub invocation_timeouts: f64,
     pub concurrency: i64,
     pub ses_send_ms_avg: f64,
     pub ses_send_ms_p99: f64,
@@ -140,6 +145,7 @@ impl Metrics {
             dead: self.emails_dead_lettered.load(Relaxed),
             errors: self.invocation_errors.load(Relaxed) + self.ses_errors.load(Relaxed),
             invocations: self.invocations.load(Relaxed),
+            timeouts: self.invocation_timeouts.load(Relaxed),
         }
     }
 
@@ -170,6 +176,7 @@ impl Metrics {
             emails_dead_lettered: rate(now.dead, prev.dead),
             errors: rate(now.errors, prev.errors),
             invocations: rate(now.invocations, prev.invocations),
+            invocation_timeouts: rate(now.timeouts, prev.timeouts),
             concurrency: self.concurrency.load(Relaxed),
             ses_send_ms_avg: ses_avg,
             ses_send_ms_p99: ses_p99,
@@ -216,6 +223,10 @@ impl Metrics {
             ("ses_errors", self.ses_errors.load(Relaxed)),
             ("invocations", self.invocations.load(Relaxed)),
             ("invocation_errors", self.invocation_errors.load(Relaxed)),
+            (
+                "invocation_timeouts",
+                self.invocation_timeouts.load(Relaxed),
+            ),
             ("customer_lookups", self.customer_lookups.load(Relaxed)),
             ("ingest_rejected", self.ingest_rejected.load(Relaxed)),
         ]

@@ -29,7 +29,7 @@ pub struct QueueSettings {
 impl Default for QueueSettings {
     fn default() -> Self {
         Self {
-            visibility_timeout: Duration::from_secs(180),
+            visibility_timeout: Duration::from_secs(300),
             max_receive_count: 5,
         }
     }

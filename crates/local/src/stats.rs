@@ -1,8 +1,12 @@
 //! `/_local/stats`: queue, DLQ, ledger and per-campaign reconciliation numbers, straight from
 //! the database (so they are right after a restart too).
+//!
+//! [`CampaignReconciliation`] is the one reconciliation of the local stack: `/_local/stats`
+//! serves it, `sesload report` reads it as its counters, and the benchmarks, `plan --verify` and
+//! `just demo` take their verdicts and their achieved send rate from it.
 
 use rusqlite::{Connection, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::db::{DbError, now_ms};
@@ -57,7 +61,7 @@ fn gauges_in(c: &Connection) -> Result<QueueGauges, DbError> {
 }
 
 /// Reconciliation of one campaign: accepted = sent + dlq + queued (+ duplicates skipped).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct CampaignReconciliation {
     pub campaign: String,
     pub accepted: i64,
@@ -75,6 +79,59 @@ pub struct CampaignReconciliation {
     pub last_accepted_ms: Option<i64>,
     pub first_sent_ms: Option<i64>,
     pub last_sent_ms: Option<i64>,
+    /// Emails/s from the first to the last send the ledger recorded: [`achieved_send_rate`].
+    pub achieved_send_rate: Option<f64>,
+}
+
+/// The achieved send rate: `sent - 1` intervals over the time from the first to the last send
+/// (a ramp at the start, when requests arrive below the quota, is included). None with fewer
+/// than two sends or no time between them.
+pub fn achieved_send_rate(sent: i64, first_ms: Option<i64>, last_ms: Option<i64>) -> Option<f64> {
+    let span_ms = last_ms? - first_ms?;
+    (sent > 1 && span_ms > 0).then(|| (sent - 1) as f64 * 1000.0 / span_ms as f64)
+}
+
+impl CampaignReconciliation {
+    /// Every accepted request has left the queue (sent, dead-lettered or skipped as a duplicate).
+    pub fn drained(&self) -> bool {
+        self.accepted > 0 && self.queued == 0
+    }
+
+    /// Seconds from the first to the last send (0 with fewer than two).
+    pub fn send_span_seconds(&self) -> f64 {
+        match (self.first_sent_ms, self.last_sent_ms) {
+            (Some(a), Some(b)) => (b - a).max(0) as f64 / 1000.0,
+            _ => 0.0,
+        }
+    }
+
+    /// What is wrong with the campaign's accounts (empty = nothing lost).
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.unaccounted > 0 {
+            p.push(format!(
+                "{} accepted request(s) are neither sent, in the DLQ nor queued (lost)",
+                self.unaccounted
+            ));
+        } else if self.unaccounted < 0 {
+            p.push(format!(
+                "{} more request(s) sent, dead-lettered or queued than accepted",
+                -self.unaccounted
+            ));
+        }
+        p
+    }
+}
+
+/// Messages of `campaign` still in the queue (visible, in flight or delayed): the cheap check a
+/// drain polls, where a full [`reconcile`] would scan the whole campaign each time.
+pub fn campaign_queued(c: &Connection, campaign: &str) -> Result<i64, DbError> {
+    c.query_row(
+        "SELECT count(*) FROM messages WHERE campaign = ?1",
+        params![campaign],
+        |r| r.get(0),
+    )
+    .map_err(DbError::sql("campaign queued"))
 }
 
 /// Reconcile a campaign from the accepted log, the ledger, the DLQ and the queue.
@@ -124,13 +181,7 @@ fn reconcile_in(c: &Connection, campaign: &str) -> Result<CampaignReconciliation
             dlq_by_reason.insert(reason, json!(n));
         }
     }
-    let queued: i64 = c
-        .query_row(
-            "SELECT count(*) FROM messages WHERE campaign = ?1",
-            params![campaign],
-            |r| r.get(0),
-        )
-        .map_err(DbError::sql("reconcile"))?;
+    let queued = campaign_queued(c, campaign)?;
     let (first_acc, last_acc): (Option<i64>, Option<i64>) = c
         .query_row(
             "SELECT first_accepted_at, last_accepted_at FROM campaigns WHERE campaign = ?1",
@@ -152,6 +203,7 @@ fn reconcile_in(c: &Connection, campaign: &str) -> Result<CampaignReconciliation
         last_accepted_ms: last_acc,
         first_sent_ms: first_sent,
         last_sent_ms: last_sent,
+        achieved_send_rate: achieved_send_rate(sent, first_sent, last_sent),
     })
 }
 
@@ -225,4 +277,38 @@ fn collect_in(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Valu
         out["campaign"] = serde_json::to_value(reconcile_in(c, name)?).unwrap_or_default();
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn achieved_send_rate_counts_intervals_between_the_first_and_last_send() {
+        assert_eq!(achieved_send_rate(11, Some(1_000), Some(3_000)), Some(5.0));
+        assert_eq!(achieved_send_rate(1, Some(1_000), Some(1_000)), None);
+        assert_eq!(achieved_send_rate(5, Some(1_000), Some(1_000)), None);
+        assert_eq!(achieved_send_rate(5, None, Some(1_000)), None);
+    }
+
+    #[test]
+    fn a_campaign_is_drained_when_nothing_of_it_is_queued() {
+        let mut r = CampaignReconciliation {
+            accepted: 3,
+            sent: 2,
+            queued: 1,
+            ..Default::default()
+        };
+        assert!(!r.drained());
+        r.queued = 0;
+        r.dlq = 1;
+        assert!(r.drained() && r.problems().is_empty());
+        r.dlq = 0;
+        r.unaccounted = 1;
+        assert_eq!(r.problems().len(), 1);
+        assert!(
+            !CampaignReconciliation::default().drained(),
+            "nothing accepted yet"
+        );
+    }
 }

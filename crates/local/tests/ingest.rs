@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use sesload_local::http::{AppState, router};
 use sesload_local::{Db, Metrics, Queue, QueueSettings};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "test-key-0123456789";
 
@@ -40,7 +41,9 @@ async fn start() -> Server {
     Server { addr, queue }
 }
 
-/// Minimal HTTP/1.1 client: full control of headers (content-length, content-type...).
+/// One request on a fresh HTTP/1.1 connection (hyper), headers exactly as given: the test
+/// controls content-type, content-length and the key. Returns status, the response headers as
+/// lower-case `name: value` lines, and the JSON body (Null when not JSON).
 async fn request(
     addr: std::net::SocketAddr,
     method: &str,
@@ -48,26 +51,33 @@ async fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String, serde_json::Value) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n");
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let mut req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "x");
     for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
+        req = req.header(*k, *v);
     }
-    req.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    s.write_all(req.as_bytes()).await.unwrap();
-    // The server may answer (413) before reading a huge body; ignore write errors then.
-    let _ = s.write_all(body).await;
-    let mut buf = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let json = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
-    (status, head.to_ascii_lowercase(), json)
+    let req = req.body(Full::new(Bytes::copy_from_slice(body))).unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(10), sender.send_request(req))
+        .await
+        .expect("answered within 10 s")
+        .unwrap();
+    let status = resp.status().as_u16();
+    let head: String = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| format!("{}: {}\r\n", k, v.to_str().unwrap_or("")).to_ascii_lowercase())
+        .collect();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, head, json)
 }
 
 fn valid() -> serde_json::Value {

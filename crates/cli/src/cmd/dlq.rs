@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use sesload_local::queue::{DlqFilter, dlq_get, dlq_list, redrive};
+use sesload_local::Admin;
+use sesload_local::queue::DlqFilter;
 
 /// Arguments of `sesload dlq`.
 #[derive(clap::Args, Debug)]
@@ -65,14 +65,7 @@ fn check_reason(reason: &Option<String>) -> anyhow::Result<()> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let path = args.data_dir.join(sesload_local::DB_FILE);
-    anyhow::ensure!(
-        path.exists(),
-        "no local stack database at {} (run `sesload up` first, or pass --data-dir)",
-        path.display()
-    );
-    let conn = sesload_local::db::open_connection(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let db = Admin::open_existing(&args.data_dir)?;
     match args.action {
         Action::List {
             reason,
@@ -81,20 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             json,
         } => {
             check_reason(&reason)?;
-            let mut stmt = conn.prepare(
-                "SELECT reason, count(*) FROM dlq WHERE (?1 IS NULL OR campaign = ?1) GROUP BY reason ORDER BY 2 DESC",
-            )?;
-            let counts: Vec<(String, i64)> = stmt
-                .query_map([&campaign], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            let rows = dlq_list(
-                &conn,
-                &DlqFilter {
-                    reason,
-                    campaign,
-                    limit: Some(limit),
-                },
-            )?;
+            let counts = db.dlq_counts(campaign.as_deref())?;
+            let rows = db.dlq_list(&DlqFilter {
+                reason,
+                campaign,
+                limit: Some(limit),
+            })?;
             if json {
                 for r in rows {
                     println!("{}", serde_json::to_string(&r)?);
@@ -129,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
         }
-        Action::Show { id } => match dlq_get(&conn, &id)? {
+        Action::Show { id } => match db.dlq_get(&id)? {
             Some(r) => println!("{}", serde_json::to_string_pretty(&r)?),
             None => anyhow::bail!("no dead letter with id or source message id {id:?}"),
         },
@@ -144,9 +129,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 all || reason.is_some() || campaign.is_some() || !ids.is_empty(),
                 "say what to redrive: --reason, --campaign, --id, or --all"
             );
-            let tx = conn.unchecked_transaction()?;
-            let n = redrive(
-                &tx,
+            let n = db.redrive(
                 &DlqFilter {
                     reason,
                     campaign,
@@ -154,7 +137,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 },
                 &ids,
             )?;
-            tx.commit()?;
             println!("redrove {n} dead letters back to the queue");
         }
     }

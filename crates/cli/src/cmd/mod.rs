@@ -6,4 +6,5 @@ pub mod query;
 pub mod report;
 pub mod seed;
 pub mod sim;
+pub mod stats;
 pub mod up;

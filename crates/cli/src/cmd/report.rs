@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use sesload_analytics::{Counters, Engine, build_report, engine::locate_duckdb};
+use sesload_local::Admin;
 
 /// Arguments of `sesload report`.
 #[derive(clap::Args, Debug)]
@@ -41,24 +42,27 @@ fn counters(args: &Args) -> anyhow::Result<Option<Counters>> {
     if let Some(p) = &args.counters {
         return Ok(Some(Counters::from_file(p)?));
     }
-    if let Some(url) = &args.stats_url {
-        return Ok(Some(Counters::from_stats_url(url, &args.campaign)?));
+    if let Some(base) = &args.stats_url {
+        let url = sesload_stack::client::stats_url(base, Some(&args.campaign));
+        let stats = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(sesload_stack::client::HttpClient::default().get_json(&url))?;
+        return Ok(Some(Counters::from_value(&url, stats)?));
     }
-    let db = args.data_dir.join("sesload.db");
-    if !db.is_file() {
+    if !sesload_local::admin::db_path(&args.data_dir).is_file() {
         return Ok(None);
     }
-    let conn = sesload_local::db::open_connection(&db)
-        .with_context(|| format!("open {}", db.display()))?;
-    let rec = sesload_local::stats::reconcile(&conn, &args.campaign).with_context(|| {
+    let db = Admin::open_existing(&args.data_dir)?;
+    let rec = db.reconcile(&args.campaign).with_context(|| {
         format!(
             "read counters of campaign {:?} from {}",
             args.campaign,
-            db.display()
+            db.path().display()
         )
     })?;
     Ok(Some(Counters::from_value(
-        &db.display().to_string(),
+        &db.path().display().to_string(),
         serde_json::to_value(rec)?,
     )?))
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sesload_local::adapters::{seed_customer, upsert_customers};
+use sesload_local::Admin;
 
 /// Arguments of `sesload seed`.
 #[derive(clap::Args, Debug)]
@@ -24,9 +24,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.count > 0, "--count must be at least 1");
-    let path = args.data_dir.join(sesload_local::DB_FILE);
-    let conn = sesload_local::db::open_connection(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
+    let db = Admin::open(&args.data_dir)?;
     let bar = if args.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -42,20 +40,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut next = args.start;
     while next < end {
         let hi = (next + 2_000).min(end);
-        let batch: Vec<_> = (next..hi).map(seed_customer).collect();
-        upsert_customers(&conn, &batch)
+        db.seed_customers(next..hi)
             .with_context(|| format!("writing user ids {next}..{hi}"))?;
         bar.inc(hi - next);
         next = hi;
     }
     bar.finish_and_clear();
-    let total: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+    let total = db.customer_count()?;
     println!(
         "seeded {} customers (user_id {}..={}) into {}; the store now holds {total}",
         args.count,
         args.start,
         end - 1,
-        path.display()
+        db.path().display()
     );
     Ok(())
 }

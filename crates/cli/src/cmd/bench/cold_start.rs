@@ -1,26 +1,32 @@
-//! `sesload bench cold-start`: the real poller binary under a minimal local Lambda Runtime
-//! API (implemented here), timed from process start to its first
+//! `sesload bench cold-start`: the real poller binary under a local Lambda Runtime API (an axum
+//! stand-in serving one invocation), timed from process start to its first
 //! `GET /2018-06-01/runtime/invocation/next` (`init_ms`, median of `--runs`), then fed one
 //! SQS batch of `--batch-size` records (default 100); `rss_mb` is the process's peak RSS
 //! (`VmHWM`) after it answered.
 //!
-//! Around the poller: the SES simulator (in this process, `AWS_ENDPOINT_URL_SESV2`) and a
-//! tiny DynamoDB stand-in (`AWS_ENDPOINT_URL_DYNAMODB`: BatchGetItem returns every customer,
+//! Around the poller: the SES simulator (in this process, `AWS_ENDPOINT_URL_SESV2`) and an axum
+//! DynamoDB stand-in (`AWS_ENDPOINT_URL_DYNAMODB`: BatchGetItem returns every customer,
 //! ledger writes succeed). Build the poller first (`cargo build --release -p poller`); the
 //! binary is found next to this executable or with `--poller-bin`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sesload_sim::{LatencyConfig, SimConfig, TemplateSeed};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::process::ChildGuard;
 
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
@@ -39,159 +45,69 @@ pub struct Args {
     pub batch_size: usize,
 }
 
-// ------------------------------------------------------------------ minimal HTTP/1.1 server
+// ------------------------------------------------------------------ stand-in servers (axum)
 
-struct Req {
-    method: String,
-    path: String,
-    headers: HashMap<String, String>,
-    body: Vec<u8>,
+fn json_response(status: StatusCode, content_type: &'static str, v: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        v.to_string(),
+    )
+        .into_response()
 }
 
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(status: u16, v: &Value) -> Self {
-        Self {
-            status,
-            headers: vec![("content-type".into(), "application/x-amz-json-1.0".into())],
-            body: v.to_string().into_bytes(),
-        }
-    }
-}
-
-type Handler = Arc<
-    dyn Fn(Req) -> std::pin::Pin<Box<dyn std::future::Future<Output = Resp> + Send>> + Send + Sync,
->;
-
-async fn read_request(r: &mut BufReader<TcpStream>) -> anyhow::Result<Option<Req>> {
-    let mut line = String::new();
-    if r.read_line(&mut line).await? == 0 {
-        return Ok(None);
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let path = parts.next().unwrap_or_default().to_string();
-    let mut headers = HashMap::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h).await? == 0 {
-            return Ok(None);
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let mut body = Vec::new();
-    if headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"))
-    {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size).await?;
-            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)?;
-            let mut chunk = vec![0; n + 2];
-            r.read_exact(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
-    } else if let Some(n) = headers.get("content-length") {
-        body.resize(n.parse()?, 0);
-        r.read_exact(&mut body).await?;
-    }
-    Ok(Some(Req {
-        method,
-        path,
-        headers,
-        body,
-    }))
-}
-
-async fn serve_conn(stream: TcpStream, handler: Handler) -> anyhow::Result<()> {
-    let mut r = BufReader::new(stream);
-    while let Some(req) = read_request(&mut r).await? {
-        let resp = handler(req).await;
-        let mut head = format!(
-            "HTTP/1.1 {} X\r\ncontent-length: {}\r\n",
-            resp.status,
-            resp.body.len()
-        );
-        for (k, v) in &resp.headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        let mut buf = head.into_bytes();
-        buf.extend_from_slice(&resp.body);
-        let w = r.get_mut();
-        w.write_all(&buf).await?;
-        w.flush().await?;
-    }
-    Ok(())
-}
-
-async fn serve(handler: Handler) -> anyhow::Result<std::net::SocketAddr> {
+/// Serve `app` on a free loopback port; the task ends when the runtime does or when aborted.
+async fn serve(app: Router) -> anyhow::Result<(std::net::SocketAddr, JoinHandle<()>)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((s, _)) = listener.accept().await {
-            let h = handler.clone();
-            let _ = s.set_nodelay(true);
-            tokio::spawn(async move {
-                let _ = serve_conn(s, h).await;
-            });
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!(error = %e, "stand-in server stopped");
         }
     });
-    Ok(addr)
+    Ok((addr, task))
 }
 
-// ------------------------------------------------------------------ fakes
-
 /// DynamoDB stand-in: every customer exists, every ledger write succeeds.
-fn dynamo_handler() -> Handler {
-    Arc::new(|req: Req| {
-        Box::pin(async move {
-            let target = req.headers.get("x-amz-target").cloned().unwrap_or_default();
-            let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-            match target.as_str() {
-                "DynamoDB_20120810.BatchGetItem" => {
-                    let mut responses = serde_json::Map::new();
-                    if let Some(items) = body["RequestItems"].as_object() {
-                        for (table, ka) in items {
-                            let found: Vec<Value> = ka["Keys"]
-                                .as_array()
-                                .into_iter()
-                                .flatten()
-                                .map(|k| {
-                                    json!({"user_id": k["user_id"], "first_name": {"S": "Ada"},
-                                           "city": {"S": "Dublin"}, "plan": {"S": "pro"}})
-                                })
-                                .collect();
-                            responses.insert(table.clone(), Value::Array(found));
-                        }
-                    }
-                    Resp::json(200, &json!({"Responses": responses, "UnprocessedKeys": {}}))
+async fn dynamo(headers: HeaderMap, body: Bytes) -> Response {
+    const CT: &str = "application/x-amz-json-1.0";
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    match target {
+        "DynamoDB_20120810.BatchGetItem" => {
+            let mut responses = serde_json::Map::new();
+            if let Some(items) = body["RequestItems"].as_object() {
+                for (table, ka) in items {
+                    let found: Vec<Value> = ka["Keys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|k| {
+                            json!({"user_id": k["user_id"], "first_name": {"S": "Ada"},
+                                   "city": {"S": "Dublin"}, "plan": {"S": "pro"}})
+                        })
+                        .collect();
+                    responses.insert(table.clone(), Value::Array(found));
                 }
-                "DynamoDB_20120810.PutItem"
-                | "DynamoDB_20120810.UpdateItem"
-                | "DynamoDB_20120810.DeleteItem" => Resp::json(200, &json!({})),
-                other => Resp::json(
-                    400,
-                    &json!({"__type": "UnknownOperationException", "message": other}),
-                ),
             }
-        })
-    })
+            json_response(
+                StatusCode::OK,
+                CT,
+                &json!({"Responses": responses, "UnprocessedKeys": {}}),
+            )
+        }
+        "DynamoDB_20120810.PutItem"
+        | "DynamoDB_20120810.UpdateItem"
+        | "DynamoDB_20120810.DeleteItem" => json_response(StatusCode::OK, CT, &json!({})),
+        other => json_response(
+            StatusCode::BAD_REQUEST,
+            CT,
+            &json!({"__type": "UnknownOperationException", "message": other}),
+        ),
+    }
 }
 
 #[derive(Default)]
@@ -203,62 +119,66 @@ struct RuntimeState {
     forever: Notify,
 }
 
-/// The Lambda Runtime API: the first `next` gets the event, later ones wait.
-fn runtime_handler(state: Arc<RuntimeState>) -> Handler {
-    Arc::new(move |req: Req| {
-        let state = state.clone();
-        Box::pin(async move {
-            let p = req.path.as_str();
-            if req.method == "GET" && p == "/2018-06-01/runtime/invocation/next" {
-                state
-                    .first_next
-                    .lock()
-                    .unwrap()
-                    .get_or_insert_with(Instant::now);
-                let event = state.event.lock().unwrap().take();
-                match event {
-                    Some(body) => {
-                        let deadline = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .unwrap_or_default()
-                            .as_millis()
-                            + 60_000;
-                        return Resp {
-                            status: 200,
-                            headers: vec![
-                                ("content-type".into(), "application/json".into()),
-                                ("lambda-runtime-aws-request-id".into(), "req-1".into()),
-                                ("lambda-runtime-deadline-ms".into(), deadline.to_string()),
-                                (
-                                    "lambda-runtime-invoked-function-arn".into(),
-                                    "arn:aws:lambda:us-east-1:123456789012:function:poller".into(),
-                                ),
-                                ("lambda-runtime-trace-id".into(), "Root=1-0-0".into()),
-                            ],
-                            body,
-                        };
-                    }
-                    None => {
-                        state.forever.notified().await;
-                        return Resp::json(500, &json!({}));
-                    }
-                }
-            }
-            let outcome = if p.ends_with("/response") {
-                Some(Ok(req.body))
-            } else if p.ends_with("/error") {
-                Some(Err(String::from_utf8_lossy(&req.body).into_owned()))
-            } else {
-                None
-            };
-            if let Some(o) = outcome {
-                *state.response.lock().unwrap() = Some(o);
-                state.answered.notify_one();
-                return Resp::json(202, &json!({"status": "OK"}));
-            }
-            Resp::json(404, &json!({"errorMessage": format!("unknown path {p}")}))
-        })
-    })
+/// The Lambda Runtime API: the first `next` gets the event, later ones wait until the run ends.
+async fn runtime_api(
+    State(state): State<Arc<RuntimeState>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    const CT: &str = "application/json";
+    let p = uri.path();
+    if method == Method::GET && p == "/2018-06-01/runtime/invocation/next" {
+        state
+            .first_next
+            .lock()
+            .unwrap()
+            .get_or_insert_with(Instant::now);
+        let event = state.event.lock().unwrap().take();
+        let Some(event) = event else {
+            state.forever.notified().await;
+            return json_response(StatusCode::GONE, CT, &json!({"errorMessage": "run over"}));
+        };
+        let deadline = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+            + 60_000;
+        return (
+            StatusCode::OK,
+            [
+                ("content-type", CT.to_string()),
+                ("lambda-runtime-aws-request-id", "req-1".to_string()),
+                ("lambda-runtime-deadline-ms", deadline.to_string()),
+                (
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:poller".to_string(),
+                ),
+                ("lambda-runtime-trace-id", "Root=1-0-0".to_string()),
+            ],
+            event,
+        )
+            .into_response();
+    }
+    let outcome = if method != Method::POST {
+        None
+    } else if p.ends_with("/response") {
+        Some(Ok(body.to_vec()))
+    } else if p.ends_with("/error") {
+        Some(Err(String::from_utf8_lossy(&body).into_owned()))
+    } else {
+        None
+    };
+    if let Some(o) = outcome {
+        *state.response.lock().unwrap() = Some(o);
+        state.answered.notify_one();
+        return json_response(StatusCode::ACCEPTED, CT, &json!({"status": "OK"}));
+    }
+    json_response(
+        StatusCode::NOT_FOUND,
+        CT,
+        &json!({"errorMessage": format!("unknown path {p}")}),
+    )
 }
 
 fn sqs_event(n: usize) -> Value {
@@ -287,14 +207,6 @@ fn sqs_event(n: usize) -> Value {
         })
         .collect();
     json!({"Records": records})
-}
-
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn vm_hwm_kb(pid: u32) -> anyhow::Result<u64> {
@@ -335,7 +247,12 @@ async fn one_run(
 ) -> anyhow::Result<RunResult> {
     let state = Arc::new(RuntimeState::default());
     *state.event.lock().unwrap() = Some(sqs_event(batch).to_string().into_bytes());
-    let api = serve(runtime_handler(state.clone())).await?;
+    let (api, api_task) = serve(
+        Router::new()
+            .fallback(runtime_api)
+            .with_state(Arc::clone(&state)),
+    )
+    .await?;
     let envs = [
         ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", "poller".into()),
@@ -377,11 +294,11 @@ async fn one_run(
         })
         .stderr(Stdio::inherit());
     let t0 = Instant::now();
-    let child = Guard(
+    let child = ChildGuard::new(
         cmd.spawn()
             .with_context(|| format!("starting {}", bin.display()))?,
     );
-    let pid = child.0.id();
+    let pid = child.id();
     tokio::time::timeout(Duration::from_secs(30), state.answered.notified())
         .await
         .context("the poller did not answer its first invocation within 30 s")?;
@@ -409,6 +326,8 @@ async fn one_run(
     tokio::time::sleep(Duration::from_millis(50)).await;
     let rss_mb = vm_hwm_kb(pid)? as f64 / 1024.0;
     drop(child);
+    state.forever.notify_waiters();
+    api_task.abort();
     Ok(RunResult {
         init_ms: (first_next - t0).as_secs_f64() * 1000.0,
         rss_mb,
@@ -442,12 +361,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ..SimConfig::default()
         };
         let sim = sesload_sim::start(config, TcpListener::bind("127.0.0.1:0").await?).await?;
-        let dynamo = serve(dynamo_handler()).await?;
+        let (dynamo, dynamo_task) = serve(Router::new().fallback(dynamo)).await?;
         let mut runs = Vec::new();
         for _ in 0..args.runs {
             runs.push(one_run(&bin, &sim.endpoint_url(), &format!("http://{dynamo}"), args.batch_size).await?);
         }
         let sent = sim.stats().sent_messages;
+        dynamo_task.abort();
         sim.shutdown().await?;
         anyhow::ensure!(
             sent as usize == args.runs * args.batch_size,

@@ -14,6 +14,10 @@ use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
+use sesload_stack::Endpoints;
+use sesload_stack::client::{HttpClient, stats_url};
+
+use crate::process::ChildGuard;
 
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
@@ -204,21 +208,14 @@ pub async fn load(base_url: &str, api_key: &str, spec: &LoadSpec) -> anyhow::Res
     })
 }
 
-/// A `sesload up` child process, killed on drop.
-pub struct Child {
-    child: std::process::Child,
-    pub info: serde_json::Value,
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `sesload up` child process (killed on drop) and where it answers.
+pub struct UpChild {
+    _child: ChildGuard,
+    pub endpoints: Endpoints,
 }
 
 /// Start `sesload up` (this executable) with extra args; wait for its ready file.
-pub fn spawn_up(extra: &[&str], data_dir: Option<PathBuf>) -> anyhow::Result<Child> {
+pub fn spawn_up(extra: &[&str], data_dir: Option<PathBuf>) -> anyhow::Result<UpChild> {
     let data_dir = data_dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("sesload-bench-{}", uuid::Uuid::new_v4().simple()))
     });
@@ -227,32 +224,32 @@ pub fn spawn_up(extra: &[&str], data_dir: Option<PathBuf>) -> anyhow::Result<Chi
     let _ = std::fs::remove_file(&ready);
     let exe = std::env::current_exe()?;
     let log = std::fs::File::create(data_dir.join("up.log"))?;
-    let child = std::process::Command::new(exe)
-        .arg("up")
-        .args(["--config", "none"])
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .args(["--port", "0", "--ready-file"])
-        .arg(&ready)
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .context("starting sesload up")?;
-    let mut c = Child {
-        child,
-        info: serde_json::Value::Null,
-    };
+    let mut child = ChildGuard::new(
+        std::process::Command::new(exe)
+            .arg("up")
+            .args(["--config", "none"])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .args(["--port", "0", "--ready-file"])
+            .arg(&ready)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting sesload up")?,
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(text) = std::fs::read_to_string(&ready)
-            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            && let Ok(endpoints) = serde_json::from_str::<Endpoints>(&text)
         {
-            c.info = v;
-            return Ok(c);
+            return Ok(UpChild {
+                _child: child,
+                endpoints,
+            });
         }
-        if let Some(status) = c.child.try_wait()? {
+        if let Some(status) = child.child_mut().try_wait()? {
             let log = std::fs::read_to_string(data_dir.join("up.log")).unwrap_or_default();
             anyhow::bail!("sesload up exited with {status}: {log}");
         }
@@ -278,7 +275,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
         None => {
             let c = spawn_up(&["--ingest-only", "--api-key", "bench-key"], None)?;
-            let url = c.info["url"].as_str().unwrap_or_default().to_string();
+            let url = c.endpoints.url.clone();
             (Some(c), url, "bench-key".to_string())
         }
     };
@@ -300,23 +297,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         customers: args.customers,
     };
     let r = rt.block_on(load(&target, &key, &spec))?;
-    let stats: serde_json::Value = rt
-        .block_on(async {
-            let stream =
-                tokio::net::TcpStream::connect(target.trim_start_matches("http://")).await?;
-            let (mut s, conn) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-            tokio::spawn(conn);
-            let resp = s
-                .send_request(
-                    Request::get("/_local/stats")
-                        .header("host", "x")
-                        .body(Full::new(Bytes::new()))?,
-                )
-                .await?;
-            let b = resp.into_body().collect().await?.to_bytes();
-            Ok::<_, anyhow::Error>(serde_json::from_slice(&b)?)
-        })
+    let stats = rt
+        .block_on(HttpClient::default().get_json(&stats_url(&target, None)))
         .unwrap_or_default();
     drop(child);
     let commits = stats["db"]["commits"].as_f64().unwrap_or(0.0);

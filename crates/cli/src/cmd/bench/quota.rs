@@ -1,14 +1,13 @@
 //! `sesload bench quota`: a backlog drained through the local stack against the simulator's
-//! MaxSendRate. Reports the achieved send rate (first → last send), the utilisation of the
-//! quota, the share of SendEmail calls the simulator throttled, and the losses: messages in the
-//! DLQ, sent twice (simulator accepted more SendEmail calls than the ledger has distinct codes)
-//! or unaccounted for.
+//! MaxSendRate. Reports the achieved send rate and the losses from the stack's reconciliation
+//! (`sesload_stack::backlog`): the utilisation of the quota, the share of SendEmail calls the
+//! simulator throttled, messages in the DLQ, sent twice (the simulator accepted more SendEmail
+//! calls than the ledger has sends) or unaccounted for.
 
 use std::time::Duration;
 
-use sesload_local::LocalConfig;
-
-use super::e2e::drain_backlog;
+use sesload_stack::LocalConfig;
+use sesload_stack::backlog::{Backlog, run_backlog, sim_table};
 
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
@@ -21,7 +20,7 @@ pub struct Args {
     pub max_send_rate: f64,
     /// Messages in the backlog.
     #[arg(long, default_value_t = 12_000)]
-    pub messages: usize,
+    pub messages: u64,
     /// Records per invocation. Each instance idles for about one SES latency plus a few
     /// commits between batches, so the batch must last many seconds at the instance's share
     /// of the quota for the utilisation to approach `target_utilisation`.
@@ -37,50 +36,42 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut cfg = LocalConfig {
+    crate::process::init_logging(false);
+    let cfg = LocalConfig {
         batch_size: args.batch_size,
         maximum_concurrency: args.maximum_concurrency,
         target_utilisation: args.target_utilisation,
+        sim: sim_table(args.max_send_rate, args.latency_ms, args.latency_ms * 2.0),
         ..LocalConfig::default()
     };
-    cfg.sim = toml::from_str(&format!(
-        "max_send_rate = {}\nmax_24_hour_send = -1\n[latency]\np50_ms = {:.1}\np99_ms = {:.1}\n",
-        args.max_send_rate,
-        args.latency_ms,
-        args.latency_ms * 2.0
-    ))?;
+    let backlog = Backlog {
+        campaign: "bench-quota".into(),
+        messages: args.messages,
+        customers: 10_000,
+    };
     let expected = args.messages as f64 / args.max_send_rate;
-    let d = drain_backlog(
+    let d = tokio::runtime::Runtime::new()?.block_on(run_backlog(
         cfg,
-        args.messages,
+        &backlog,
         Duration::from_secs_f64(expected * 3.0 + 60.0),
-    )?;
-    let achieved = if d.send_span_s > 0.0 {
-        (d.sent as f64 - 1.0) / d.send_span_s
-    } else {
-        0.0
-    };
-    let calls = d.sim_accepted + d.sim_throttled;
-    let throttled_ratio = if calls > 0 {
-        d.sim_throttled as f64 / calls as f64
-    } else {
-        0.0
-    };
-    let duplicates = d.sim_accepted.saturating_sub(d.sent.max(0) as u64);
-    let lost = d.messages as i64 - d.sent - d.dlq - d.queued;
+    ))?;
+    let r = &d.reconciliation;
+    let achieved = r.achieved_send_rate.unwrap_or(0.0);
+    let throttled_ratio = d.throttled_ratio();
+    let duplicates = d.duplicate_sends();
     let out = serde_json::json!({
         "scenario": "quota",
         "max_send_rate": args.max_send_rate,
         "achieved_rate": (achieved * 10.0).round() / 10.0,
         "utilisation": (achieved / args.max_send_rate * 1000.0).round() / 1000.0,
         "throttled_ratio": (throttled_ratio * 10000.0).round() / 10000.0,
-        "throttled": d.sim_throttled,
-        "dlq": d.dlq,
+        "throttled": d.ses_throttled,
+        "dlq": r.dlq,
         "duplicates": duplicates,
-        "lost": lost,
-        "still_queued": d.queued,
-        "messages": d.messages,
-        "seconds": (d.seconds * 100.0).round() / 100.0,
+        "lost": r.unaccounted,
+        "still_queued": r.queued,
+        "messages": args.messages,
+        "seconds": (d.waited.as_secs_f64() * 100.0).round() / 100.0,
         "batch_size": args.batch_size,
         "maximum_concurrency": args.maximum_concurrency,
         "target_utilisation": args.target_utilisation,
@@ -94,11 +85,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.max_send_rate,
             achieved / args.max_send_rate * 100.0,
             throttled_ratio * 100.0,
-            d.dlq,
+            r.dlq,
             duplicates,
-            lost,
-            d.messages,
-            d.seconds
+            r.unaccounted,
+            args.messages,
+            d.waited.as_secs_f64()
         );
     }
     Ok(())

@@ -16,7 +16,7 @@
 //! what the simulator serves when the client costs little.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,7 +26,8 @@ use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::config::timeout::TimeoutConfig;
 use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::process::ChildGuard;
 
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
@@ -60,14 +61,6 @@ pub struct Args {
 pub enum Client {
     Sdk,
     Raw,
-}
-
-struct ChildGuard(Child);
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -107,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .take()
         .context("no stdout from the simulator")?;
     let pid = child.id();
-    let guard = ChildGuard(child);
+    let guard = ChildGuard::new(child);
     let mut line = String::new();
     BufReader::new(stdout)
         .read_line(&mut line)
@@ -233,7 +226,7 @@ async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let peak = Arc::new(AtomicU64::new(0));
-    let poller = watch_in_flight(endpoint.trim_start_matches("http://"), &stop, &peak);
+    let poller = watch_in_flight(endpoint, &stop, &peak);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::with_capacity(args.in_flight);
@@ -284,7 +277,7 @@ async fn drive_raw(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
     let peak = Arc::new(AtomicU64::new(0));
-    let poller = watch_in_flight(&authority, &stop, &peak);
+    let poller = watch_in_flight(endpoint, &stop, &peak);
     let start = Instant::now();
     let deadline = start + Duration::from_secs(args.seconds);
     let mut tasks = Vec::with_capacity(args.in_flight);
@@ -376,41 +369,30 @@ fn cpu_seconds(stat_path: &str) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Polls the simulator's in-flight count every 20 ms into `peak` until `stop` is set.
+/// Polls the simulator's in-flight count (`GET /_sim/stats`, not counted as SES traffic) every
+/// 20 ms into `peak` until `stop` is set.
 fn watch_in_flight(
-    addr: &str,
+    endpoint: &str,
     stop: &Arc<AtomicBool>,
     peak: &Arc<AtomicU64>,
 ) -> tokio::task::JoinHandle<()> {
-    let (addr, stop, peak) = (addr.to_owned(), stop.clone(), peak.clone());
+    let url = format!("{}/_sim/stats", endpoint.trim_end_matches('/'));
+    let (stop, peak) = (stop.clone(), peak.clone());
+    let http = sesload_stack::client::HttpClient::new(Duration::from_secs(2));
     tokio::spawn(async move {
         while !stop.load(Ordering::Relaxed) {
-            if let Some(n) = sim_in_flight(&addr).await {
-                peak.fetch_max(n, Ordering::Relaxed);
+            // The stats request itself is in flight too.
+            if let Some(n) = http
+                .get_json(&url)
+                .await
+                .ok()
+                .and_then(|v| v["in_flight"].as_u64())
+            {
+                peak.fetch_max(n.saturating_sub(1), Ordering::Relaxed);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
-}
-
-/// `in_flight` from GET /_sim/stats over a raw connection (not counted as SES traffic).
-async fn sim_in_flight(addr: &str) -> Option<u64> {
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    s.write_all(
-        format!("GET /_sim/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .ok()?;
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf))
-        .await
-        .ok()?
-        .ok()?;
-    let text = String::from_utf8_lossy(&buf);
-    let body = text.split_once("\r\n\r\n")?.1;
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    // The stats request itself is in flight too.
-    v["in_flight"].as_u64().map(|n| n.saturating_sub(1))
 }
 
 /// A `Vm*:` line of /proc/<pid>/status in KiB.

@@ -1,6 +1,6 @@
-//! The parts of the local stack that need neither the simulator nor the poller: database,
-//! queue, metrics sampler and HTTP server. `sesload up` adds the simulator, the poller and the
-//! event-source emulator on top (see `crates/cli/src/cmd/up.rs`).
+//! The services of the local stack that need neither the simulator nor the poller: database,
+//! queue, metrics sampler and the HTTP server (ingest API, stats, dashboard). `sesload-stack`
+//! adds the simulator, the poller and the event-source emulator on top.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ pub struct Services {
 
 /// Errors starting the services.
 #[derive(Debug, thiserror::Error)]
-pub enum StackError {
+pub enum ServicesError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("{0}")]
@@ -44,9 +44,9 @@ impl Services {
         api_key: String,
         listener: TcpListener,
         info: serde_json::Value,
-    ) -> Result<Self, StackError> {
+    ) -> Result<Self, ServicesError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StackError::Other(format!(
+            ServicesError::Other(format!(
                 "cannot create data dir {}: {e}",
                 data_dir.display()
             ))
@@ -61,10 +61,10 @@ impl Services {
         );
         let metrics = Arc::new(Metrics::default());
         let state = AppState::new(queue.clone(), api_key, Arc::clone(&metrics), info)
-            .map_err(StackError::Other)?;
+            .map_err(ServicesError::Other)?;
         let addr = listener
             .local_addr()
-            .map_err(|e| StackError::Other(e.to_string()))?;
+            .map_err(|e| ServicesError::Other(e.to_string()))?;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         {
