@@ -2,12 +2,14 @@
 # The main job (`just demo`): the whole pipeline on this machine, end to end.
 #
 #   build → `sesload up` (background, ready file) → `sesload seed --count 10000` →
-#   Artillery (artillery/run.sh local) above the simulated SES quota → wait until the campaign
-#   has drained → reconciliation (accepted = sent + DLQ + queued, duplicates, send rate vs quota)
-#   → stop the stack (pending SES events written to the lake) → `sesload report`.
+#   Artillery (artillery/run.sh local) above the simulated SES quota → `sesload stats
+#   --wait-drained` (until nothing of the campaign is queued; the stack's reconciliation, saved)
+#   → stop the stack (pending SES events written to the lake) → `sesload report` with those
+#   counters: accepted = sent + DLQ + queued (+ duplicates skipped), nothing sent twice.
 #
 # Exit status: 0 when every accepted request was sent exactly once or dead-lettered with a
-# reason; 1 when anything was lost, sent twice or left in the queue; 2 on a set-up failure.
+# reason (the report passes and the campaign drained); 1 when anything was lost, sent twice or
+# left in the queue; 2 on a set-up failure.
 #
 # Settings (environment): SESLOAD_DATA_DIR (default .sesload/demo), SESLOAD_CAMPAIGN
 # (default demo-<UTC time>), SESLOAD_RATE / SESLOAD_DURATION (Artillery, defaults in
@@ -88,102 +90,30 @@ fi
 
 say "wait until campaign $CAMPAIGN has drained (timeout ${DRAIN_TIMEOUT}s)"
 STATS="$DATA_DIR/stats-$CAMPAIGN.json"
-deadline=$(( $(date +%s) + DRAIN_TIMEOUT ))
-while :; do
-  if curl -fsS "$URL/_local/stats?campaign=$CAMPAIGN" -o "$STATS.tmp" 2>/dev/null; then
-    mv "$STATS.tmp" "$STATS"
-    line="$("$PY" - "$STATS" <<'EOF'
-import json, sys
-s = json.load(open(sys.argv[1]))
-c = s["campaign"]
-print(c["queued"], c["accepted"], c["sent"], c["dlq"], s["queue"]["oldest_message_age_s"])
-EOF
-)"
-    read -r queued accepted sent dlq age <<<"$line"
-    printf '  accepted %s  sent %s  dlq %s  queued %s  (oldest message %ss)\n' "$accepted" "$sent" "$dlq" "$queued" "$age" >&2
-    [[ "$queued" == 0 && "$accepted" != 0 ]] && break
-  fi
-  (( $(date +%s) < deadline )) || { echo "demo: the queue did not drain in ${DRAIN_TIMEOUT}s" >&2; break; }
-  kill -0 "$UP_PID" 2>/dev/null || die "sesload up died (see $LOG)"
-  sleep 2
-done
+DRAINED=0
+"$BIN" stats --url "$URL" --campaign "$CAMPAIGN" --wait-drained --timeout "$DRAIN_TIMEOUT" \
+  --out "$STATS" || DRAINED=$?
+kill -0 "$UP_PID" 2>/dev/null || die "sesload up died (see $LOG)"
+[[ -s "$STATS" ]] || die "no stats from the stack at $URL"
 curl -fsS "$URL/metrics" -o "$DATA_DIR/metrics-$CAMPAIGN.txt" || true
 
 say "stop the stack (pending SES events are written to the lake)"
 stop_stack
 trap - EXIT
 
-say "reconciliation of campaign $CAMPAIGN"
-set +e
-"$PY" - "$STATS" "$DATA_DIR/lake" "$CAMPAIGN" "$ROOT/sesload.toml" <<'EOF'
-import json, os, sys, collections
-stats_path, lake, campaign, cfg_path = sys.argv[1:5]
-s = json.load(open(stats_path))
-c = s["campaign"]
-events = collections.Counter()
-sends_per_code = collections.Counter()
-latencies = []
-for dirpath, _, files in os.walk(lake):
-    for f in files:
-        if not f.endswith(".json"):
-            continue
-        with open(os.path.join(dirpath, f)) as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                e = json.loads(line)
-                tags = e.get("mail", {}).get("tags", {})
-                if tags.get("campaign", [None])[0] != campaign:
-                    continue
-                events[e["eventType"]] += 1
-                if e["eventType"] == "Send":
-                    code = (tags.get("unique_code") or [e["mail"]["messageId"]])[0]
-                    sends_per_code[code] += 1
-duplicates = sum(n - 1 for n in sends_per_code.values() if n > 1)
-span_s = None
-if c.get("first_sent_ms") and c.get("last_sent_ms") and c["last_sent_ms"] > c["first_sent_ms"]:
-    span_s = (c["last_sent_ms"] - c["first_sent_ms"]) / 1000.0
-rate = (c["sent"] - 1) / span_s if span_s else float("nan")
-quota = (s.get("info", {}).get("config", {}).get("sim", {}) or {}).get("max_send_rate")
-rows = [
-    ("accepted", c["accepted"]),
-    ("sent (ledger)", c["sent"]),
-    ("Send events in the lake", events.get("Send", 0)),
-    # Event counts (a complaint follows a Delivery, so Delivery events include complained mail);
-    # the HTML report counts messages by their final status instead.
-    ("Delivery events", events.get("Delivery", 0)),
-    ("Bounce events", events.get("Bounce", 0)),
-    ("Complaint events", events.get("Complaint", 0)),
-    ("Rendering Failure events", events.get("Rendering Failure", 0)),
-    ("in DLQ", c["dlq"]),
-] + [(f"  DLQ {k}", v) for k, v in c["dlq_by_reason"].items()] + [
-    ("still queued", c["queued"]),
-    ("duplicate unique_codes accepted", c["duplicate_codes"]),
-    ("sent twice (lake)", duplicates),
-    ("unaccounted (lost)", c["unaccounted"]),
-    # First to last send: the warm-up ramp, when requests arrive below the quota, is included.
-    ("achieved send rate (emails/s)", f"{rate:.1f}" + (f" of quota {quota}/s ({100*rate/quota:.0f}%)" if quota else "")
-     + " first to last send, warm-up included"),
-]
-m = s.get("metrics", {})
-for k, v in rows:
-    print(f"  {k:<34} {v}")
-print(f"  {'throttled SES calls':<34} {m.get('emails_throttled', 0)}")
-ok = c["unaccounted"] == 0 and duplicates == 0 and c["queued"] == 0 and events.get("Send", 0) == c["sent"]
-print("\n  RESULT:", "OK — every accepted request was sent once or dead-lettered with a reason" if ok
-      else "FAILED — lost, duplicated or still queued messages (see above)")
-sys.exit(0 if ok else 1)
-EOF
-RC=$?
-set -e
-
-if "$BIN" report --help >/dev/null 2>&1; then
-  say "sesload report --campaign $CAMPAIGN"
-  # Counters (accepted, DLQ, queued, SES latency, quota) as the stack reported them at drain time.
-  "$BIN" report --campaign "$CAMPAIGN" --data-dir "$DATA_DIR" --counters "$STATS" \
-    || echo "sesload report failed (exit $?)" >&2
+say "sesload report --campaign $CAMPAIGN"
+# The verdict: the report reconciles the stack's counters (saved at drain time) with the lake.
+RC=0
+"$BIN" report --campaign "$CAMPAIGN" --data-dir "$DATA_DIR" --counters "$STATS" || RC=$?
+if [[ "$DRAINED" != 0 ]]; then
+  echo "demo: campaign $CAMPAIGN still had queued messages after ${DRAIN_TIMEOUT}s" >&2
+  RC=1
 fi
 echo >&2
 echo "dashboard was at $URL/dashboard; data: $DATA_DIR (lake: $DATA_DIR/lake)" >&2
+if [[ "$RC" == 0 ]]; then
+  echo "RESULT: OK — every accepted request was sent once or dead-lettered with a reason" >&2
+else
+  echo "RESULT: FAILED — lost, duplicated or still queued messages (see above)" >&2
+fi
 exit "$RC"

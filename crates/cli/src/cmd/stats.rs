@@ -74,6 +74,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 rec.accepted, rec.sent, rec.dlq, rec.queued, stats["queue"]["oldest_message_age_s"]
             );
             if rec.drained() {
+                let quota = stats["campaign"]["max_send_rate"].as_f64();
+                eprintln!(
+                    "  drained: achieved send rate {}{} (ledger, first to last send, warm-up included)",
+                    rec.achieved_send_rate
+                        .map_or("n/a".into(), |r| format!("{r:.1}/s")),
+                    match (rec.achieved_send_rate, quota) {
+                        (Some(r), Some(q)) if q > 0.0 =>
+                            format!(" of quota {q}/s ({:.0} %)", r / q * 100.0),
+                        _ => String::new(),
+                    }
+                );
                 return Ok((stats, true));
             }
             if Instant::now() >= deadline {
