@@ -237,13 +237,6 @@ impl LocalConfig {
                 self.batch_size
             ));
         }
-        if self.batch_size > 10 && self.maximum_batching_window_in_seconds == 0 {
-            // AWS requires a window >= 1 s above 10; locally we allow it but say so.
-            tracing::warn!(
-                batch_size = self.batch_size,
-                "AWS requires maximum_batching_window_in_seconds >= 1 when batch_size > 10"
-            );
-        }
         if self.maximum_batching_window_in_seconds > 300 {
             return bad(format!(
                 "maximum_batching_window_in_seconds = {} must be in 0..=300",
@@ -267,16 +260,6 @@ impl LocalConfig {
                 "visibility_timeout_seconds = {} must be at most 43200",
                 self.visibility_timeout_seconds
             ));
-        }
-        let rule = 6 * self.function_timeout_seconds + self.maximum_batching_window_in_seconds;
-        if self.visibility_timeout_seconds < rule {
-            // AWS (and the Terraform validation) refuse this; locally short visibility timeouts
-            // are useful to watch redelivery, so it is allowed but said.
-            tracing::warn!(
-                visibility_timeout_seconds = self.visibility_timeout_seconds,
-                function_timeout_seconds = self.function_timeout_seconds,
-                "visibility_timeout_seconds is below 6 x function_timeout_seconds + maximum_batching_window_in_seconds ({rule}), which AWS requires: a batch still running can be received again"
-            );
         }
         if !(1..=1000).contains(&self.max_receive_count) {
             return bad(format!(
@@ -302,6 +285,26 @@ impl LocalConfig {
             return bad("send_concurrency must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// Settings AWS would refuse that the local stack runs anyway (short visibility timeouts
+    /// and small windows are useful to watch redelivery), each said in one sentence.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.batch_size > 10 && self.maximum_batching_window_in_seconds == 0 {
+            w.push(format!(
+                "batch_size = {}: AWS requires maximum_batching_window_in_seconds >= 1 when batch_size > 10",
+                self.batch_size
+            ));
+        }
+        let rule = 6 * self.function_timeout_seconds + self.maximum_batching_window_in_seconds;
+        if self.visibility_timeout_seconds < rule {
+            w.push(format!(
+                "visibility_timeout_seconds = {} is below 6 x function_timeout_seconds + maximum_batching_window_in_seconds = {rule}, which AWS requires: a batch still running can be received again",
+                self.visibility_timeout_seconds
+            ));
+        }
+        w
     }
 
     pub fn visibility_timeout(&self) -> Duration {
@@ -420,6 +423,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("maximum_concurrency"), "{err}");
+        let short = LocalConfig {
+            visibility_timeout_seconds: 10,
+            ..LocalConfig::default()
+        };
+        assert!(short.validate().is_ok());
+        assert!(short.warnings()[0].contains("visibility_timeout_seconds = 10"));
+        assert!(LocalConfig::default().warnings().is_empty());
         let err = LocalConfig::load(
             None,
             false,

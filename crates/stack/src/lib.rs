@@ -193,6 +193,9 @@ impl LocalStack {
     /// stats, dashboard), SES resources through the SDK, poller instances.
     pub async fn start(config: LocalConfig, mode: StackMode) -> Result<Self, StackError> {
         config.validate()?;
+        for w in config.warnings() {
+            tracing::warn!("{w}");
+        }
         let data_dir = PathBuf::from(&config.data_dir);
         std::fs::create_dir_all(&data_dir).map_err(|source| StackError::Io {
             what: "creating the data dir",

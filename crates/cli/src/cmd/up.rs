@@ -72,7 +72,6 @@ pub fn load_config(args: &Args) -> anyhow::Result<LocalConfig> {
     if let Some(k) = &args.api_key {
         cfg.api_key = k.clone();
     }
-    cfg.validate()?;
     Ok(cfg)
 }
 
