@@ -88,10 +88,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 return Ok((stats, true));
             }
             if Instant::now() >= deadline {
-                eprintln!(
-                    "campaign {campaign} did not drain in {} s: {} still queued",
-                    args.timeout, rec.queued
-                );
+                if rec.accepted == 0 {
+                    eprintln!(
+                        "campaign {campaign}: nothing accepted in {} s",
+                        args.timeout
+                    );
+                } else {
+                    eprintln!(
+                        "campaign {campaign} did not drain in {} s: {} still queued",
+                        args.timeout, rec.queued
+                    );
+                }
                 return Ok((stats, false));
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
