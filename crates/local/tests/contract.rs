@@ -1,18 +1,16 @@
 //! The port contracts (`sesload_core::contract`) against the SQLite adapters, each on a fresh
 //! database file: the same behaviours the in-memory and DynamoDB/SQS adapters are held to.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use sesload_core::contract::{self, QueueProbe};
-use sesload_core::memory::MemoryMailer;
 use sesload_core::{DeadLetter, DlqReason};
-use sesload_local::adapters::upsert_customers;
+use sesload_local::customers::upsert_customers;
 use sesload_local::db::open_connection;
 use sesload_local::queue::{DlqFilter, dlq_list};
 use sesload_local::{
-    Db, LocalDeadLetterSink, LocalVisibility, MeteredMailer, Metrics, NewMessage, Queue,
-    QueueSettings, SqliteCustomerStore, SqliteLedger,
+    Db, LocalDeadLetterSink, LocalVisibility, NewMessage, Queue, QueueSettings,
+    SqliteCustomerStore, SqliteLedger,
 };
 
 fn db(name: &str) -> Db {
@@ -100,14 +98,4 @@ impl QueueProbe for Probe {
 async fn local_visibility_keeps_the_visibility_contract() {
     let q = queue(db("visibility"));
     contract::visibility_control(&LocalVisibility::new(q.clone()), &Probe(q)).await;
-}
-
-#[tokio::test]
-async fn metered_mailer_keeps_the_mailer_contract_of_what_it_wraps() {
-    let inner = MemoryMailer::new().with_templates(["SimpleEmail"]);
-    let metrics = Arc::new(Metrics::default());
-    let mailer = MeteredMailer::new(inner, Arc::clone(&metrics));
-    contract::mailer(&mailer, "SimpleEmail").await;
-    let counters: std::collections::HashMap<_, _> = metrics.counters().into_iter().collect();
-    assert_eq!(counters["emails_sent"], 3);
 }
