@@ -16,7 +16,8 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use sesload_core::{
-    Claim, Customer, CustomerStore, Ledger, MessageId, PortError, UniqueCode, UserId,
+    Claim, ClaimToken, Customer, CustomerStore, Ledger, MessageId, PortError, Recorded, UniqueCode,
+    UserId,
 };
 
 /// Partition key of the customers table (S).
@@ -180,9 +181,9 @@ fn n(v: u64) -> AttributeValue {
 
 /// [`Ledger`] over a DynamoDB table keyed by `unique_code` (S) with TTL on `expires_at`.
 ///
-/// Item: `unique_code`, `status` (`claimed` | `sent`), `lease_until` (epoch ms),
-/// `claim_token`, `claimed_at` (epoch ms), `message_id` and `sent_at` once sent,
-/// `expires_at` (epoch s; TTL).
+/// Item: `unique_code`, `status` (`claimed` | `sent`), `lease_until` (epoch ms, while claimed),
+/// `claim_token` (the fencing token of the claim that holds or last held the code),
+/// `claimed_at` (epoch ms), `message_id` and `sent_at` once sent, `expires_at` (epoch s; TTL).
 #[derive(Debug, Clone)]
 pub struct DynamoLedger {
     client: Client,
@@ -219,14 +220,16 @@ impl DynamoLedger {
         }
         if s("claim_token") == Some(token) {
             // our own write, repeated by the SDK after a lost response
-            return Some(Claim::Claimed);
+            return Some(Claim::Claimed(ClaimToken(token.to_string())));
         }
         let lease_until = match item.get("lease_until") {
             Some(AttributeValue::N(v)) => v.parse::<u64>().unwrap_or(0),
             _ => 0,
         };
         if lease_until > now_ms {
-            Some(Claim::InFlight)
+            Some(Claim::InFlight {
+                lease_left: Duration::from_millis(lease_until - now_ms),
+            })
         } else {
             // expired between our condition check and now: try again
             None
@@ -234,11 +237,20 @@ impl DynamoLedger {
     }
 }
 
+/// A fencing token: 128 bits from the process's randomly keyed hasher, the clock and a counter.
 fn random_token() -> String {
     use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(epoch_ms());
-    format!("{:016x}", h.finish())
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let half = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(salt);
+        h.write_u64(n);
+        h.write_u64(epoch_ms());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
 }
 
 impl Ledger for DynamoLedger {
@@ -273,12 +285,13 @@ impl Ledger for DynamoLedger {
             match res {
                 Ok(out) => {
                     let previous = out.attributes().filter(|a| !a.is_empty());
+                    let mine = ClaimToken(token.clone());
                     return Ok(match previous {
                         Some(old) if matches!(old.get("claim_token"), Some(AttributeValue::S(t)) if *t == token) => {
-                            Claim::Claimed
+                            Claim::Claimed(mine)
                         }
-                        Some(_) => Claim::Reclaimed,
-                        None => Claim::Claimed,
+                        Some(_) => Claim::Reclaimed(mine),
+                        None => Claim::Claimed(mine),
                     });
                 }
                 Err(SdkError::ServiceError(se))
@@ -330,40 +343,59 @@ impl Ledger for DynamoLedger {
     async fn record_sent(
         &self,
         code: &UniqueCode,
+        token: &ClaimToken,
         message_id: &MessageId,
-    ) -> Result<(), PortError> {
+    ) -> Result<Recorded, PortError> {
         let now = epoch_ms();
-        self.client
+        // Always marks the code sent (a send must never be forgotten, even if the claim item
+        // vanished), keeps a message id already recorded, and keeps `claim_token` so that a
+        // later record can tell whose claim it was.
+        let out = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(code)))
-            .update_expression("SET #s = :sent, message_id = :m, sent_at = :now, #t = :exp REMOVE claim_token, lease_until")
+            .update_expression(
+                "SET #s = :sent, message_id = if_not_exists(message_id, :m), \
+                 sent_at = if_not_exists(sent_at, :now), #t = :exp REMOVE lease_until",
+            )
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#t", TTL_ATTRIBUTE)
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
             .expression_attribute_values(":m", AttributeValue::S(message_id.0.clone()))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":exp", n(now / 1000 + self.ttl.as_secs()))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await
-            .map_err(|e| PortError::new("ledger.record_sent", format!("{code}: {}", error_text(&e))))?;
-        Ok(())
+            .map_err(|e| {
+                PortError::new("ledger.record_sent", format!("{code}: {}", error_text(&e)))
+            })?;
+        let held = out.attributes().and_then(|a| match a.get("claim_token") {
+            Some(AttributeValue::S(t)) => Some(t.as_str()),
+            _ => None,
+        });
+        Ok(match held {
+            Some(t) if t != token.0 => Recorded::Superseded,
+            _ => Recorded::Owned,
+        })
     }
 
-    async fn release(&self, code: &UniqueCode) -> Result<(), PortError> {
+    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
         let res = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(code)))
-            .condition_expression("#s = :claimed")
+            .condition_expression("#s = :claimed AND claim_token = :token")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":claimed", AttributeValue::S("claimed".into()))
+            .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
             .send()
             .await;
         match res {
             Ok(_) => Ok(()),
-            // already sent or already gone: nothing to release
+            // already sent, already gone, or re-taken by another attempt: nothing to release
             Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
                 Ok(())
             }

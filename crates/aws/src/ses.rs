@@ -181,6 +181,7 @@ impl Mailer for SesMailer {
             max_send_rate: q.max_send_rate(),
             max_24_hour_send: Some(q.max24_hour_send()).filter(|v| *v >= 0.0),
             sent_last_24_hours: q.sent_last24_hours(),
+            sending_enabled: out.sending_enabled(),
         })
     }
 }

@@ -3,21 +3,29 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use sesload_core::{
     BatchOutcome, BatchProcessor, BatchReport, CustomerStore, DeadLetterSink, InboundRecord,
-    Ledger, Mailer, VisibilityControl,
+    Ledger, Mailer, VisibilityControl, park_attributes,
 };
 
-/// One SQS message as an [`InboundRecord`]. `ApproximateReceiveCount` defaults to 1.
+/// One SQS message as an [`InboundRecord`]. `ApproximateReceiveCount` defaults to 1; the park
+/// count comes from the message attribute `sesload_park_count` (0 when absent).
 pub fn to_inbound(m: SqsMessage) -> InboundRecord {
     let receive_count = m
         .attributes
         .get("ApproximateReceiveCount")
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
+    let park_count = m
+        .message_attributes
+        .get(park_attributes::COUNT)
+        .and_then(|a| a.string_value.as_deref())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     InboundRecord {
         message_id: m.message_id.unwrap_or_default(),
         receipt_handle: m.receipt_handle.unwrap_or_default(),
         body: m.body.unwrap_or_default(),
         receive_count,
+        park_count,
     }
 }
 
@@ -57,7 +65,8 @@ mod tests {
         let event: SqsEvent = serde_json::from_value(json!({"Records": [{
             "messageId": "m-1", "receiptHandle": "rh-1", "body": "{}",
             "attributes": {"ApproximateReceiveCount": "3"},
-            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "messageAttributes": {"sesload_park_count": {"stringValue": "2", "dataType": "Number",
+                "stringListValues": [], "binaryListValues": []}}, "md5OfBody": "", "eventSource": "aws:sqs",
             "eventSourceARN": "arn:aws:sqs:eu-west-1:1:q", "awsRegion": "eu-west-1"
         }]}))
         .unwrap();
@@ -65,6 +74,7 @@ mod tests {
         assert_eq!(r.message_id, "m-1");
         assert_eq!(r.receipt_handle, "rh-1");
         assert_eq!(r.receive_count, 3);
+        assert_eq!(r.park_count, 2);
         let outcome = BatchOutcome {
             batch_item_failures: vec!["m-1".into()],
             ..Default::default()

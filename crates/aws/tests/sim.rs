@@ -275,6 +275,7 @@ async fn processor_paces_to_the_quota_it_reads_from_get_account_without_throttle
             })
             .to_string(),
             receive_count: 1,
+            park_count: 0,
         })
         .collect();
     let t0 = Instant::now();

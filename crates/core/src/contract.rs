@@ -14,6 +14,7 @@
 //! | [`Mailer`](crate::Mailer) | [`mailer`] | a template the service has |
 //! | [`DeadLetterSink`](crate::DeadLetterSink) | [`dead_letter_sink`], [`unavailable_dead_letter_sink`] | a way to read the letters back |
 //! | [`VisibilityControl`](crate::VisibilityControl) | [`visibility_control`] | a [`QueueProbe`] on the same queue |
+//! | [`SendSchedule`](crate::SendSchedule) | [`send_schedule`] | a fresh schedule per name |
 //!
 //! Real waits are short (lease expiry: [`EXPIRY_WAIT`]; visibility: about a second) and use
 //! `tokio::time`, so the in-memory adapters can run them under a paused clock.
@@ -22,6 +23,7 @@ mod customers;
 mod ledger;
 mod mailer;
 mod queue;
+mod schedule;
 
 pub use customers::{customer_fixture, customer_store};
 pub use ledger::{ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger};
@@ -30,6 +32,7 @@ pub use queue::{
     DETAIL_KEPT_CHARS, QueueProbe, dead_letter_fixture, dead_letter_sink,
     unavailable_dead_letter_sink, visibility_control,
 };
+pub use schedule::{TOLERANCE as SCHEDULE_TOLERANCE, send_schedule};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -14,13 +14,17 @@
 //! | [`Mailer`](crate::Mailer) | [`MemoryMailer`] | latency, per-call script, rules, known templates, quota answer, records sends |
 //! | [`DeadLetterSink`](crate::DeadLetterSink) | [`MemoryDeadLetters`] | fail chosen records, make unavailable |
 //! | [`VisibilityControl`](crate::VisibilityControl) | [`MemoryVisibility`] | records delays, only issued receipt handles |
+//! | [`Parking`](crate::Parking) | [`MemoryParking`] | records parked copies, make unavailable |
+//! | [`SendSchedule`](crate::SendSchedule) | [`MemorySchedule`] | one `next_slot` on tokio time (share it with `Arc`), make unavailable |
 
 mod customers;
+mod fleet;
 mod ledger;
 mod mailer;
 mod queue;
 
 pub use customers::MemoryCustomers;
+pub use fleet::{MemoryParking, MemorySchedule};
 pub use ledger::{LedgerEntry, MemoryLedger};
 pub use mailer::{Answer, MemoryMailer, SentEmail};
 pub use queue::{MemoryDeadLetters, MemoryVisibility, VisibilityChange};

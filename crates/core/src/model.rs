@@ -52,8 +52,12 @@ pub struct InboundRecord {
     pub message_id: String,
     pub receipt_handle: String,
     pub body: String,
-    /// `ApproximateReceiveCount` (1 on first delivery).
+    /// `ApproximateReceiveCount` (1 on first delivery). A parked record comes back as a new
+    /// message, so its count starts again.
     pub receive_count: u32,
+    /// How many times this record was parked before (message attribute
+    /// [`park_attributes::COUNT`]; 0 for a record as the ingest queued it).
+    pub park_count: u32,
 }
 
 /// A validated send request (the queue message body).
@@ -107,10 +111,16 @@ pub enum DlqReason {
     SesBadRequest,
     /// The record kept failing transiently until the queue's `maxReceiveCount`.
     RetriesExhausted,
+    /// SES answered `AccessDeniedException` (HTTP 403): the poller's role may not send with
+    /// the sender identity, template or configuration set the request names.
+    AccessDenied,
+    /// SES answered `AccountSuspendedException`: the account may not send at all until AWS
+    /// lifts the suspension; redrive the records by this reason afterwards.
+    AccountSuspended,
 }
 
 impl DlqReason {
-    pub const ALL: [DlqReason; 10] = [
+    pub const ALL: [DlqReason; 12] = [
         DlqReason::InvalidJson,
         DlqReason::SchemaViolation,
         DlqReason::RecipientNotAllowed,
@@ -121,6 +131,8 @@ impl DlqReason {
         DlqReason::SesNotFound,
         DlqReason::SesBadRequest,
         DlqReason::RetriesExhausted,
+        DlqReason::AccessDenied,
+        DlqReason::AccountSuspended,
     ];
 
     pub fn code(self) -> &'static str {
@@ -135,6 +147,8 @@ impl DlqReason {
             DlqReason::SesNotFound => "ses_not_found",
             DlqReason::SesBadRequest => "ses_bad_request",
             DlqReason::RetriesExhausted => "retries_exhausted",
+            DlqReason::AccessDenied => "access_denied",
+            DlqReason::AccountSuspended => "account_suspended",
         }
     }
 
@@ -165,4 +179,82 @@ pub mod dlq_attributes {
     pub const REASON: &str = "sesload_reason";
     pub const DETAIL: &str = "sesload_detail";
     pub const SOURCE_MESSAGE_ID: &str = "sesload_source_message_id";
+}
+
+/// Why a record was parked: put back on the source queue to wait, as a new message with a
+/// delay, so that waiting never spends its receive budget. `code()` is the stable reason
+/// written to the message attribute [`park_attributes::REASON`] and used in metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParkReason {
+    /// SES throttled the send (`TooManyRequestsException`): the account is busy.
+    Throttled,
+    /// The account's rolling 24-hour quota is used up (`LimitExceededException`, or
+    /// `SentLast24Hours` has reached `Max24HourSend`).
+    DailyQuota,
+    /// Sending is paused for the account or the configuration set (`SendingPausedException`).
+    SendingPaused,
+    /// Another attempt holds a live claim on the record's `unique_code`.
+    ClaimInFlight,
+    /// The invocation's deadline came before the record's turn to send.
+    Deadline,
+    /// `GetAccount` has never answered, so the account's rate is unknown.
+    QuotaUnknown,
+    /// The record's campaign is paused.
+    CampaignPaused,
+}
+
+impl ParkReason {
+    pub const ALL: [ParkReason; 7] = [
+        ParkReason::Throttled,
+        ParkReason::DailyQuota,
+        ParkReason::SendingPaused,
+        ParkReason::ClaimInFlight,
+        ParkReason::Deadline,
+        ParkReason::QuotaUnknown,
+        ParkReason::CampaignPaused,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ParkReason::Throttled => "throttled",
+            ParkReason::DailyQuota => "daily_quota",
+            ParkReason::SendingPaused => "sending_paused",
+            ParkReason::ClaimInFlight => "claim_in_flight",
+            ParkReason::Deadline => "deadline",
+            ParkReason::QuotaUnknown => "quota_unknown",
+            ParkReason::CampaignPaused => "campaign_paused",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+}
+
+impl fmt::Display for ParkReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A record on its way back to the source queue to wait: the original body, unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParkedRecord {
+    /// Queue message id of the source record (acknowledged once the copy is queued).
+    pub source_message_id: String,
+    /// Receipt handle of the source record (a local queue deletes it in the same transaction).
+    pub receipt_handle: String,
+    pub body: String,
+    pub reason: ParkReason,
+    /// How long the copy stays invisible (SQS caps `DelaySeconds` at 900 s).
+    pub delay: std::time::Duration,
+    /// The copy's park count: the source record's plus one.
+    pub park_count: u32,
+}
+
+/// Message attribute names used on parked copies (SQS and local).
+pub mod park_attributes {
+    pub const REASON: &str = "sesload_park_reason";
+    pub const COUNT: &str = "sesload_park_count";
 }

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::model::{Customer, DeadLetter, MessageId, OutgoingEmail, UniqueCode, UserId};
+use crate::model::{
+    Customer, DeadLetter, MessageId, OutgoingEmail, ParkedRecord, UniqueCode, UserId,
+};
 
 /// A failure of an adapter that may succeed if tried again later (network, throttling,
 /// service unavailable). Permanent business outcomes are not errors of a port: they are
@@ -42,21 +44,61 @@ pub trait CustomerStore: Send + Sync {
     ) -> impl Future<Output = Result<HashMap<UserId, Customer>, PortError>> + Send;
 }
 
+/// Proof that one attempt holds the claim on a `unique_code` (a fencing token). The ledger
+/// makes it at `claim`; `record_sent` and `release` present it, so that an attempt whose lease
+/// expired cannot undo the claim of the attempt that re-took it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClaimToken(pub String);
+
+impl std::fmt::Display for ClaimToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Result of claiming a `unique_code` in the idempotency ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// Nobody had claimed it: this attempt owns the send.
-    Claimed,
+    Claimed(ClaimToken),
     /// A previous attempt's lease expired without recording a message id: this attempt
     /// owns the send again, but the earlier one may have reached SES (ambiguous retry).
-    Reclaimed,
+    Reclaimed(ClaimToken),
     /// Already sent: acknowledge without sending. Carries the recorded SES message id.
     AlreadySent(MessageId),
-    /// Another attempt holds a live lease: retry later (do not send, do not DLQ).
-    InFlight,
+    /// Another attempt holds a live lease for `lease_left` more: wait at least that long
+    /// (do not send, do not dead-letter).
+    InFlight { lease_left: Duration },
+}
+
+impl Claim {
+    /// The token of a claim this attempt holds (`Claimed` / `Reclaimed`).
+    pub fn token(&self) -> Option<&ClaimToken> {
+        match self {
+            Claim::Claimed(t) | Claim::Reclaimed(t) => Some(t),
+            Claim::AlreadySent(_) | Claim::InFlight { .. } => None,
+        }
+    }
+}
+
+/// What `record_sent` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The claim was still this attempt's: the normal case.
+    Owned,
+    /// Another attempt had re-taken the claim after this one's lease expired, so it may send
+    /// too. The code is recorded as sent all the same (the first message id recorded stays):
+    /// no later attempt may send it again.
+    Superseded,
 }
 
 /// Idempotency ledger keyed by `unique_code` (DynamoDB conditional writes / SQLite).
+///
+/// Semantics every adapter shares (the contract in `contract::ledger` checks them): a claim
+/// is atomic and carries a fresh [`ClaimToken`]; a lease is live while `lease_until > now`;
+/// `record_sent` always records a send (a send that happened must never be forgotten) but
+/// never replaces a message id already recorded; `release` deletes a claim only while it is
+/// still the caller's (same token) and unsent.
 pub trait Ledger: Send + Sync {
     /// Claim `code` for `lease`. Must be atomic (conditional write).
     fn claim(
@@ -64,15 +106,21 @@ pub trait Ledger: Send + Sync {
         code: &UniqueCode,
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, PortError>> + Send;
-    /// Record that `code` was accepted by SES with `message_id`.
+    /// Record that `code` was accepted by SES with `message_id`, under the claim `token`.
     fn record_sent(
         &self,
         code: &UniqueCode,
+        token: &ClaimToken,
         message_id: &MessageId,
+    ) -> impl Future<Output = Result<Recorded, PortError>> + Send;
+    /// Give the claim `token` back (the send failed in a way that is known not to have reached
+    /// SES), so that a retry can claim it immediately. No effect if the claim is no longer the
+    /// caller's or the code was sent.
+    fn release(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// Give a claim back (the send failed in a way that is known not to have reached SES),
-    /// so that a retry can claim it immediately.
-    fn release(&self, code: &UniqueCode) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Why SES did not accept a send, classified by error *code* (never by message text).
@@ -96,6 +144,8 @@ pub struct SendQuota {
     /// `None` when unlimited (SES reports -1).
     pub max_24_hour_send: Option<f64>,
     pub sent_last_24_hours: f64,
+    /// `SendingEnabled`: false while sending is paused for the account.
+    pub sending_enabled: bool,
 }
 
 /// Sends one email (SES v2 `SendEmail` with a template).
@@ -122,4 +172,49 @@ pub trait VisibilityControl: Send + Sync {
         receipt_handle: &str,
         delay: Duration,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Puts records back on the source queue to wait, without spending their receive budget
+/// (SQS `SendMessage` of a copy with `DelaySeconds`; the original is acknowledged).
+pub trait Parking: Send + Sync {
+    /// Park every record. Returns the source message ids that could NOT be parked; those
+    /// records are returned as batch item failures instead (never dropped).
+    fn park(&self, records: &[ParkedRecord]) -> impl Future<Output = Vec<String>> + Send;
+}
+
+/// The fleet's shared send schedule: every instance reserves its send slots here, so that
+/// the instances together never send faster than the account's rate, whatever their number
+/// and phase (a DynamoDB item on AWS, a SQLite row locally).
+pub trait SendSchedule: Send + Sync {
+    /// Reserve `tokens` consecutive slots `interval` apart. The first slot is the schedule's
+    /// next free slot, but no earlier than `burst` before now. If that first slot is more than
+    /// `max_wait` away nothing is reserved and the answer is `None`; otherwise the schedule's
+    /// next free slot moves to `first + tokens × interval` (atomically) and the answer is how
+    /// long to wait from now until the first slot (zero when it is already due).
+    fn reserve(
+        &self,
+        tokens: u32,
+        interval: Duration,
+        burst: Duration,
+        max_wait: Duration,
+    ) -> impl Future<Output = Result<Option<Duration>, PortError>> + Send;
+}
+
+/// Instances that share one schedule or queue hold it behind an `Arc`.
+impl<T: Parking> Parking for std::sync::Arc<T> {
+    async fn park(&self, records: &[ParkedRecord]) -> Vec<String> {
+        T::park(self, records).await
+    }
+}
+
+impl<T: SendSchedule> SendSchedule for std::sync::Arc<T> {
+    async fn reserve(
+        &self,
+        tokens: u32,
+        interval: Duration,
+        burst: Duration,
+        max_wait: Duration,
+    ) -> Result<Option<Duration>, PortError> {
+        T::reserve(self, tokens, interval, burst, max_wait).await
+    }
 }

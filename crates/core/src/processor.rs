@@ -35,7 +35,8 @@ use crate::model::{
 };
 use crate::pacer::Pacer;
 use crate::ports::{
-    Claim, CustomerStore, DeadLetterSink, Ledger, Mailer, PortError, VisibilityControl,
+    Claim, ClaimToken, CustomerStore, DeadLetterSink, Ledger, Mailer, PortError, Recorded,
+    VisibilityControl,
 };
 
 pub use report::{BatchOutcome, BatchReport, RecordOutcome, RetryCause};
@@ -50,12 +51,17 @@ pub struct NoLedger;
 
 impl Ledger for NoLedger {
     async fn claim(&self, _: &UniqueCode, _: Duration) -> Result<Claim, PortError> {
-        Ok(Claim::Claimed)
+        Ok(Claim::Claimed(ClaimToken(String::new())))
     }
-    async fn record_sent(&self, _: &UniqueCode, _: &MessageId) -> Result<(), PortError> {
-        Ok(())
+    async fn record_sent(
+        &self,
+        _: &UniqueCode,
+        _: &ClaimToken,
+        _: &MessageId,
+    ) -> Result<Recorded, PortError> {
+        Ok(Recorded::Owned)
     }
-    async fn release(&self, _: &UniqueCode) -> Result<(), PortError> {
+    async fn release(&self, _: &UniqueCode, _: &ClaimToken) -> Result<(), PortError> {
         Ok(())
     }
 }

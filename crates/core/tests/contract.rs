@@ -6,13 +6,19 @@ use std::time::Duration;
 
 use sesload_core::contract::{self, QueueProbe};
 use sesload_core::memory::{
-    MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemoryVisibility,
+    MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemorySchedule,
+    MemoryVisibility,
 };
 use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]
 async fn memory_ledger_keeps_the_ledger_contract() {
     contract::ledger(&MemoryLedger::new()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn memory_schedule_keeps_the_schedule_contract() {
+    contract::send_schedule(|_| MemorySchedule::new()).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -90,6 +90,7 @@ fn rec(id: &str, body: String) -> InboundRecord {
         receipt_handle: format!("rh-{id}"),
         body,
         receive_count: 1,
+        park_count: 0,
     }
 }
 

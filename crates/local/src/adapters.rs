@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use rusqlite::{OptionalExtension, params};
 use sesload_core::{
-    Claim, Customer, DeadLetter, DeadLetterSink, Ledger, MessageId, PortError, UniqueCode, UserId,
+    Claim, ClaimToken, Customer, DeadLetter, DeadLetterSink, Ledger, MessageId, PortError,
+    Recorded, UniqueCode, UserId,
     VisibilityControl,
 };
 
@@ -96,9 +97,11 @@ impl SqliteLedger {
 }
 
 /// The claim decision, in one transaction (the writer's). Public for tests and tools.
+/// `token` is the fencing token a claim that takes the code stores.
 pub fn claim_tx(
     c: &rusqlite::Connection,
     code: &str,
+    token: &str,
     lease_ms: i64,
     now: i64,
 ) -> Result<Claim, DbError> {
@@ -109,24 +112,27 @@ pub fn claim_tx(
                 .optional()
         })
         .map_err(DbError::sql("ledger claim"))?;
+    let token_out = || ClaimToken(token.to_string());
     match row {
         None => {
             c.prepare_cached(
-                "INSERT INTO ledger(unique_code, lease_until, attempts, claimed_at) VALUES (?1, ?2, 1, ?3)",
+                "INSERT INTO ledger(unique_code, lease_until, attempts, claimed_at, token) VALUES (?1, ?2, 1, ?3, ?4)",
             )
-            .and_then(|mut s| s.execute(params![code, now + lease_ms, now]))
+            .and_then(|mut s| s.execute(params![code, now + lease_ms, now, token]))
             .map_err(DbError::sql("ledger claim"))?;
-            Ok(Claim::Claimed)
+            Ok(Claim::Claimed(token_out()))
         }
         Some((Some(mid), _)) => Ok(Claim::AlreadySent(MessageId(mid))),
-        Some((None, lease_until)) if lease_until > now => Ok(Claim::InFlight),
+        Some((None, lease_until)) if lease_until > now => Ok(Claim::InFlight {
+            lease_left: Duration::from_millis((lease_until - now) as u64),
+        }),
         Some((None, _)) => {
             c.prepare_cached(
-                "UPDATE ledger SET lease_until = ?2, attempts = attempts + 1, claimed_at = ?3 WHERE unique_code = ?1",
+                "UPDATE ledger SET lease_until = ?2, attempts = attempts + 1, claimed_at = ?3, token = ?4 WHERE unique_code = ?1",
             )
-            .and_then(|mut s| s.execute(params![code, now + lease_ms, now]))
+            .and_then(|mut s| s.execute(params![code, now + lease_ms, now, token]))
             .map_err(DbError::sql("ledger claim"))?;
-            Ok(Claim::Reclaimed)
+            Ok(Claim::Reclaimed(token_out()))
         }
     }
 }
@@ -135,15 +141,16 @@ impl Ledger for SqliteLedger {
     async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
         let code = code.0.clone();
         let lease_ms = dur_ms(lease);
+        let token = uuid::Uuid::new_v4().simple().to_string();
         let claim = self
             .db
-            .write(move |c| claim_tx(c, &code, lease_ms, now_ms()))
+            .write(move |c| claim_tx(c, &code, &token, lease_ms, now_ms()))
             .await
             .map_err(port_err("ledger.claim"))?;
         if let Some(m) = &self.metrics {
             match claim {
                 Claim::AlreadySent(_) => Metrics::add(&m.duplicates_skipped, 1),
-                Claim::Reclaimed => Metrics::add(&m.ambiguous_retries, 1),
+                Claim::Reclaimed(_) => Metrics::add(&m.ambiguous_retries, 1),
                 _ => {}
             }
         }
@@ -153,34 +160,47 @@ impl Ledger for SqliteLedger {
     async fn record_sent(
         &self,
         code: &UniqueCode,
+        token: &ClaimToken,
         message_id: &MessageId,
-    ) -> Result<(), PortError> {
+    ) -> Result<Recorded, PortError> {
         let code = code.0.clone();
+        let token = token.0.clone();
         let mid = message_id.0.clone();
         self.db
             .write(move |c| {
-                // Upsert: a record must never be lost even if the claim row vanished.
+                let held: Option<String> = c
+                    .prepare_cached("SELECT token FROM ledger WHERE unique_code = ?1")
+                    .and_then(|mut s| s.query_row(params![code], |r| r.get(0)).optional())
+                    .map_err(DbError::sql("ledger record_sent"))?;
+                // Upsert: a send must never be lost even if the claim row vanished; a message
+                // id already recorded stays (the first send recorded wins).
                 c.prepare_cached(
-                    "INSERT INTO ledger(unique_code, message_id, lease_until, attempts, claimed_at, sent_at)
-                     VALUES (?1, ?2, 0, 1, ?3, ?3)
-                     ON CONFLICT(unique_code) DO UPDATE SET message_id = excluded.message_id, sent_at = excluded.sent_at",
+                    "INSERT INTO ledger(unique_code, message_id, lease_until, attempts, claimed_at, sent_at, token)
+                     VALUES (?1, ?2, 0, 1, ?3, ?3, ?4)
+                     ON CONFLICT(unique_code) DO UPDATE SET
+                       message_id = coalesce(message_id, excluded.message_id),
+                       sent_at = coalesce(sent_at, excluded.sent_at)",
                 )
-                .and_then(|mut s| s.execute(params![code, mid, now_ms()]))
+                .and_then(|mut s| s.execute(params![code, mid, now_ms(), token]))
                 .map_err(DbError::sql("ledger record_sent"))?;
-                Ok(())
+                Ok(match held {
+                    Some(t) if t != token => Recorded::Superseded,
+                    _ => Recorded::Owned,
+                })
             })
             .await
             .map_err(port_err("ledger.record_sent"))
     }
 
-    async fn release(&self, code: &UniqueCode) -> Result<(), PortError> {
+    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
         let code = code.0.clone();
+        let token = token.0.clone();
         self.db
             .write(move |c| {
                 c.prepare_cached(
-                    "DELETE FROM ledger WHERE unique_code = ?1 AND message_id IS NULL",
+                    "DELETE FROM ledger WHERE unique_code = ?1 AND token = ?2 AND message_id IS NULL",
                 )
-                .and_then(|mut s| s.execute(params![code]))
+                .and_then(|mut s| s.execute(params![code, token]))
                 .map_err(DbError::sql("ledger release"))?;
                 Ok(())
             })

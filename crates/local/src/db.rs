@@ -105,7 +105,8 @@ CREATE TABLE IF NOT EXISTS ledger(
     lease_until INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 1,
     claimed_at INTEGER NOT NULL,
-    sent_at INTEGER
+    sent_at INTEGER,
+    token TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
 "#;
 
@@ -138,7 +139,21 @@ pub fn open_connection(path: &Path) -> Result<Connection, DbError> {
     )
     .map_err(DbError::sql("pragmas"))?;
     conn.execute_batch(SCHEMA).map_err(DbError::sql("schema"))?;
+    migrate(&conn)?;
     Ok(conn)
+}
+
+/// Columns added since a data directory may have been created: added in place.
+fn migrate(conn: &Connection) -> Result<(), DbError> {
+    let has_token: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info('ledger') WHERE name = 'token'")
+        .and_then(|mut s| s.exists([]))
+        .map_err(DbError::sql("migrate"))?;
+    if !has_token {
+        conn.execute_batch("ALTER TABLE ledger ADD COLUMN token TEXT NOT NULL DEFAULT ''")
+            .map_err(DbError::sql("migrate"))?;
+    }
+    Ok(())
 }
 
 type Finisher = Box<dyn FnOnce(Result<(), String>) + Send>;

@@ -1,10 +1,10 @@
 //! The [`Ledger`] contract.
 //!
 //! Extending it: every case talks to the ledger through [`Case`] (`claim`, `expect`, `record`,
-//! `release`) and compares [`ClaimKind`]s, never `Claim` values. When a claim comes to carry
-//! more (a fencing token, the lease time left), [`claim_kind`] drops it, and `record` /
-//! `release` already receive the claim they act for, so they can pass its token on. New
-//! behaviours are one more `async fn` case and one more line in [`ledger`].
+//! `release`) and compares [`ClaimKind`]s, never `Claim` values ([`claim_kind`] drops the
+//! claim's token and lease time; cases that look at them say so). `record` / `release`
+//! receive the claim they act for and present its token (fencing). New behaviours are one
+//! more `async fn` case and one more line in [`ledger`].
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use futures::future::join_all;
 
 use super::run_prefix;
 use crate::model::{MessageId, UniqueCode};
-use crate::ports::{Claim, Ledger};
+use crate::ports::{Claim, ClaimToken, Ledger, Recorded};
 
 /// A lease that outlives every case.
 pub const LONG_LEASE: Duration = Duration::from_secs(300);
@@ -34,11 +34,22 @@ pub enum ClaimKind {
 /// The kind of `claim`.
 pub fn claim_kind(claim: &Claim) -> ClaimKind {
     match claim {
-        Claim::Claimed => ClaimKind::Claimed,
-        Claim::Reclaimed => ClaimKind::Reclaimed,
+        Claim::Claimed(_) => ClaimKind::Claimed,
+        Claim::Reclaimed(_) => ClaimKind::Reclaimed,
         Claim::AlreadySent(id) => ClaimKind::AlreadySent(id.clone()),
-        Claim::InFlight => ClaimKind::InFlight,
+        Claim::InFlight { .. } => ClaimKind::InFlight,
     }
+}
+
+/// A token no ledger issued (for a code the case never claimed).
+fn foreign_token() -> ClaimToken {
+    ClaimToken("contract-never-issued".into())
+}
+
+fn token_of<'c>(claim: &'c Claim, case: &str) -> &'c ClaimToken {
+    claim
+        .token()
+        .unwrap_or_else(|| panic!("ledger contract, {case}: {claim:?} holds no claim to act for"))
 }
 
 fn sent(id: &str) -> ClaimKind {
@@ -76,20 +87,43 @@ impl<L: Ledger> Case<'_, L> {
         got
     }
 
-    /// Record the send made under `claim`.
+    /// Record the send made under `claim`; the claim was still this attempt's.
     async fn record(&self, code: &UniqueCode, claim: &Claim, message_id: &str) {
-        let _ = claim; // the claim this send was made under (its token, once claims carry one)
-        self.ledger
-            .record_sent(code, &MessageId(message_id.to_string()))
-            .await
-            .unwrap_or_else(|e| panic!("ledger contract, {}: record_sent {code}: {e}", self.name));
+        self.record_expect(code, claim, message_id, Recorded::Owned)
+            .await;
     }
 
-    /// Give `claim` back.
+    /// Record the send made under `claim` and check what the ledger found.
+    async fn record_expect(
+        &self,
+        code: &UniqueCode,
+        claim: &Claim,
+        message_id: &str,
+        want: Recorded,
+    ) {
+        let got = self
+            .ledger
+            .record_sent(
+                code,
+                token_of(claim, self.name),
+                &MessageId(message_id.to_string()),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("ledger contract, {}: record_sent {code}: {e}", self.name));
+        assert_eq!(
+            got, want,
+            "ledger contract, {}: record_sent {code} under {claim:?}",
+            self.name
+        );
+    }
+
+    /// Give `claim` back (`None`: a code this case never claimed, with a token no ledger
+    /// issued).
     async fn release(&self, code: &UniqueCode, claim: Option<&Claim>) {
-        let _ = claim; // None: a code this case never claimed
+        let foreign = foreign_token();
+        let token = claim.map_or(&foreign, |c| token_of(c, self.name));
         self.ledger
-            .release(code)
+            .release(code, token)
             .await
             .unwrap_or_else(|e| panic!("ledger contract, {}: release {code}: {e}", self.name));
     }
@@ -119,6 +153,12 @@ pub async fn ledger<L: Ledger>(ledger: &L) {
     codes_are_independent(case("codes_are_independent")).await;
     codes_are_kept_verbatim(case("codes_are_kept_verbatim")).await;
     concurrent_claims_have_one_winner(case("concurrent_claims_have_one_winner")).await;
+    in_flight_tells_the_lease_left(case("in_flight_tells_the_lease_left")).await;
+    every_claim_has_a_fresh_token(case("every_claim_has_a_fresh_token")).await;
+    stale_release_keeps_the_new_claim(case("stale_release_keeps_the_new_claim")).await;
+    release_with_another_token_changes_nothing(case("release_with_another_token_changes_nothing"))
+        .await;
+    stale_record_is_superseded_and_kept(case("stale_record_is_superseded_and_kept")).await;
 }
 
 /// First claim: `Claimed`. Any claim while that lease is live: `InFlight`, whatever lease
@@ -245,4 +285,78 @@ async fn concurrent_claims_have_one_winner<L: Ledger>(c: Case<'_, L>) {
         "ledger contract, {}: 16 concurrent claims answered {kinds:?}",
         c.name
     );
+}
+
+/// `InFlight` says how long the live lease still runs: at most the lease asked for, and not
+/// much less right after the claim.
+async fn in_flight_tells_the_lease_left<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    c.expect(&code, LONG_LEASE, ClaimKind::Claimed).await;
+    let claim = c.claim(&code, LONG_LEASE).await;
+    match claim {
+        Claim::InFlight { lease_left } => assert!(
+            lease_left <= LONG_LEASE && lease_left >= LONG_LEASE - Duration::from_secs(10),
+            "ledger contract, {}: lease_left {lease_left:?} right after a claim of {LONG_LEASE:?}",
+            c.name
+        ),
+        other => panic!(
+            "ledger contract, {}: second claim answered {other:?}, not InFlight",
+            c.name
+        ),
+    }
+}
+
+/// Every claim that takes a code carries a token no earlier claim of it had.
+async fn every_claim_has_a_fresh_token<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    let first = c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    let second = c.expect(&code, LONG_LEASE, ClaimKind::Reclaimed).await;
+    c.release(&code, Some(&second)).await;
+    let third = c.expect(&code, LONG_LEASE, ClaimKind::Claimed).await;
+    let tokens = [
+        token_of(&first, c.name),
+        token_of(&second, c.name),
+        token_of(&third, c.name),
+    ];
+    assert!(
+        tokens[0] != tokens[1] && tokens[1] != tokens[2] && tokens[0] != tokens[2],
+        "ledger contract, {}: tokens repeat: {tokens:?}",
+        c.name
+    );
+}
+
+/// Fencing: an attempt whose lease expired and that failed afterwards releases with its old
+/// token; the claim the next attempt re-took meanwhile stays (no third attempt may claim).
+async fn stale_release_keeps_the_new_claim<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    let stale = c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::Reclaimed).await;
+    c.release(&code, Some(&stale)).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::InFlight).await;
+}
+
+/// A release presenting a token that does not hold the claim leaves the claim live.
+async fn release_with_another_token_changes_nothing<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    c.expect(&code, LONG_LEASE, ClaimKind::Claimed).await;
+    c.release(&code, None).await;
+    c.expect(&code, LONG_LEASE, ClaimKind::InFlight).await;
+}
+
+/// Fencing: a send that returns after its lease expired and another attempt re-took the claim
+/// is recorded as `Superseded` (that attempt may send too: an ambiguous retry), and the code
+/// is sent from then on. The first message id recorded stays.
+async fn stale_record_is_superseded_and_kept<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    let stale = c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    let current = c.expect(&code, LONG_LEASE, ClaimKind::Reclaimed).await;
+    c.record_expect(&code, &stale, "ses-first", Recorded::Superseded)
+        .await;
+    c.expect(&code, LONG_LEASE, sent("ses-first")).await;
+    c.record_expect(&code, &current, "ses-second", Recorded::Owned)
+        .await;
+    c.expect(&code, LONG_LEASE, sent("ses-first")).await;
 }

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::lock;
 use crate::model::{MessageId, UniqueCode};
-use crate::ports::{Claim, Ledger, PortError};
+use crate::ports::{Claim, ClaimToken, Ledger, PortError, Recorded};
 
 /// One `unique_code`'s ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct LedgerEntry {
     pub lease_until: Instant,
     /// How many claims took this code (first claim and reclaims).
     pub attempts: u32,
+    /// The token of the claim that holds (or last held) the code.
+    pub token: ClaimToken,
 }
 
 impl LedgerEntry {
@@ -29,6 +31,7 @@ impl LedgerEntry {
             message_id: Some(MessageId(message_id.to_string())),
             lease_until: Instant::now(),
             attempts: 1,
+            token: ClaimToken("earlier".into()),
         }
     }
 
@@ -39,17 +42,20 @@ impl LedgerEntry {
             message_id: None,
             lease_until,
             attempts: 1,
+            token: ClaimToken("earlier".into()),
         }
     }
 }
 
 /// [`Ledger`] over a map with the same semantics as the SQLite and DynamoDB ledgers: an atomic
-/// claim with a lease, `record_sent` that always records, `release` that never undoes a send.
+/// claim with a lease and a fresh token, `record_sent` that always records (never replacing a
+/// recorded message id), `release` that only gives back the caller's own unsent claim.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     entries: Mutex<HashMap<UniqueCode, LedgerEntry>>,
     unavailable: AtomicBool,
     calls: AtomicUsize,
+    tokens: AtomicUsize,
 }
 
 impl MemoryLedger {
@@ -79,6 +85,13 @@ impl MemoryLedger {
         self.calls.load(Ordering::SeqCst)
     }
 
+    fn token(&self) -> ClaimToken {
+        ClaimToken(format!(
+            "memory-{}",
+            self.tokens.fetch_add(1, Ordering::SeqCst) + 1
+        ))
+    }
+
     fn call(&self, operation: &'static str, code: &UniqueCode) -> Result<(), PortError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.unavailable.load(Ordering::SeqCst) {
@@ -98,25 +111,31 @@ impl Ledger for MemoryLedger {
         let mut entries = lock(&self.entries);
         match entries.get_mut(code) {
             None => {
+                let token = self.token();
                 entries.insert(
                     code.clone(),
                     LedgerEntry {
                         message_id: None,
                         lease_until: now + lease,
                         attempts: 1,
+                        token: token.clone(),
                     },
                 );
-                Ok(Claim::Claimed)
+                Ok(Claim::Claimed(token))
             }
             Some(LedgerEntry {
                 message_id: Some(id),
                 ..
             }) => Ok(Claim::AlreadySent(id.clone())),
-            Some(e) if e.lease_until > now => Ok(Claim::InFlight),
+            Some(e) if e.lease_until > now => Ok(Claim::InFlight {
+                lease_left: e.lease_until - now,
+            }),
             Some(e) => {
+                let token = self.token();
                 e.lease_until = now + lease;
                 e.attempts += 1;
-                Ok(Claim::Reclaimed)
+                e.token = token.clone();
+                Ok(Claim::Reclaimed(token))
             }
         }
     }
@@ -124,22 +143,36 @@ impl Ledger for MemoryLedger {
     async fn record_sent(
         &self,
         code: &UniqueCode,
+        token: &ClaimToken,
         message_id: &MessageId,
-    ) -> Result<(), PortError> {
+    ) -> Result<Recorded, PortError> {
         self.call("ledger.record_sent", code)?;
-        // Like the other ledgers: a send is recorded even if its claim row vanished.
+        // Like the other ledgers: a send is recorded even if its claim row vanished, and a
+        // message id already recorded stays.
         let now = Instant::now();
-        lock(&self.entries)
-            .entry(code.clone())
-            .or_insert_with(|| LedgerEntry::leased_until(now))
-            .message_id = Some(message_id.clone());
-        Ok(())
+        let mut entries = lock(&self.entries);
+        let e = entries.entry(code.clone()).or_insert_with(|| LedgerEntry {
+            token: token.clone(),
+            ..LedgerEntry::leased_until(now)
+        });
+        let owned = e.token == *token;
+        if e.message_id.is_none() {
+            e.message_id = Some(message_id.clone());
+        }
+        Ok(if owned {
+            Recorded::Owned
+        } else {
+            Recorded::Superseded
+        })
     }
 
-    async fn release(&self, code: &UniqueCode) -> Result<(), PortError> {
+    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
         self.call("ledger.release", code)?;
         let mut entries = lock(&self.entries);
-        if entries.get(code).is_some_and(|e| e.message_id.is_none()) {
+        if entries
+            .get(code)
+            .is_some_and(|e| e.message_id.is_none() && e.token == *token)
+        {
             entries.remove(code);
         }
         Ok(())

@@ -108,6 +108,7 @@ impl MemoryMailer {
                 max_send_rate: 14.0,
                 max_24_hour_send: Some(50_000.0),
                 sent_last_24_hours: 0.0,
+                sending_enabled: true,
             })),
             rule: None,
             templates: None,

@@ -7,7 +7,7 @@ use super::steps::Step;
 use super::{Inner, RetryCause};
 use crate::classify::{FailureClass, classify};
 use crate::model::{MessageId, OutgoingEmail, UniqueCode};
-use crate::ports::{Claim, Ledger, Mailer, SendFailure};
+use crate::ports::{Claim, ClaimToken, Ledger, Mailer, Recorded, SendFailure};
 
 /// What one record's task produced.
 pub(super) struct TaskResult {
@@ -29,8 +29,12 @@ impl TaskResult {
 
 /// What the claim decided.
 enum ClaimStep {
-    /// This attempt owns the send; `ambiguous` when it re-took an expired claim.
-    Send { ambiguous: bool },
+    /// This attempt owns the send under `token` (`None` when idempotency is off);
+    /// `ambiguous` when it re-took an expired claim.
+    Send {
+        token: Option<ClaimToken>,
+        ambiguous: bool,
+    },
     /// Nothing to send: already sent, claimed by another attempt, or the ledger failed.
     Done(Step),
 }
@@ -49,8 +53,8 @@ impl<C, L: Ledger, M: Mailer, D, V> Inner<C, L, M, D, V> {
         // The semaphore is never closed.
         let _permit = self.semaphore.acquire().await.ok();
         let code = &email.unique_code;
-        let ambiguous = match self.claim(&message_id, code).await {
-            ClaimStep::Send { ambiguous } => ambiguous,
+        let (token, ambiguous) = match self.claim(&message_id, code).await {
+            ClaimStep::Send { token, ambiguous } => (token, ambiguous),
             ClaimStep::Done(step) => return TaskResult::without_send(step),
         };
         self.pacer.acquire().await;
@@ -59,10 +63,14 @@ impl<C, L: Ledger, M: Mailer, D, V> Inner<C, L, M, D, V> {
         let ses_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
         let (step, throttled) = match sent {
             Ok(mid) => (
-                self.record_sent(&message_id, code, mid, ambiguous).await,
+                self.record_sent(&message_id, code, token.as_ref(), mid, ambiguous)
+                    .await,
                 false,
             ),
-            Err(f) => self.send_failed(&message_id, code, f, ambiguous).await,
+            Err(f) => {
+                self.send_failed(&message_id, code, token.as_ref(), f, ambiguous)
+                    .await
+            }
         };
         TaskResult {
             step,
@@ -75,19 +83,28 @@ impl<C, L: Ledger, M: Mailer, D, V> Inner<C, L, M, D, V> {
     async fn claim(&self, message_id: &str, code: &UniqueCode) -> ClaimStep {
         let s = &self.settings;
         if !s.idempotency_enabled {
-            return ClaimStep::Send { ambiguous: false };
+            return ClaimStep::Send {
+                token: None,
+                ambiguous: false,
+            };
         }
         match self.ledger.claim(code, s.claim_lease).await {
-            Ok(Claim::Claimed) => ClaimStep::Send { ambiguous: false },
-            Ok(Claim::Reclaimed) => {
+            Ok(Claim::Claimed(token)) => ClaimStep::Send {
+                token: Some(token),
+                ambiguous: false,
+            },
+            Ok(Claim::Reclaimed(token)) => {
                 tracing::warn!(%message_id, unique_code = %code, "claim lease had expired; sending again (ambiguous retry)");
-                ClaimStep::Send { ambiguous: true }
+                ClaimStep::Send {
+                    token: Some(token),
+                    ambiguous: true,
+                }
             }
             Ok(Claim::AlreadySent(mid)) => {
                 tracing::info!(%message_id, unique_code = %code, ses_message_id = %mid, "already sent; skipping duplicate");
                 ClaimStep::Done(Step::Duplicate(mid))
             }
-            Ok(Claim::InFlight) => ClaimStep::Done(Step::Retry(RetryCause::ClaimInFlight)),
+            Ok(Claim::InFlight { .. }) => ClaimStep::Done(Step::Retry(RetryCause::ClaimInFlight)),
             Err(e) => {
                 tracing::warn!(%message_id, error = %e, "ledger claim failed");
                 ClaimStep::Done(Step::Retry(RetryCause::LedgerFailed))
@@ -95,19 +112,29 @@ impl<C, L: Ledger, M: Mailer, D, V> Inner<C, L, M, D, V> {
         }
     }
 
-    /// SES accepted the email: record its message id against the claim.
+    /// SES accepted the email: record its message id against the claim. A claim another
+    /// attempt had re-taken meanwhile makes the send ambiguous (that attempt may send too).
     async fn record_sent(
         &self,
         message_id: &str,
         code: &UniqueCode,
+        token: Option<&ClaimToken>,
         mid: MessageId,
-        ambiguous: bool,
+        mut ambiguous: bool,
     ) -> Step {
-        if self.settings.idempotency_enabled
-            && let Err(e) = self.ledger.record_sent(code, &mid).await
-        {
-            tracing::error!(%message_id, unique_code = %code, ses_message_id = %mid, error = %e,
-                    "sent, but the ledger did not record it; a redelivery after the lease would be an ambiguous retry");
+        if let Some(token) = token {
+            match self.ledger.record_sent(code, token, &mid).await {
+                Ok(Recorded::Owned) => {}
+                Ok(Recorded::Superseded) => {
+                    tracing::warn!(%message_id, unique_code = %code, ses_message_id = %mid,
+                        "sent after the claim's lease expired and another attempt re-took it (ambiguous retry)");
+                    ambiguous = true;
+                }
+                Err(e) => {
+                    tracing::error!(%message_id, unique_code = %code, ses_message_id = %mid, error = %e,
+                    "sent, but the ledger did not record it; a redelivery after the lease would be an ambiguous retry")
+                }
+            }
         }
         Step::Sent {
             message_id: mid,
@@ -121,13 +148,14 @@ impl<C, L: Ledger, M: Mailer, D, V> Inner<C, L, M, D, V> {
         &self,
         message_id: &str,
         code: &UniqueCode,
+        token: Option<&ClaimToken>,
         f: SendFailure,
         ambiguous: bool,
     ) -> (Step, bool) {
         let class = classify(&f);
-        if self.settings.idempotency_enabled
+        if let Some(token) = token
             && !keeps_claim(&f, class, ambiguous)
-            && let Err(e) = self.ledger.release(code).await
+            && let Err(e) = self.ledger.release(code, token).await
         {
             tracing::warn!(%message_id, unique_code = %code, error = %e, "could not release the claim; it expires after the lease");
         }

@@ -59,6 +59,7 @@ fn batch(run: &str, b: usize, size: usize) -> Vec<InboundRecord> {
                 })
                 .to_string(),
                 receive_count: 1,
+                park_count: 0,
             }
         })
         .collect()

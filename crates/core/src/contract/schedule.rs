@@ -1,0 +1,150 @@
+//! The [`SendSchedule`] contract: the fleet's shared send schedule.
+//!
+//! Cases wait real time (a few hundred milliseconds in all) and allow [`TOLERANCE`] for the
+//! time a store round trip takes, since the stores compare slots with their own clock.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use super::run_prefix;
+use crate::ports::SendSchedule;
+
+/// Slack for a store round trip between the adapter's clock and the case's expectations.
+pub const TOLERANCE: Duration = Duration::from_millis(40);
+
+const INTERVAL: Duration = Duration::from_millis(200);
+const NO_BURST: Duration = Duration::ZERO;
+const LONG_WAIT: Duration = Duration::from_secs(10);
+
+async fn reserve<S: SendSchedule>(
+    s: &S,
+    case: &str,
+    tokens: u32,
+    interval: Duration,
+    burst: Duration,
+    max_wait: Duration,
+) -> Option<Duration> {
+    s.reserve(tokens, interval, burst, max_wait)
+        .await
+        .unwrap_or_else(|e| panic!("schedule contract, {case}: reserve: {e}"))
+}
+
+fn near(got: Option<Duration>, want: Duration, case: &str, what: &str) {
+    let got = got.unwrap_or_else(|| panic!("schedule contract, {case}: {what}: nothing reserved"));
+    let low = want.saturating_sub(TOLERANCE);
+    assert!(
+        got >= low && got <= want,
+        "schedule contract, {case}: {what}: wait {got:?}, expected {low:?}..={want:?}"
+    );
+}
+
+/// Run every case. `schedule(name)` returns an adapter on a schedule of that name that no one
+/// else uses (every case takes a fresh one).
+pub async fn send_schedule<S: SendSchedule>(schedule: impl Fn(&str) -> S) {
+    let prefix = run_prefix("schedule");
+    let fresh = |case: &str| schedule(&format!("{prefix}-{case}"));
+    slots_follow_each_other(&fresh("slots")).await;
+    a_reservation_beyond_max_wait_takes_nothing(&fresh("beyond")).await;
+    idle_time_earns_only_the_burst(&fresh("burst")).await;
+    concurrent_reservations_get_distinct_slots(&fresh("concurrent")).await;
+}
+
+/// A fresh schedule is due now; each reservation starts where the previous one ended.
+async fn slots_follow_each_other<S: SendSchedule>(s: &S) {
+    let case = "slots_follow_each_other";
+    near(
+        reserve(s, case, 1, INTERVAL, NO_BURST, LONG_WAIT).await,
+        Duration::ZERO,
+        case,
+        "first reservation",
+    );
+    near(
+        reserve(s, case, 3, INTERVAL, NO_BURST, LONG_WAIT).await,
+        INTERVAL,
+        case,
+        "second reservation (1 slot in)",
+    );
+    near(
+        reserve(s, case, 1, INTERVAL, NO_BURST, LONG_WAIT).await,
+        INTERVAL * 4,
+        case,
+        "third reservation (after 1 + 3 slots)",
+    );
+}
+
+/// A reservation whose first slot is further away than `max_wait` reserves nothing: the next
+/// reservation gets the slot it would have had.
+async fn a_reservation_beyond_max_wait_takes_nothing<S: SendSchedule>(s: &S) {
+    let case = "a_reservation_beyond_max_wait_takes_nothing";
+    reserve(s, case, 5, INTERVAL, NO_BURST, LONG_WAIT).await;
+    let refused = reserve(s, case, 1, INTERVAL, NO_BURST, INTERVAL * 2).await;
+    assert_eq!(
+        refused,
+        None,
+        "schedule contract, {case}: first free slot is {:?} away, max_wait {:?}",
+        INTERVAL * 5,
+        INTERVAL * 2
+    );
+    near(
+        reserve(s, case, 1, INTERVAL, NO_BURST, LONG_WAIT).await,
+        INTERVAL * 5,
+        case,
+        "reservation after the refused one",
+    );
+}
+
+/// After an idle spell a schedule hands out at once only what `burst` covers: slots are never
+/// earlier than `now - burst`, so `burst / interval` reservations (plus the one due now) need
+/// no wait and the next one waits a whole interval.
+async fn idle_time_earns_only_the_burst<S: SendSchedule>(s: &S) {
+    let case = "idle_time_earns_only_the_burst";
+    reserve(s, case, 1, INTERVAL, NO_BURST, LONG_WAIT).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let burst = INTERVAL * 2;
+    let mut immediate = 0;
+    let mut next_wait = None;
+    for _ in 0..6 {
+        let w = reserve(s, case, 1, INTERVAL, burst, LONG_WAIT)
+            .await
+            .unwrap_or_else(|| panic!("schedule contract, {case}: nothing reserved"));
+        if w.is_zero() {
+            immediate += 1;
+        } else {
+            next_wait = Some(w);
+            break;
+        }
+    }
+    assert_eq!(
+        immediate, 3,
+        "schedule contract, {case}: reservations without a wait after 1 s idle with a burst of {burst:?} at {INTERVAL:?}"
+    );
+    near(
+        next_wait,
+        INTERVAL,
+        case,
+        "first reservation past the burst",
+    );
+}
+
+/// Reservations made at the same time never share a slot: sorted, they are an interval apart.
+async fn concurrent_reservations_get_distinct_slots<S: SendSchedule>(s: &S) {
+    let case = "concurrent_reservations_get_distinct_slots";
+    let interval = Duration::from_millis(100);
+    let mut waits: Vec<Duration> =
+        join_all((0..8).map(|_| reserve(s, case, 1, interval, NO_BURST, LONG_WAIT)))
+            .await
+            .into_iter()
+            .map(|w| w.unwrap_or_else(|| panic!("schedule contract, {case}: nothing reserved")))
+            .collect();
+    waits.sort();
+    for pair in waits.windows(2) {
+        let gap = pair[1].saturating_sub(pair[0]);
+        assert!(
+            gap + TOLERANCE >= interval,
+            "schedule contract, {case}: slots {:?} and {:?} closer than {interval:?} ({waits:?})",
+            pair[0],
+            pair[1]
+        );
+    }
+}

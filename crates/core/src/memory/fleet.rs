@@ -1,0 +1,112 @@
+//! [`MemoryParking`] and [`MemorySchedule`]: the waiting room and the fleet's send schedule in
+//! memory.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::lock;
+use crate::model::ParkedRecord;
+use crate::ports::{Parking, PortError, SendSchedule};
+
+/// [`Parking`] keeping every parked record. It can refuse to park, like a queue that cannot be
+/// reached, and then reports the records back as the real adapters do.
+#[derive(Debug, Default)]
+pub struct MemoryParking {
+    parked: Mutex<Vec<ParkedRecord>>,
+    unavailable: AtomicBool,
+}
+
+impl MemoryParking {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// While `true`, every park fails.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// Every record parked, in order.
+    pub fn parked(&self) -> Vec<ParkedRecord> {
+        lock(&self.parked).clone()
+    }
+}
+
+impl Parking for MemoryParking {
+    async fn park(&self, records: &[ParkedRecord]) -> Vec<String> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return records
+                .iter()
+                .map(|r| r.source_message_id.clone())
+                .collect();
+        }
+        lock(&self.parked).extend_from_slice(records);
+        Vec::new()
+    }
+}
+
+/// [`SendSchedule`] on tokio time: one `next_slot` shared by every processor given the same
+/// schedule (wrap it in an `Arc` and hand a clone to each, as instances share one table).
+#[derive(Debug)]
+pub struct MemorySchedule {
+    next_slot: Mutex<Instant>,
+    unavailable: AtomicBool,
+    reservations: AtomicUsize,
+}
+
+impl Default for MemorySchedule {
+    fn default() -> Self {
+        Self {
+            next_slot: Mutex::new(Instant::now()),
+            unavailable: AtomicBool::new(false),
+            reservations: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl MemorySchedule {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// While `true`, every reservation fails.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.store(unavailable, Ordering::SeqCst);
+    }
+
+    /// Number of reservations made so far (calls that reserved something).
+    pub fn reservations(&self) -> usize {
+        self.reservations.load(Ordering::SeqCst)
+    }
+}
+
+impl SendSchedule for MemorySchedule {
+    async fn reserve(
+        &self,
+        tokens: u32,
+        interval: Duration,
+        burst: Duration,
+        max_wait: Duration,
+    ) -> Result<Option<Duration>, PortError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(PortError::new(
+                "schedule.reserve",
+                "in-memory schedule made unavailable",
+            ));
+        }
+        let now = Instant::now();
+        let mut next = lock(&self.next_slot);
+        let earliest = now.checked_sub(burst).unwrap_or(now);
+        let first = (*next).max(earliest);
+        let wait = first.saturating_duration_since(now);
+        if wait > max_wait {
+            return Ok(None);
+        }
+        *next = first + interval.saturating_mul(tokens);
+        self.reservations.fetch_add(1, Ordering::SeqCst);
+        Ok(Some(wait))
+    }
+}
