@@ -16,8 +16,7 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, params};
 use sesload_core::{
     Claim, ClaimToken, Customer, DeadLetter, DeadLetterSink, Ledger, MessageId, PortError,
-    Recorded, UniqueCode, UserId,
-    VisibilityControl,
+    Recorded, UniqueCode, UserId, VisibilityControl,
 };
 
 use crate::db::{Db, DbError, dur_ms, now_ms};
