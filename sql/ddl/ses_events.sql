@@ -19,10 +19,10 @@
 --            (aws_glue_catalog_table ses_events); a column change here must be made there too, and in
 --            sql/local/ses_events.sql (the local DuckDB definition over the JSON lake).
 -- Usage    : replace YOUR-EVENTS-BUCKET with the event bucket (Terraform output), run once in Athena.
--- Window   : the saved queries and views read ses_events_recent, the same table over the same files
---            with 'projection.dt.range' = 'NOW-30DAYS,NOW' (30 = Terraform's athena_query_window_days),
---            so a query without a dt filter lists only those days' partitions. Terraform creates both
---            tables; by hand, run this file a second time with that name and that range.
+-- Cost     : partition projection lists every dt x hour of its range that a query does not exclude,
+--            so every saved query filters `dt BETWEEN ? AND ?` (execution parameters): Athena then
+--            lists and reads only those days. A query without a dt filter lists every hour since
+--            the projection start.
 CREATE EXTERNAL TABLE IF NOT EXISTS ses_events (
     eventtype string,
     mail STRUCT<

@@ -100,23 +100,3 @@ FROM READ_JSON(
             linkTags MAP(VARCHAR, VARCHAR[]))'
     }
 ) AS r;
-
--- ses_events_recent: what the saved queries and views read. In Athena it is the same table with a
--- partition projection range of the last query_window_days (Terraform variable athena_query_window_days),
--- so a query lists only those days' partitions; the local lake is one machine's data and is read whole.
-CREATE OR REPLACE VIEW ses_events_recent AS
-SELECT
-    eventtype,
-    mail,
-    send,
-    delivery,
-    bounce,
-    complaint,
-    reject,
-    failure,
-    deliverydelay,
-    open,
-    click,
-    dt,
-    hour
-FROM ses_events;

@@ -1,6 +1,7 @@
 -- 01 campaign summary: what happened in one campaign, in one row.
 --
--- Parameters: ? = the campaign (value of the `campaign` message tag), exactly once.
+-- Parameters: ? = the campaign, then ? and ? = the first and last dt partition to read
+--             (yyyy-MM-dd, the UTC day the events reached Firehose), in this order.
 -- Columns:
 --   campaign              the campaign (NULL when it has no events)
 --   first_event_at        ISO-8601 time of the earliest event (send, delivery, bounce... time)
@@ -28,8 +29,10 @@ WITH ev AS (
         coalesce(
             delivery.timestamp, bounce.timestamp, complaint.timestamp, deliverydelay.timestamp, mail.timestamp
         ) AS event_timestamp
-    FROM ses_events_recent
-    WHERE element_at(element_at(mail.tags, 'campaign'), 1) = ?
+    FROM ses_events
+    WHERE
+        element_at(element_at(mail.tags, 'campaign'), 1) = ?
+        AND dt BETWEEN ? AND ?
 )
 
 SELECT

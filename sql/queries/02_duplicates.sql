@@ -1,6 +1,7 @@
 -- 02 duplicates: was any email sent more than once? One row per offending key; no rows = none.
 --
--- Parameters: ? = the campaign, exactly once.
+-- Parameters: ? = the campaign, then ? and ? = the first and last dt partition to read
+--             (yyyy-MM-dd, the UTC day the events reached Firehose), in this order.
 -- A "sent message" is an SES message id with a Send, Rendering Failure or Reject event (SES accepted
 -- the SendEmail call and returned that id).
 -- Checks (check_name):
@@ -24,9 +25,10 @@ WITH accepted AS (
         mail.timestamp AS sent_at,
         element_at(element_at(mail.tags, 'unique_code'), 1) AS unique_code,
         element_at(mail.destination, 1) AS recipient
-    FROM ses_events_recent
+    FROM ses_events
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
+        AND dt BETWEEN ? AND ?
         AND eventtype IN ('Send', 'Rendering Failure', 'Reject')
 ),
 

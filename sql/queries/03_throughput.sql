@@ -1,6 +1,7 @@
 -- 03 throughput timeline: sends and deliveries per second over the campaign.
 --
--- Parameters: ? = the campaign, exactly once.
+-- Parameters: ? = the campaign, then ? and ? = the first and last dt partition to read
+--             (yyyy-MM-dd, the UTC day the events reached Firehose), in this order.
 -- Seconds without any send or delivery have no row (a gap means 0).
 -- Sends are counted at mail.timestamp (SES accepted the call), deliveries at delivery.timestamp.
 -- Columns:
@@ -17,9 +18,10 @@ WITH ev AS (
             'second',
             from_iso8601_timestamp(CASE WHEN eventtype = 'Delivery' THEN delivery.timestamp ELSE mail.timestamp END)
         ) AS second_at
-    FROM ses_events_recent
+    FROM ses_events
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
+        AND dt BETWEEN ? AND ?
         AND eventtype IN ('Send', 'Delivery')
 ),
 

@@ -1,6 +1,7 @@
 -- 04 latency: how long from SES accepting a message to the receiving server accepting it.
 --
--- Parameters: ? = the campaign, exactly once.
+-- Parameters: ? = the campaign, then ? and ? = the first and last dt partition to read
+--             (yyyy-MM-dd, the UTC day the events reached Firehose), in this order.
 -- One row per metric (no rows when the campaign has no deliveries):
 --   processing_time_ms   delivery.processingtimemillis as SES reports it
 --   send_to_delivery_ms  delivery.timestamp - mail.timestamp, from the event timestamps
@@ -15,9 +16,10 @@ WITH d AS (
                 'millisecond', from_iso8601_timestamp(mail.timestamp), from_iso8601_timestamp(delivery.timestamp)
             ) AS double
         ) AS send_to_delivery_ms
-    FROM ses_events_recent
+    FROM ses_events
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
+        AND dt BETWEEN ? AND ?
         AND eventtype = 'Delivery'
 ),
 

@@ -1,6 +1,7 @@
 -- 05 bounces and complaints by recipient and subtype.
 --
--- Parameters: ? = the campaign, exactly once.
+-- Parameters: ? = the campaign, then ? and ? = the first and last dt partition to read
+--             (yyyy-MM-dd, the UTC day the events reached Firehose), in this order.
 -- The poller sends one recipient per message, so the message's destination is the bounced or
 -- complaining recipient (mail.destination is unnested, which works the same in Athena and DuckDB).
 -- Columns:
@@ -19,9 +20,10 @@ WITH ev AS (
         coalesce(bounce.bouncetype, '') AS bounce_type,
         coalesce(bounce.bouncesubtype, '') AS bounce_subtype,
         coalesce(complaint.complaintfeedbacktype, '') AS complaint_feedback_type
-    FROM ses_events_recent
+    FROM ses_events
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
+        AND dt BETWEEN ? AND ?
         AND eventtype IN ('Bounce', 'Complaint')
 )
 

@@ -2,8 +2,10 @@
 -- `sesload report` adds the local stack's own counters (accepted, DLQ by reason, still queued) and
 -- checks accepted = sent + dlq + queued, where sent = sent_requests below.
 --
--- Parameters: ? = the campaign, exactly once.
--- Reads the email_status view (sql/views/email_status.sql), one row per SES message id.
+-- Parameters: ? = the campaign, then ? and ? = the first and last dt partition to read
+--             (yyyy-MM-dd, the UTC day the events reached Firehose), in this order.
+-- Reads the email_events view (sql/views/email_events.sql) under the dt filter and groups it by
+-- message id as the email_status view does (the view itself cannot be pruned by dt).
 -- Columns:
 --   messages                       distinct SES message ids (SES accepted the call)
 --   unique_codes                   distinct unique_code tags among them
@@ -21,12 +23,15 @@
 WITH s AS (
     SELECT
         message_id,
-        unique_code,
-        status,
-        send_events,
-        sent_at
-    FROM email_status
-    WHERE campaign = ?
+        arbitrary(unique_code) AS unique_code,
+        max_by(status, status_rank) AS status,
+        count_if(event_type = 'Send') AS send_events,
+        min(sent_at) AS sent_at
+    FROM email_events
+    WHERE
+        campaign = ?
+        AND dt BETWEEN ? AND ?
+    GROUP BY message_id
 ),
 
 totals AS (

@@ -1,7 +1,8 @@
 -- 07 throughput segments: the original's lower-20 % / middle-70 % / upper-10 % average rates,
 -- for sends and for deliveries, without dividing by a span that can be zero.
 --
--- Parameters: ? = the campaign, exactly once.
+-- Parameters: ? = the campaign, then ? and ? = the first and last dt partition to read
+--             (yyyy-MM-dd, the UTC day the events reached Firehose), in this order.
 -- The events of each type are cut at the 20th and 90th percentile of their timestamps:
 --   lower_20   [first, p20)     middle_70  [p20, p90)     upper_10  [p90, last]
 -- Columns:
@@ -19,9 +20,10 @@ WITH ev AS (
         to_unixtime(
             from_iso8601_timestamp(CASE WHEN eventtype = 'Delivery' THEN delivery.timestamp ELSE mail.timestamp END)
         ) AS t
-    FROM ses_events_recent
+    FROM ses_events
     WHERE
         element_at(element_at(mail.tags, 'campaign'), 1) = ?
+        AND dt BETWEEN ? AND ?
         AND eventtype IN ('Send', 'Delivery')
 ),
 

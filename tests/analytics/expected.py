@@ -18,9 +18,13 @@ def ms(ts: str) -> int:
     return int(d.timestamp()) * 1000 + d.microsecond // 1000
 
 
-def read_events(lake: Path) -> list[dict]:
+def read_events(lake: Path, dt_from: str = "", dt_to: str = "9999-12-31") -> list[dict]:
+    """Every event of the lake, or those under the dt partitions dt_from..dt_to (inclusive)."""
     out = []
     for f in sorted((lake / "ses_events").glob("dt=*/hour=*/*.json")):
+        dt = f.parent.parent.name.removeprefix("dt=")
+        if not dt_from <= dt <= dt_to:
+            continue
         for line in f.read_text().splitlines():
             if line.strip():
                 out.append(json.loads(line))
@@ -32,8 +36,8 @@ def tag(e: dict, key: str):
     return v[0] if v else None
 
 
-def campaign_events(lake: Path, campaign: str) -> list[dict]:
-    return [e for e in read_events(lake) if tag(e, "campaign") == campaign]
+def campaign_events(lake: Path, campaign: str, dt_from: str = "", dt_to: str = "9999-12-31") -> list[dict]:
+    return [e for e in read_events(lake, dt_from, dt_to) if tag(e, "campaign") == campaign]
 
 
 def event_time(e: dict) -> str:

@@ -35,5 +35,5 @@ def test_each_query_documents_purpose_parameters_columns():
     for q in sorted((ROOT / "sql/queries").glob("*.sql")):
         head = q.read_text().split("\nWITH ")[0].split("\nSELECT")[0]
         assert head.startswith("-- "), q.name
-        assert "Parameters: ? = the campaign" in head, q.name
+        assert "Parameters: ? = the campaign, then ? and ? = the first and last dt partition" in head, q.name
         assert "Columns" in head, q.name

@@ -23,6 +23,7 @@ macro_rules! embed {
 /// directory, so a new query file cannot be forgotten here.
 pub const EMBEDDED: &[(&str, &str)] = embed!(
     "ddl/ses_events.sql",
+    "views/email_events.sql",
     "views/email_status.sql",
     "local/prelude.sql",
     "local/ses_events.sql",

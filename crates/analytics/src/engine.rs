@@ -1,8 +1,10 @@
 //! The local engine: the DuckDB CLI (PyPI `duckdb-cli`) as a child process, fed a script on stdin.
 //!
 //! Script: `SET VARIABLE lake`, `sql/local/prelude.sql`, `sql/local/ses_events.sql`, the views of
-//! `sql/views`, then the query twice: once as a temporary view to `DESCRIBE` it (column names and
-//! types, also for an empty result) and once to produce the rows. Output mode `-json`.
+//! `sql/views`, then per query two prepared statements, `DESCRIBE <query>` (column names and
+//! types, also for an empty result) and the query itself, each run by `EXECUTE` with the
+//! parameters bound (`EXECUTE q('run1', '2026-11-27', '2026-11-28')`): the query text is the file's,
+//! unchanged. Output mode `-json`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,47 +14,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::catalog::{Catalog, Query};
-use crate::params::{bind_campaign, sql_literal};
+use crate::params::{Bound, QueryParams, bind, sql_literal};
+use crate::range::{DtRange, parse_day};
+pub use crate::runner::ResultSet;
+use crate::runner::QueryRunner;
 use crate::{Error, Result};
-
-/// A query result: columns in order, their DuckDB types, and rows aligned with the columns.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ResultSet {
-    pub columns: Vec<String>,
-    pub types: Vec<String>,
-    pub rows: Vec<Vec<Value>>,
-}
-
-impl ResultSet {
-    /// Index of a column.
-    pub fn col(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c == name)
-    }
-
-    /// Value of `name` in row `row` (Null when absent).
-    pub fn get(&self, row: usize, name: &str) -> &Value {
-        static NULL: Value = Value::Null;
-        match (self.rows.get(row), self.col(name)) {
-            (Some(r), Some(i)) => r.get(i).unwrap_or(&NULL),
-            _ => &NULL,
-        }
-    }
-
-    pub fn f64(&self, row: usize, name: &str) -> Option<f64> {
-        self.get(row, name).as_f64()
-    }
-
-    pub fn u64(&self, row: usize, name: &str) -> u64 {
-        let v = self.get(row, name);
-        v.as_u64()
-            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
-            .unwrap_or(0)
-    }
-
-    pub fn str(&self, row: usize, name: &str) -> Option<&str> {
-        self.get(row, name).as_str()
-    }
-}
 
 /// Runs saved queries over one local lake.
 #[derive(Debug, Clone)]
@@ -75,30 +41,39 @@ impl Engine {
         }
     }
 
-    /// Run a query with its `?` bound to the campaign.
-    pub fn run(&self, query: &Query, campaign: Option<&str>) -> Result<ResultSet> {
-        let mut v = self.run_many(&[query], campaign)?;
-        Ok(v.remove(0))
+    /// The `dt` partitions the lake holds (first and last), None when it has none.
+    pub fn lake_range(&self) -> Option<DtRange> {
+        let days: Vec<_> = std::fs::read_dir(self.lake.join("ses_events"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                parse_day(name.strip_prefix("dt=")?).ok()
+            })
+            .collect();
+        let (from, to) = (days.iter().min()?, days.iter().max()?);
+        DtRange::new(*from, *to).ok()
     }
 
     /// Run several queries in one DuckDB process. With more than one query the lake is read
     /// once into a temporary table that `ses_events` then points at.
-    pub fn run_many(&self, queries: &[&Query], campaign: Option<&str>) -> Result<Vec<ResultSet>> {
+    fn run_all(&self, queries: &[&Query], params: &QueryParams) -> Result<Vec<ResultSet>> {
         let names = queries
             .iter()
             .map(|q| q.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let bodies = queries
+        let bound = queries
             .iter()
-            .map(|q| bind_campaign(&q.name, &q.sql, campaign))
+            .map(|q| bind(q, params))
             .collect::<Result<Vec<_>>>()?;
         if !lake_has_events(&self.lake) {
             return Err(Error::EmptyLake {
                 lake: self.lake.clone(),
             });
         }
-        let script = self.script(&bodies)?;
+        let script = self.script(&bound)?;
         let query = Query {
             name: names,
             sql: String::new(),
@@ -171,7 +146,7 @@ impl Engine {
         parse_outputs(queries, &String::from_utf8_lossy(&out.stdout))
     }
 
-    fn script(&self, bodies: &[String]) -> Result<String> {
+    fn script(&self, queries: &[Bound]) -> Result<String> {
         let lake = self.lake.to_string_lossy();
         let mut s = String::new();
         s.push_str(&format!("SET VARIABLE lake = {};\n", sql_literal(&lake)?));
@@ -179,7 +154,7 @@ impl Engine {
         s.push('\n');
         s.push_str(&self.catalog.local_table);
         s.push('\n');
-        if bodies.len() > 1 {
+        if queries.len() > 1 {
             s.push_str(
                 "CREATE TEMP TABLE sesload_events AS FROM ses_events;\n\
                  DROP VIEW ses_events;\n\
@@ -190,13 +165,36 @@ impl Engine {
             s.push_str(&v.sql);
             s.push('\n');
         }
-        for (i, body) in bodies.iter().enumerate() {
+        for (i, q) in queries.iter().enumerate() {
+            // The statement text goes in unchanged; the values are bound by EXECUTE.
+            let args = if q.values.is_empty() {
+                String::new()
+            } else {
+                format!("({})", q.values.join(", "))
+            };
             s.push_str(&format!(
-                "CREATE OR REPLACE TEMP VIEW sesload_result_{i} AS\n{body}\n;\n\
-                 DESCRIBE sesload_result_{i};\n{body}\n;\n"
+                "PREPARE sesload_describe_{i} AS DESCRIBE\n{sql}\n;\nEXECUTE sesload_describe_{i}{args};\n\
+                 PREPARE sesload_query_{i} AS\n{sql}\n;\nEXECUTE sesload_query_{i}{args};\n",
+                sql = q.sql
             ));
         }
         Ok(s)
+    }
+}
+
+impl QueryRunner for Engine {
+    fn describe(&self) -> String {
+        format!("DuckDB over {}", self.lake.display())
+    }
+
+    /// The whole lake: it is on this disk and reading it costs nothing (the last 7 days when it
+    /// has no partitions, which then fails as an empty lake).
+    fn default_range(&self) -> DtRange {
+        self.lake_range().unwrap_or_else(DtRange::recent)
+    }
+
+    fn run_many(&self, queries: &[&Query], params: &QueryParams) -> Result<Vec<ResultSet>> {
+        self.run_all(queries, params)
     }
 }
 
@@ -436,7 +434,8 @@ mod process_tests {
         e.timeout = Duration::from_millis(300);
         let q = e.catalog.query("01_campaign_summary").unwrap().clone();
         let t = Instant::now();
-        let err = e.run(&q, Some("c")).unwrap_err().to_string();
+        let params = QueryParams::new(Some("c"), e.default_range());
+        let err = e.run(&q, &params).unwrap_err().to_string();
         assert!(err.contains("timed out"), "{err}");
         assert!(t.elapsed() < Duration::from_secs(10));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -2,11 +2,14 @@
 //!
 //! - [`catalog`]: the SQL files of `sql/` (embedded at build time, or read from a directory), and
 //!   name resolution for `sesload query <name>`.
-//! - [`params`]: the one parameter convention: every `?` is the campaign (Athena parameterized
-//!   queries); locally each `?` becomes a quoted SQL literal.
-//! - [`engine`]: runs a query over the local event lake with the DuckDB CLI as a child process
-//!   (DuckDB is not linked into the Rust build), through `sql/local/prelude.sql` and
-//!   `sql/local/ses_events.sql`.
+//! - [`params`]: the one parameter convention: three positional `?`, the campaign then the first
+//!   and last `dt` partition, bound as parameters by every runner.
+//! - [`range`]: the `dt` range a report reads (`--from`/`--to`, the campaign's span, a default).
+//! - [`runner`]: the [`QueryRunner`] port (and [`ResultSet`]): what the report is written against.
+//! - [`engine`]: the local [`QueryRunner`]: the DuckDB CLI as a child process over the local event
+//!   lake (DuckDB is not linked into the Rust build), through `sql/local/prelude.sql` and
+//!   `sql/local/ses_events.sql`. Athena's runner lives in the AWS adapter crate, so this crate
+//!   stays free of AWS SDKs.
 //! - [`output`]: table / CSV / JSON rendering of a result set.
 //! - [`counters`]: the local stack's own counters (accepted, queued, DLQ by reason).
 //! - [`report`]: the reconciliation (accepted = sent + DLQ + queued), the terminal summary and the
@@ -17,13 +20,18 @@ pub mod counters;
 pub mod engine;
 pub mod output;
 pub mod params;
+pub mod range;
 pub mod report;
+pub mod runner;
 mod svg;
 
 pub use catalog::{Catalog, Query};
 pub use counters::Counters;
-pub use engine::{Engine, ResultSet};
+pub use engine::Engine;
+pub use params::QueryParams;
+pub use range::{CampaignSpan, DtRange};
 pub use report::{Report, build_report};
+pub use runner::{QueryRunner, ResultSet};
 
 use std::path::PathBuf;
 
@@ -41,9 +49,17 @@ pub enum Error {
     #[error("invalid campaign {value:?}: {reason}")]
     InvalidCampaign { value: String, reason: &'static str },
     #[error(
-        "query {query} has a `?` parameter (the campaign) but no campaign was given (--campaign)"
+        "query {query} has `?` parameters (the campaign and a dt range) but no campaign was given (--campaign)"
     )]
     MissingCampaign { query: String },
+    #[error(
+        "query {query} has {found} `?` placeholder(s); a saved query has none or exactly 3, in this order: the campaign, then the first and last dt (`... = ? AND dt BETWEEN ? AND ?`)"
+    )]
+    Placeholders { query: String, found: usize },
+    #[error("invalid day {value:?}: expected YYYY-MM-DD (a UTC day) or an RFC 3339 time")]
+    InvalidDate { value: String },
+    #[error("invalid dt range: {from} is after {to}")]
+    InvalidRange { from: String, to: String },
     #[error("query {query} must be one SQL statement, found a `;` before its end")]
     MultipleStatements { query: String },
     #[error("query {query}: unterminated {what}")]
@@ -66,6 +82,9 @@ pub enum Error {
     Output { query: String, detail: String },
     #[error("invalid counters from {origin}: {detail}")]
     Counters { origin: String, detail: String },
+    /// A runner outside this crate failed (e.g. Athena: the query, its state and Athena's reason).
+    #[error(transparent)]
+    Runner(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

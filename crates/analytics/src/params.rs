@@ -1,12 +1,19 @@
-//! The one parameter convention of `sql/queries`: each `?` is the campaign.
+//! The one parameter convention of `sql/queries`: three positional `?`, in this order, the
+//! campaign, then the first and last `dt` partition to read:
 //!
-//! In Athena the saved queries are parameterized queries: `?` placeholders filled from
-//! `--execution-parameters` (or the console's parameter boxes), each given as a SQL literal
-//! (`"'run1'"`). Locally [`bind_campaign`] does the same: every `?` outside string literals,
-//! quoted identifiers and comments becomes the quoted literal of the campaign. The campaign must be
-//! a valid SES tag value (ASCII letters, digits, `_` and `-`, at most 256 characters), which a
-//! campaign tag always is; quotes are doubled anyway, so the substitution is safe on its own.
+//! ```sql
+//! WHERE element_at(element_at(mail.tags, 'campaign'), 1) = ? AND dt BETWEEN ? AND ?
+//! ```
+//!
+//! [`bind`] checks a query against it and gives the statement (without its final `;`) and the
+//! values as SQL literals (`'run1'`, `'2026-11-27'`, `'2026-11-28'`), which is what both runners
+//! bind: Athena as `ExecutionParameters`, DuckDB in `EXECUTE query(...)` of a prepared statement.
+//! The query text is never rewritten. A campaign must be a valid SES tag value (ASCII letters,
+//! digits, `_` and `-`, at most 256 characters), which a campaign tag always is, and a literal
+//! doubles its quotes anyway.
 
+use crate::catalog::Query;
+use crate::range::DtRange;
 use crate::{Error, Result};
 
 /// What the scanner found outside literals and comments.
@@ -109,36 +116,76 @@ pub fn sql_literal(value: &str) -> Result<String> {
     Ok(format!("'{}'", value.replace('\'', "''")))
 }
 
-/// Replace every `?` of a one-statement query by the campaign literal; strip the final `;`.
-pub fn bind_campaign(query: &str, sql: &str, campaign: Option<&str>) -> Result<String> {
-    let scan = scan(query, sql)?;
+/// Placeholders of a saved query: the campaign, the first `dt`, the last `dt`.
+pub const PARAMETERS: usize = 3;
+
+/// What a query's placeholders are bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryParams {
+    /// Required by a query with placeholders.
+    pub campaign: Option<String>,
+    pub range: DtRange,
+}
+
+impl QueryParams {
+    pub fn new(campaign: Option<&str>, range: DtRange) -> Self {
+        QueryParams {
+            campaign: campaign.map(str::to_owned),
+            range,
+        }
+    }
+}
+
+/// A query ready for a runner: its one statement and the literals for its `?`, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    pub name: String,
+    /// The query text up to its final `;` (unchanged otherwise).
+    pub sql: String,
+    /// SQL literals, one per `?`: none, or the campaign, first dt and last dt.
+    pub values: Vec<String>,
+}
+
+/// Check a query (one statement; no `?` or exactly [`PARAMETERS`]) and bind `params` to it.
+pub fn bind(query: &Query, params: &QueryParams) -> Result<Bound> {
+    let name = query.name.as_str();
+    let sql = query.sql.as_str();
+    let scan = scan(name, sql)?;
     // One statement: a `;` may only be followed by whitespace and comments.
     if let Some(&first) = scan.semicolons.first() {
         let rest = &sql[first + 1..];
         if scan.semicolons.len() > 1 || !is_blank_or_comments(rest) {
             return Err(Error::MultipleStatements {
-                query: query.to_owned(),
+                query: name.to_owned(),
             });
         }
     }
     let body_end = scan.semicolons.first().copied().unwrap_or(sql.len());
-    if scan.placeholders.is_empty() {
-        return Ok(sql[..body_end].to_owned());
-    }
-    let campaign = campaign.ok_or_else(|| Error::MissingCampaign {
-        query: query.to_owned(),
-    })?;
-    validate_campaign(campaign)?;
-    let lit = sql_literal(campaign)?;
-    let mut out = String::with_capacity(sql.len() + lit.len() * scan.placeholders.len());
-    let mut last = 0;
-    for &p in &scan.placeholders {
-        out.push_str(&sql[last..p]);
-        out.push_str(&lit);
-        last = p + 1;
-    }
-    out.push_str(&sql[last..body_end]);
-    Ok(out)
+    let values = match scan.placeholders.len() {
+        0 => Vec::new(),
+        PARAMETERS => {
+            let campaign = params
+                .campaign
+                .as_deref()
+                .ok_or_else(|| Error::MissingCampaign {
+                    query: name.to_owned(),
+                })?;
+            validate_campaign(campaign)?;
+            let (from, to) = params.range.bounds();
+            vec![sql_literal(campaign)?, sql_literal(&from)?, sql_literal(&to)?]
+        }
+        found => {
+            return Err(Error::Placeholders {
+                query: name.to_owned(),
+                found,
+            });
+        }
+    };
+    Ok(Bound {
+        name: name.to_owned(),
+        sql: sql[..body_end].to_owned(),
+        values,
+    })
 }
 
 fn is_blank_or_comments(s: &str) -> bool {
@@ -167,22 +214,34 @@ fn is_blank_or_comments(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::date;
+
+    fn params(campaign: Option<&str>) -> QueryParams {
+        QueryParams::new(
+            campaign,
+            DtRange::new(date!(2026 - 11 - 27), date!(2026 - 11 - 28)).unwrap(),
+        )
+    }
+
+    fn q(sql: &str) -> Query {
+        Query {
+            name: "q".into(),
+            sql: sql.into(),
+        }
+    }
 
     #[test]
-    fn replaces_placeholders_outside_literals_and_comments() {
-        let sql =
-            "-- is it ? no\nSELECT '?', \"a?\", x /* ? */ FROM t WHERE c = ? AND d = ?;\n-- end";
-        let out = bind_campaign("q", sql, Some("run-1")).unwrap();
-        assert_eq!(
-            out,
-            "-- is it ? no\nSELECT '?', \"a?\", x /* ? */ FROM t WHERE c = 'run-1' AND d = 'run-1'"
-        );
+    fn binds_campaign_then_range_and_leaves_the_text_alone() {
+        let sql = "-- is it ? no\nSELECT '?', \"a?\", x /* ? */ FROM t WHERE c = ? AND dt BETWEEN ? AND ?;\n-- end";
+        let b = bind(&q(sql), &params(Some("run-1"))).unwrap();
+        assert_eq!(b.sql, &sql[..sql.find(';').unwrap()]);
+        assert_eq!(b.values, ["'run-1'", "'2026-11-27'", "'2026-11-28'"]);
     }
 
     #[test]
     fn rejects_values_that_are_not_tag_values() {
         for bad in ["", "a'b", "x; DROP TABLE t", "é", &"a".repeat(257)] {
-            let err = bind_campaign("q", "SELECT ?", Some(bad)).unwrap_err();
+            let err = bind(&q("SELECT ?, ?, ?"), &params(Some(bad))).unwrap_err();
             assert!(matches!(err, Error::InvalidCampaign { .. }), "{bad}: {err}");
         }
         assert_eq!(sql_literal("o'brien").unwrap(), "'o''brien'");
@@ -190,33 +249,56 @@ mod tests {
     }
 
     #[test]
-    fn requires_a_campaign_only_when_there_is_a_placeholder() {
+    fn requires_a_campaign_only_when_there_are_placeholders() {
         assert!(matches!(
-            bind_campaign("q", "SELECT ?", None),
+            bind(&q("SELECT ?, ?, ?"), &params(None)),
             Err(Error::MissingCampaign { .. })
         ));
-        assert_eq!(bind_campaign("q", "SELECT 1;", None).unwrap(), "SELECT 1");
+        let b = bind(&q("SELECT 1;"), &params(None)).unwrap();
+        assert_eq!((b.sql.as_str(), b.values.len()), ("SELECT 1", 0));
+    }
+
+    #[test]
+    fn a_query_with_another_number_of_placeholders_is_refused() {
+        for sql in ["SELECT ?", "SELECT ?, ?", "SELECT ?, ?, ?, ?"] {
+            let err = bind(&q(sql), &params(Some("c"))).unwrap_err().to_string();
+            assert!(err.contains("the campaign, then the first and last dt"), "{err}");
+        }
     }
 
     #[test]
     fn one_statement_only() {
         assert!(matches!(
-            bind_campaign("q", "SELECT 1; SELECT 2", None),
+            bind(&q("SELECT 1; SELECT 2"), &params(None)),
             Err(Error::MultipleStatements { .. })
         ));
         assert!(matches!(
-            bind_campaign("q", "SELECT 'a", None),
+            bind(&q("SELECT 'a"), &params(None)),
             Err(Error::Unterminated { .. })
         ));
     }
 
     #[test]
-    fn every_saved_query_has_exactly_one_placeholder() {
-        // Athena needs one execution parameter per `?`; one `?` per query keeps the CLI simple.
-        for q in crate::Catalog::embedded().queries {
-            let s = scan(&q.name, &q.sql).unwrap();
-            assert_eq!(s.placeholders.len(), 1, "{}", q.name);
-            bind_campaign(&q.name, &q.sql, Some("c")).unwrap();
+    fn every_saved_query_takes_campaign_then_dt_range() {
+        // Athena binds ExecutionParameters by position: the three `?` of every saved query must be
+        // the campaign, then `dt BETWEEN ? AND ?`, in that order.
+        for query in crate::Catalog::embedded().queries {
+            let s = scan(&query.name, &query.sql).unwrap();
+            assert_eq!(s.placeholders.len(), PARAMETERS, "{}", query.name);
+            let before = |i: usize| query.sql[..s.placeholders[i]].trim_end();
+            assert!(before(0).ends_with('='), "{}: first ? is not `= ?`", query.name);
+            assert!(
+                before(1).ends_with("dt BETWEEN"),
+                "{}: the 2nd ? is not `dt BETWEEN ?`",
+                query.name
+            );
+            assert_eq!(
+                &query.sql[s.placeholders[1]..=s.placeholders[2]],
+                "? AND ?",
+                "{}",
+                query.name
+            );
+            bind(&query, &params(Some("c"))).unwrap();
         }
     }
 }

@@ -8,15 +8,21 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::Result;
+use crate::catalog::Catalog;
 use crate::counters::Counters;
-use crate::engine::{Engine, ResultSet};
 use crate::output::cell;
+use crate::params::QueryParams;
+use crate::range::DtRange;
+use crate::runner::{QueryRunner, ResultSet};
 use crate::svg::{Series, bar_chart, esc, hbar_chart, line_chart};
 
 /// The numbers a person reads first.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Reconciliation {
     pub campaign: String,
+    /// First and last `dt` partition the queries read (yyyy-MM-dd).
+    pub dt_from: String,
+    pub dt_to: String,
     /// From the local stack (None without counters).
     pub accepted: Option<u64>,
     /// Requests SES accepted, from the event lake (distinct unique_codes with an SES message id).
@@ -68,6 +74,10 @@ impl Reconciliation {
 #[derive(Debug, Clone)]
 pub struct Report {
     pub campaign: String,
+    /// Where the queries ran ([`QueryRunner::describe`]).
+    pub source: String,
+    /// The `dt` partitions they read.
+    pub range: DtRange,
     pub summary: ResultSet,
     pub duplicates: ResultSet,
     pub timeline: ResultSet,
@@ -80,10 +90,13 @@ pub struct Report {
     pub reconciliation: Reconciliation,
 }
 
-/// Run the saved queries for `campaign` and reconcile them with the counters.
+/// Run the saved queries for `campaign` over the `range` partitions and reconcile them with the
+/// counters. The same code whichever runner executes the SQL.
 pub fn build_report(
-    engine: &Engine,
+    runner: &dyn QueryRunner,
+    catalog: &Catalog,
     campaign: &str,
+    range: DtRange,
     counters: Option<Counters>,
     quota: Option<f64>,
 ) -> Result<Report> {
@@ -99,22 +112,26 @@ pub fn build_report(
     ];
     let queries = NAMES
         .iter()
-        .map(|n| engine.catalog.query(n))
+        .map(|n| catalog.query(n))
         .collect::<Result<Vec<_>>>()?;
-    // One DuckDB process: the lake is read once.
-    let mut results = engine.run_many(&queries, Some(campaign))?.into_iter();
+    // One call: DuckDB reads the lake once, Athena runs the queries side by side.
+    let params = QueryParams::new(Some(campaign), range);
+    let mut results = runner.run_many(&queries, &params)?.into_iter();
     let mut next = || results.next().unwrap_or_default();
     let (summary, duplicates, timeline, latency) = (next(), next(), next(), next());
     let (bounces, reconciliation_inputs, segments, histogram) = (next(), next(), next(), next());
-    let reconciliation = reconcile(
+    let mut reconciliation = reconcile(
         campaign,
         &reconciliation_inputs,
         &latency,
         counters.as_ref(),
         quota,
     );
+    (reconciliation.dt_from, reconciliation.dt_to) = range.bounds();
     Ok(Report {
         campaign: campaign.to_owned(),
+        source: runner.describe(),
+        range,
         summary,
         duplicates,
         timeline,
@@ -202,11 +219,26 @@ fn opt_f(v: Option<f64>, unit: &str) -> String {
 }
 
 impl Report {
+    /// A note when the campaign's events reach the last day read: a later `--to` may find more.
+    pub fn range_note(&self) -> Option<String> {
+        let last = self.summary.str(0, "last_event_at")?;
+        let (_, to) = self.range.bounds();
+        last.starts_with(&to).then(|| {
+            format!(
+                "events reach the last day read ({to}): a later --to may find more (late deliveries, bounces, complaints)"
+            )
+        })
+    }
+
     /// Lines for the terminal.
     pub fn terminal_summary(&self) -> String {
         let r = &self.reconciliation;
         let mut s = String::new();
         let _ = writeln!(s, "campaign {}", r.campaign);
+        let _ = writeln!(s, "  events read: dt {} ({})", self.range, self.source);
+        if let Some(note) = self.range_note() {
+            let _ = writeln!(s, "  note: {note}");
+        }
         let _ = writeln!(
             s,
             "  accepted {}  = sent {} + dlq {} + queued {} + duplicates skipped {}   lost {}",
@@ -307,6 +339,15 @@ th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-n
                 esc(&format!("FAIL: {}", r.problems.join("; ")))
             }
         );
+        let _ = write!(
+            s,
+            "<p id=\"source\">Events read: <code>dt</code> {} ({}).</p>",
+            esc(&self.range.to_string()),
+            esc(&self.source)
+        );
+        if let Some(note) = self.range_note() {
+            let _ = write!(s, "<p><em>Note: {}</em></p>", esc(&note));
+        }
         if self.counters.is_none() {
             s.push_str("<p><em>No local-stack counters were available: accepted, DLQ and queued are unknown, so losses cannot be checked.</em></p>");
         }

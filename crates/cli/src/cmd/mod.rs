@@ -3,6 +3,7 @@ pub mod bench;
 pub mod dlq;
 pub mod plan;
 pub mod query;
+pub mod range_args;
 pub mod report;
 pub mod seed;
 pub mod sim;

@@ -1,10 +1,11 @@
-//! `sesload query`: run a saved query of `sql/` over the local event lake (DuckDB CLI).
+//! `sesload query`: run a saved query of `sql/` over the local event lake (DuckDB CLI), with the
+//! campaign and the `dt` range bound to its parameters.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use sesload_analytics::output::{Format, render};
-use sesload_analytics::{Catalog, Engine, engine::locate_duckdb};
+use sesload_analytics::{Catalog, Engine, QueryParams, QueryRunner, engine::locate_duckdb};
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub enum OutputFormat {
@@ -19,9 +20,12 @@ pub struct Args {
     /// Saved query: name (`02_duplicates`), short name (`duplicates`), number (`2`) or a .sql file.
     #[arg(required_unless_present = "list")]
     pub query: Option<String>,
-    /// Campaign (value of the `campaign` tag); bound to every `?` of the query.
+    /// Campaign (value of the `campaign` tag); bound to the query's first `?`.
     #[arg(long)]
     pub campaign: Option<String>,
+    /// The `dt` range, bound to `dt BETWEEN ? AND ?` (default: the whole local lake).
+    #[command(flatten)]
+    pub range: super::range_args::RangeArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
     /// Local data directory; the event lake is `<data-dir>/lake`.
@@ -64,8 +68,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let query = catalog.resolve(spec)?;
     let lake = args.lake.unwrap_or_else(|| args.data_dir.join("lake"));
     let engine = Engine::new(locate_duckdb()?, lake, catalog);
+    let range = args.range.resolve(None, engine.default_range())?;
     let rs = engine
-        .run(&query, args.campaign.as_deref())
+        .run(&query, &QueryParams::new(args.campaign.as_deref(), range))
         .with_context(|| format!("query {}", query.name))?;
     let format = match args.format {
         OutputFormat::Table => Format::Table,
