@@ -40,7 +40,6 @@ module "analytics" {
   firehose_buffering_interval_seconds = var.firehose_buffering_interval_seconds
   athena_results_expiration_days      = var.athena_results_expiration_days
   partition_projection_start          = var.partition_projection_start
-  query_window_days                   = var.athena_query_window_days
   sql_dir                             = local.sql_dir
   log_retention_days                  = var.log_retention_days
 }

@@ -75,8 +75,23 @@ output "athena_database_name" {
 }
 
 output "athena_workgroup_name" {
-  description = "Athena workgroup holding the named queries."
+  description = "Athena workgroup holding the named queries (sesload report --athena runs the saved queries there)."
   value       = module.analytics.athena_workgroup_name
+}
+
+output "athena_results_location" {
+  description = "S3 location where the workgroup writes query results (enforced by the workgroup)."
+  value       = module.analytics.athena_results_location
+}
+
+output "region" {
+  description = "Region of the deployment (sesload report --athena calls Athena there)."
+  value       = module.analytics.region
+}
+
+output "athena_report_policy_json" {
+  description = "IAM policy (JSON) for whoever runs the saved queries or sesload report --athena: attach it to your own user or role; the stack grants it to no one (the poller never queries Athena)."
+  value       = module.analytics.athena_report_policy_json
 }
 
 output "dashboard_url" {
@@ -98,11 +113,6 @@ output "poller_batch_capacity" {
     max_batch_for_timeout = local.max_batch_for_timeout
     min_timeout_for_batch = local.min_timeout_for_batch
   }
-}
-
-output "athena_query_table_name" {
-  description = "The table the saved queries and views read: ses_events over the last athena_query_window_days only."
-  value       = module.analytics.athena_query_table_name
 }
 
 output "api_logging_enabled" {

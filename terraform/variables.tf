@@ -296,17 +296,6 @@ variable "partition_projection_start" {
   default     = "2025-01-01"
 }
 
-variable "athena_query_window_days" {
-  description = "Days of events the saved queries and the email_status view see: they read ses_events_recent, whose partition projection covers only NOW-<days>,NOW, so Athena lists those days' partitions instead of every hour since partition_projection_start."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.athena_query_window_days >= 1 && var.athena_query_window_days <= 3650 && floor(var.athena_query_window_days) == var.athena_query_window_days
-    error_message = "athena_query_window_days must be a whole number of days from 1 to 3650."
-  }
-}
-
 # --- dashboard and alarms -----------------------------------------------------------------------
 
 variable "dashboard_name" {

@@ -21,6 +21,9 @@ mock_provider "aws" {
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/kinesisfirehose/t-ses-events" }
   }
+  mock_resource "aws_athena_workgroup" {
+    defaults = { arn = "arn:aws:athena:eu-west-1:123456789012:workgroup/t" }
+  }
 }
 
 variables {
@@ -74,46 +77,46 @@ run "lake_table_stream_and_queries" {
 
   # --- Glue table, projection ---
   assert {
-    condition     = aws_glue_catalog_table.events["ses_events"].name == "ses_events" && aws_glue_catalog_table.events["ses_events"].database_name == "sesload"
+    condition     = aws_glue_catalog_table.ses_events.name == "ses_events" && aws_glue_catalog_table.ses_events.database_name == "sesload"
     error_message = "table sesload.ses_events"
   }
   assert {
-    condition     = [for k in aws_glue_catalog_table.events["ses_events"].partition_keys : "${k.name}:${k.type}"] == ["dt:string", "hour:string"]
+    condition     = [for k in aws_glue_catalog_table.ses_events.partition_keys : "${k.name}:${k.type}"] == ["dt:string", "hour:string"]
     error_message = "partition keys dt and hour, both strings"
   }
   assert {
     condition = (
-      aws_glue_catalog_table.events["ses_events"].parameters["projection.enabled"] == "true" &&
-      aws_glue_catalog_table.events["ses_events"].parameters["projection.dt.type"] == "date" &&
-      aws_glue_catalog_table.events["ses_events"].parameters["projection.dt.format"] == "yyyy-MM-dd" &&
-      aws_glue_catalog_table.events["ses_events"].parameters["projection.dt.range"] == "2025-01-01,NOW" &&
-      aws_glue_catalog_table.events["ses_events"].parameters["projection.hour.type"] == "integer" &&
-      aws_glue_catalog_table.events["ses_events"].parameters["projection.hour.range"] == "0,23" &&
-      aws_glue_catalog_table.events["ses_events"].parameters["projection.hour.digits"] == "2"
+      aws_glue_catalog_table.ses_events.parameters["projection.enabled"] == "true" &&
+      aws_glue_catalog_table.ses_events.parameters["projection.dt.type"] == "date" &&
+      aws_glue_catalog_table.ses_events.parameters["projection.dt.format"] == "yyyy-MM-dd" &&
+      aws_glue_catalog_table.ses_events.parameters["projection.dt.range"] == "2025-01-01,NOW" &&
+      aws_glue_catalog_table.ses_events.parameters["projection.hour.type"] == "integer" &&
+      aws_glue_catalog_table.ses_events.parameters["projection.hour.range"] == "0,23" &&
+      aws_glue_catalog_table.ses_events.parameters["projection.hour.digits"] == "2"
     )
     error_message = "partition projection: dt date yyyy-MM-dd, hour integer 0-23 with 2 digits"
   }
   assert {
-    condition     = aws_glue_catalog_table.events["ses_events"].parameters["storage.location.template"] == "s3://t-events-123456789012-eu-west-1/ses_events/dt=$${dt}/hour=$${hour}/"
+    condition     = aws_glue_catalog_table.ses_events.parameters["storage.location.template"] == "s3://t-events-123456789012-eu-west-1/ses_events/dt=$${dt}/hour=$${hour}/"
     error_message = "the projection template must match the Firehose prefix"
   }
   assert {
-    condition     = [for c in aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns : c.name] == ["eventtype", "mail", "send", "delivery", "bounce", "complaint", "reject", "failure", "deliverydelay", "open", "click"]
+    condition     = [for c in aws_glue_catalog_table.ses_events.storage_descriptor[0].columns : c.name] == ["eventtype", "mail", "send", "delivery", "bounce", "complaint", "reject", "failure", "deliverydelay", "open", "click"]
     error_message = "columns follow the SES event record, Open and Click included"
   }
   assert {
     condition = (
-      one([for c in aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns : c.type if c.name == "open"]) == "struct<timestamp:string,useragent:string,ipaddress:string>" &&
-      one([for c in aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns : c.type if c.name == "click"]) == "struct<timestamp:string,useragent:string,ipaddress:string,link:string,linktags:map<string,array<string>>>"
+      one([for c in aws_glue_catalog_table.ses_events.storage_descriptor[0].columns : c.type if c.name == "open"]) == "struct<timestamp:string,useragent:string,ipaddress:string>" &&
+      one([for c in aws_glue_catalog_table.ses_events.storage_descriptor[0].columns : c.type if c.name == "click"]) == "struct<timestamp:string,useragent:string,ipaddress:string,link:string,linktags:map<string,array<string>>>"
     )
     error_message = "open{timestamp,userAgent,ipAddress} and click{timestamp,userAgent,ipAddress,link,linkTags} as SES publishes them"
   }
   assert {
-    condition     = strcontains(one([for c in aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns : c.type if c.name == "mail"]), "tags:map<string,array<string>>")
+    condition     = strcontains(one([for c in aws_glue_catalog_table.ses_events.storage_descriptor[0].columns : c.type if c.name == "mail"]), "tags:map<string,array<string>>")
     error_message = "mail.tags is a map of tag name to values"
   }
   assert {
-    condition     = aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+    condition     = aws_glue_catalog_table.ses_events.storage_descriptor[0].ser_de_info[0].serialization_library == "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
     error_message = "the table reads Parquet"
   }
 
@@ -188,32 +191,33 @@ run "lake_table_stream_and_queries" {
     error_message = "named queries run against the events database in the workgroup"
   }
 
-  # --- the query window: saved queries never enumerate every hour since the projection start ---
+  # --- the dt range: saved queries never enumerate every hour since the projection start ---
   assert {
-    condition = (
-      aws_glue_catalog_table.events["ses_events_recent"].parameters["projection.dt.range"] == "NOW-30DAYS,NOW" &&
-      aws_glue_catalog_table.events["ses_events_recent"].parameters["projection.dt.type"] == "date" &&
-      aws_glue_catalog_table.events["ses_events_recent"].parameters["projection.hour.range"] == "0,23"
-    )
-    error_message = "ses_events_recent projects only the last 30 days (31 x 24 hours at most)"
+    condition = alltrue([for q in values(aws_athena_named_query.sql)[*].query :
+      can(regex("= \\?\\s+AND dt BETWEEN \\? AND \\?", q))
+    ])
+    error_message = "every saved query takes the campaign and filters dt BETWEEN ? AND ? (execution parameters, in that order; crates/analytics checks there are exactly these three)"
+  }
+  assert {
+    condition     = alltrue([for q in aws_athena_named_query.sql : strcontains(q.description, "the campaign, then the first and last dt")])
+    error_message = "a named query's description says which parameters it takes"
   }
   assert {
     condition = (
-      aws_glue_catalog_table.events["ses_events_recent"].storage_descriptor[0].columns == aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].columns &&
-      aws_glue_catalog_table.events["ses_events_recent"].storage_descriptor[0].location == aws_glue_catalog_table.events["ses_events"].storage_descriptor[0].location &&
-      aws_glue_catalog_table.events["ses_events_recent"].parameters["storage.location.template"] == aws_glue_catalog_table.events["ses_events"].parameters["storage.location.template"]
+      output.athena_results_location == "s3://t-events-123456789012-eu-west-1/athena-results/" &&
+      output.region == "eu-west-1" &&
+      output.athena_table_name == "ses_events"
     )
-    error_message = "ses_events_recent reads the same files with the same columns as ses_events"
+    error_message = "the CLI finds the results location and the region in the outputs"
   }
   assert {
-    condition = alltrue([for q in concat(values(aws_athena_named_query.sql)[*].query, [for v in aws_glue_catalog_table.view : jsondecode(base64decode(trimsuffix(trimprefix(v.view_original_text, "/* Presto View: "), " */"))).originalSql]) :
-      strcontains(q, "ses_events_recent") || strcontains(q, "FROM email_status")
-    ]) && alltrue([for q in values(aws_athena_named_query.sql)[*].query : !can(regex("\\bses_events\\b", q))])
-    error_message = "every saved query and view reads ses_events_recent (directly or through a view), never the unbounded ses_events"
-  }
-  assert {
-    condition     = output.athena_query_table_name == "ses_events_recent"
-    error_message = "the windowed table is an output"
+    condition = (
+      length(setsubtract(["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "glue:GetTable", "s3:GetObject", "s3:PutObject"], flatten([for st in jsondecode(output.athena_report_policy_json).Statement : st.Action]))) == 0 &&
+      one([for st in jsondecode(output.athena_report_policy_json).Statement : st.Resource if st.Sid == "RunQueriesInWorkgroup"]) == ["arn:aws:athena:eu-west-1:123456789012:workgroup/t"] &&
+      one([for st in jsondecode(output.athena_report_policy_json).Statement : st.Resource if st.Sid == "ReadEvents"]) == ["arn:aws:s3:::t-events-123456789012-eu-west-1/ses_events/*"] &&
+      one([for st in jsondecode(output.athena_report_policy_json).Statement : st.Resource if st.Sid == "WriteAndReadResults"]) == ["arn:aws:s3:::t-events-123456789012-eu-west-1/athena-results/*"]
+    )
+    error_message = "the report policy runs queries in this workgroup only, reads the events and writes only under the results prefix"
   }
 
   # --- views are created at apply ---
@@ -232,7 +236,7 @@ run "lake_table_stream_and_queries" {
     condition = (
       jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).catalog == "awsdatacatalog" &&
       jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).schema == "sesload" &&
-      startswith(jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).originalSql, "WITH ev AS (") &&
+      startswith(jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).originalSql, "SELECT") &&
       endswith(file("../sql/views/email_status.sql"), "${jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_status"].view_original_text, "/* Presto View: "), " */"))).originalSql};\n")
     )
     error_message = "the view's query is the body of sql/views/email_status.sql (after CREATE OR REPLACE VIEW ... AS, without the ;)"
@@ -246,8 +250,15 @@ run "lake_table_stream_and_queries" {
     error_message = "the view JSON (Presto types) and the Glue columns (Hive types) list the same columns"
   }
   assert {
-    condition     = output.athena_view_names == tolist(["email_status"])
+    condition     = output.athena_view_names == tolist(["email_events", "email_status"])
     error_message = "one view per file in sql/views"
+  }
+  assert {
+    condition = (
+      strcontains(jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_events"].view_original_text, "/* Presto View: "), " */"))).originalSql, "FROM ses_events") &&
+      [for c in jsondecode(base64decode(trimsuffix(trimprefix(aws_glue_catalog_table.view["email_events"].view_original_text, "/* Presto View: "), " */"))).columns : c.type if contains(["status_rank", "dt", "hour"], c.name)] == ["integer", "varchar", "varchar"]
+    )
+    error_message = "email_events passes the dt/hour partition through (a dt filter on it prunes partitions), its rank is an integer"
   }
 }
 
@@ -284,17 +295,12 @@ run "default_prefix_fits_the_longest_regions" {
   }
 
   variables {
-    name_prefix       = "sesload"
-    query_window_days = 7
+    name_prefix = "sesload"
   }
 
   assert {
     condition     = aws_s3_bucket.events.bucket == "sesload-events-123456789012-ap-southeast-3" && length(aws_s3_bucket.events.bucket) <= 63
     error_message = "the default name fits S3's 63 characters in the longest region names"
-  }
-  assert {
-    condition     = aws_glue_catalog_table.events["ses_events_recent"].parameters["projection.dt.range"] == "NOW-7DAYS,NOW" && strcontains(aws_athena_named_query.sql["01_campaign_summary"].description, "last 7 days")
-    error_message = "query_window_days sets the saved queries' window"
   }
 }
 
@@ -343,7 +349,6 @@ run "validations_reject_bad_values" {
     events_expiration_days              = 0
     athena_bytes_scanned_cutoff         = 1000
     partition_projection_start          = "01/01/2025"
-    query_window_days                   = 0
     sql_dir                             = "tests/fixtures"
     log_retention_days                  = 2
   }
@@ -358,7 +363,6 @@ run "validations_reject_bad_values" {
     var.events_expiration_days,
     var.athena_bytes_scanned_cutoff,
     var.partition_projection_start,
-    var.query_window_days,
     var.sql_dir,
     var.log_retention_days,
   ]

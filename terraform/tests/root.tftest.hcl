@@ -112,8 +112,8 @@ run "apply_whole_stack" {
     error_message = "by default the stack leaves the account-wide API Gateway CloudWatch role alone (and so cannot log)"
   }
   assert {
-    condition     = output.athena_query_table_name == "ses_events_recent"
-    error_message = "the saved queries read the windowed table"
+    condition     = output.region == "eu-west-1" && startswith(output.athena_results_location, "s3://") && endswith(output.athena_results_location, "/athena-results/") && length(jsondecode(output.athena_report_policy_json).Statement) > 0
+    error_message = "sesload report --athena reads workgroup, database, region and results location from the outputs; the report policy is an output, attached to no one"
   }
   assert {
     condition     = output.poller_batch_capacity.max_send_rate == 14 && output.poller_batch_capacity.max_batch_for_timeout >= 20
@@ -232,11 +232,10 @@ run "root_validations" {
   command = plan
 
   variables {
-    region                   = "moon-1"
-    name_prefix              = "Not_Valid"
-    sender_identity          = "nobody"
-    expected_max_send_rate   = 0
-    athena_query_window_days = 0
+    region                 = "moon-1"
+    name_prefix            = "Not_Valid"
+    sender_identity        = "nobody"
+    expected_max_send_rate = 0
   }
 
   expect_failures = [
@@ -244,6 +243,5 @@ run "root_validations" {
     var.name_prefix,
     var.sender_identity,
     var.expected_max_send_rate,
-    var.athena_query_window_days,
   ]
 }

@@ -175,22 +175,19 @@ def test_glue_table_matches_sql_ddl():
     for (name, tf_type), (_, ddl_type) in zip(tf_cols, ddl_cols):
         assert tf_type == ddl_type, f"column {name}: terraform {tf_type} != sql/ddl {ddl_type}"
 
-    # Both Glue tables (ses_events and the query window ses_events_recent) are this one resource.
-    table = hcl_resource(ANALYTICS_MAIN, "aws_glue_catalog_table", "events")
+    table = hcl_resource(ANALYTICS_MAIN, "aws_glue_catalog_table", "ses_events")
     tf_parts = [(attr(k["name"]), norm_type(attr(k["type"]))) for k in table["partition_keys"]]
     assert tf_parts == ddl_parts_keys
 
     locals_ = hcl_locals(ANALYTICS_MAIN)
-    assert "local.projection_parameters" in attr(table["parameters"])
+    assert attr(table["parameters"]) == "${local.projection_parameters}"
     tf_props = locals_["projection_parameters"]
-    assert set(locals_["tables"]) == {"ses_events", "ses_events_recent"}
     for key, value in ddl_props.items():
         if not key.startswith("projection.") and key != "parquet.compression":
             continue
         if key == "projection.dt.range":
-            # Terraform's ranges: partition_projection_start,NOW and NOW-<days>DAYS,NOW.
-            assert value.endswith(",NOW")
-            assert all(t["dt_range"].endswith(",NOW") for t in locals_["tables"].values())
+            # Terraform's range: partition_projection_start,NOW (the DDL names a fixed start).
+            assert value.endswith(",NOW") and tf_props[key] == "${var.partition_projection_start},NOW"
             continue
         assert tf_props.get(key) == value, f"{key}: terraform {tf_props.get(key)!r} != sql/ddl {value!r}"
 
@@ -320,7 +317,7 @@ def sesv2_event(event_type: str, message_id: str, detail_key: str | None, detail
 
 @pytest.fixture(scope="module")
 def local_lake(tmp_path_factory) -> duckdb.DuckDBPyConnection:
-    """DuckDB with the local prelude, ses_events, ses_events_recent and the views, over a lake that
+    """DuckDB with the local prelude, ses_events and the views, over a lake that
     holds a Send, an Open and a Click event."""
     lake = tmp_path_factory.mktemp("lake")
     part = lake / "ses_events" / "dt=2026-11-27" / "hour=10"
@@ -348,7 +345,7 @@ def describe(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, s
     return [(name, typ) for name, typ, *_ in con.execute(f"DESCRIBE {relation}").fetchall()]
 
 
-@pytest.mark.parametrize("relation", ["ses_events", "ses_events_recent"])
+@pytest.mark.parametrize("relation", ["ses_events"])
 def test_local_duckdb_table_has_the_glue_columns(local_lake, relation):
     glue = [(c["name"], norm_type(c["type"])) for c in hcl_locals(ANALYTICS_MAIN)["columns"]]
     ddl_cols, ddl_part_keys, _ = ddl_parts()
@@ -361,7 +358,7 @@ def test_local_lake_reads_open_and_click_events(local_lake):
     rows = local_lake.execute(
         "SELECT eventtype, open.useragent, open.ipaddress, open.timestamp, click.link, "
         "element_at(element_at(click.linktags, 'placement'), 1), click.useragent "
-        "FROM ses_events_recent ORDER BY eventtype"
+        "FROM ses_events ORDER BY eventtype"
     ).fetchall()
     assert rows == [
         ("Click", None, None, None, "https://example.com/offer", "header", "Mozilla/5.0 (click)"),

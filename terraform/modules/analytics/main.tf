@@ -46,7 +46,9 @@ locals {
     { name = "click", type = "struct<timestamp:string,useragent:string,ipaddress:string,link:string,linktags:map<string,array<string>>>" },
   ]
 
-  # Partition projection shared by both tables (everything but the dt range).
+  # Partition projection. Athena lists every dt x hour of the range that a query does not exclude,
+  # so every saved query filters `dt BETWEEN ? AND ?` (execution parameters): a report reads, and
+  # pays for, only the days it names.
   projection_parameters = {
     EXTERNAL                      = "TRUE"
     classification                = "parquet"
@@ -54,28 +56,13 @@ locals {
     "projection.enabled"          = "true"
     "projection.dt.type"          = "date"
     "projection.dt.format"        = "yyyy-MM-dd"
+    "projection.dt.range"         = "${var.partition_projection_start},NOW"
     "projection.dt.interval"      = "1"
     "projection.dt.interval.unit" = "DAYS"
     "projection.hour.type"        = "integer"
     "projection.hour.range"       = "0,23"
     "projection.hour.digits"      = "2"
     "storage.location.template"   = "s3://${aws_s3_bucket.events.bucket}/${local.events_prefix}dt=$${dt}/hour=$${hour}/"
-  }
-
-  # Two tables over the same files. Partition projection enumerates every dt x hour of its range
-  # that a query does not exclude, so a query without a dt filter over ses_events lists every hour
-  # since partition_projection_start. The saved queries and views read ses_events_recent, whose
-  # range is the last query_window_days only: a time range that prunes partitions without a second
-  # query parameter (the same files run locally, where every `?` is the campaign).
-  tables = {
-    ses_events = {
-      description = "Every SES event the configuration set publishes since ${var.partition_projection_start} (Parquet, written by Firehose; Firehose's conversion schema)."
-      dt_range    = "${var.partition_projection_start},NOW"
-    }
-    ses_events_recent = {
-      description = "The SES events of the last ${var.query_window_days} days (same files as ses_events): what the saved queries and views read."
-      dt_range    = "NOW-${var.query_window_days}DAYS,NOW"
-    }
   }
 
   # One Athena named query per saved query in sql/queries.
@@ -95,6 +82,25 @@ locals {
   # Output columns of each view (Hive types for Glue; the Presto types go into the view JSON).
   # tests/terraform checks them against DuckDB's DESCRIBE of the same view over the local lake.
   view_columns = {
+    email_events = [
+      { name = "message_id", type = "string" },
+      { name = "campaign", type = "string" },
+      { name = "unique_code", type = "string" },
+      { name = "recipient", type = "string" },
+      { name = "subject", type = "string" },
+      { name = "event_type", type = "string" },
+      { name = "sent_at", type = "string" },
+      { name = "delivered_at", type = "string" },
+      { name = "processing_time_ms", type = "bigint" },
+      { name = "bounce_type", type = "string" },
+      { name = "bounce_subtype", type = "string" },
+      { name = "complaint_feedback_type", type = "string" },
+      { name = "failure_message", type = "string" },
+      { name = "status", type = "string" },
+      { name = "status_rank", type = "int" },
+      { name = "dt", type = "string" },
+      { name = "hour", type = "string" },
+    ]
     email_status = [
       { name = "message_id", type = "string" },
       { name = "campaign", type = "string" },
@@ -118,7 +124,7 @@ locals {
       { name = "failure_message", type = "string" },
     ]
   }
-  presto_types = { string = "varchar", bigint = "bigint", double = "double", boolean = "boolean" }
+  presto_types = { string = "varchar", bigint = "bigint", int = "integer", double = "double", boolean = "boolean" }
 }
 
 # --- bucket ---------------------------------------------------------------------------------
@@ -258,14 +264,12 @@ resource "aws_glue_catalog_database" "this" {
   description = "sesload: SES events delivered by Firehose."
 }
 
-resource "aws_glue_catalog_table" "events" {
-  for_each = local.tables
-
-  name          = each.key
+resource "aws_glue_catalog_table" "ses_events" {
+  name          = "ses_events"
   database_name = aws_glue_catalog_database.this.name
-  description   = each.value.description
+  description   = "Every SES event the configuration set publishes since ${var.partition_projection_start} (Parquet, written by Firehose; Firehose's conversion schema). Filter on dt: it is what a query reads and costs."
   table_type    = "EXTERNAL_TABLE"
-  parameters    = merge(local.projection_parameters, { "projection.dt.range" = each.value.dt_range })
+  parameters    = local.projection_parameters
 
   partition_keys {
     name    = "dt"
@@ -300,9 +304,11 @@ resource "aws_glue_catalog_table" "events" {
   }
 }
 
+# A previous layout kept two tables in one for_each (ses_events and a windowed ses_events_recent);
+# the saved queries now filter dt with parameters, and the windowed table is destroyed on apply.
 moved {
-  from = aws_glue_catalog_table.ses_events
-  to   = aws_glue_catalog_table.events["ses_events"]
+  from = aws_glue_catalog_table.events["ses_events"]
+  to   = aws_glue_catalog_table.ses_events
 }
 
 # The views of sql/views, created at apply so that the saved queries that read them work at once.
@@ -344,7 +350,7 @@ resource "aws_glue_catalog_table" "view" {
     }
   }
 
-  depends_on = [aws_glue_catalog_table.events]
+  depends_on = [aws_glue_catalog_table.ses_events]
 }
 
 # --- Firehose -------------------------------------------------------------------------------
@@ -395,7 +401,7 @@ resource "aws_iam_role_policy" "firehose" {
         Resource = [
           "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
           "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${aws_glue_catalog_database.this.name}",
-          "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${aws_glue_catalog_database.this.name}/${aws_glue_catalog_table.events["ses_events"].name}",
+          "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${aws_glue_catalog_database.this.name}/${aws_glue_catalog_table.ses_events.name}",
         ]
       },
       {
@@ -454,8 +460,8 @@ resource "aws_kinesis_firehose_delivery_stream" "ses_events" {
       }
 
       schema_configuration {
-        database_name = aws_glue_catalog_table.events["ses_events"].database_name
-        table_name    = aws_glue_catalog_table.events["ses_events"].name
+        database_name = aws_glue_catalog_table.ses_events.database_name
+        table_name    = aws_glue_catalog_table.ses_events.name
         role_arn      = aws_iam_role.firehose.arn
         region        = local.region
         version_id    = "LATEST"
@@ -502,9 +508,9 @@ resource "aws_athena_named_query" "sql" {
   name        = each.key
   workgroup   = aws_athena_workgroup.this.name
   database    = aws_glue_catalog_database.this.name
-  description = substr("${trimprefix(split("\n", file("${var.sql_dir}/${each.value}"))[0], "-- ")} (sql/${each.value}; ? = the campaign, as a SQL literal; events of the last ${var.query_window_days} days)", 0, 1024)
+  description = substr("${trimprefix(split("\n", file("${var.sql_dir}/${each.value}"))[0], "-- ")} (sql/${each.value}; parameters, as SQL literals: the campaign, then the first and last dt, e.g. 'run1' '2026-11-27' '2026-11-28')", 0, 1024)
   query       = file("${var.sql_dir}/${each.value}")
 
-  # The queries read ses_events_recent and the views; create them first.
-  depends_on = [aws_glue_catalog_table.events, aws_glue_catalog_table.view]
+  # The queries read ses_events and the views; create them first.
+  depends_on = [aws_glue_catalog_table.ses_events, aws_glue_catalog_table.view]
 }

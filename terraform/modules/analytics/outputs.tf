@@ -24,13 +24,8 @@ output "athena_database_name" {
 }
 
 output "athena_table_name" {
-  description = "Name of the table of every event (Firehose's conversion schema; ad-hoc queries)."
-  value       = aws_glue_catalog_table.events["ses_events"].name
-}
-
-output "athena_query_table_name" {
-  description = "Name of the table the saved queries and views read: the events of the last query_window_days."
-  value       = aws_glue_catalog_table.events["ses_events_recent"].name
+  description = "Name of the table of every event (Firehose's conversion schema); the saved queries read it with a dt range."
+  value       = aws_glue_catalog_table.ses_events.name
 }
 
 output "athena_view_names" {
@@ -41,6 +36,59 @@ output "athena_view_names" {
 output "athena_workgroup_name" {
   description = "Athena workgroup whose result location and encryption are enforced."
   value       = aws_athena_workgroup.this.name
+}
+
+output "athena_results_location" {
+  description = "S3 location of the workgroup's query results (s3://<bucket>/athena-results/; expired after athena_results_expiration_days)."
+  value       = "s3://${aws_s3_bucket.events.bucket}/${local.results_prefix}"
+}
+
+output "region" {
+  description = "Region of the workgroup, the catalog and the bucket."
+  value       = local.region
+}
+
+output "athena_report_policy_json" {
+  description = "IAM policy (JSON) for a person or CI role that runs the saved queries (sesload report --athena): run and read queries in this workgroup, read the catalog and the events, write and read the results. The stack attaches it to no one: attach it to your own user or role."
+  value = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "RunQueriesInWorkgroup"
+        Effect   = "Allow"
+        Action   = ["athena:GetWorkGroup", "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetNamedQuery", "athena:ListNamedQueries"]
+        Resource = [aws_athena_workgroup.this.arn]
+      },
+      {
+        Sid    = "ReadCatalog"
+        Effect = "Allow"
+        Action = ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions"]
+        Resource = [
+          "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+          "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${aws_glue_catalog_database.this.name}",
+          "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${aws_glue_catalog_database.this.name}/*",
+        ]
+      },
+      {
+        Sid      = "ListEventBucket"
+        Effect   = "Allow"
+        Action   = ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]
+        Resource = [aws_s3_bucket.events.arn]
+      },
+      {
+        Sid      = "ReadEvents"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = ["${aws_s3_bucket.events.arn}/${local.events_prefix}*"]
+      },
+      {
+        Sid      = "WriteAndReadResults"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+        Resource = ["${aws_s3_bucket.events.arn}/${local.results_prefix}*"]
+      },
+    ]
+  })
 }
 
 output "named_queries" {

@@ -92,24 +92,13 @@ variable "athena_bytes_scanned_cutoff" {
 }
 
 variable "partition_projection_start" {
-  description = "First date (yyyy-MM-dd) of the dt partition projection range; the range ends at NOW."
+  description = "First date (yyyy-MM-dd) of the dt partition projection range; the range ends at NOW. Queries name the days they read (dt BETWEEN ? AND ?), so the start bounds only ad-hoc queries without a dt filter."
   type        = string
   default     = "2025-01-01"
 
   validation {
     condition     = can(regex("^\\d{4}-\\d{2}-\\d{2}$", var.partition_projection_start)) && can(formatdate("YYYY", "${var.partition_projection_start}T00:00:00Z"))
     error_message = "partition_projection_start must be a date written yyyy-MM-dd."
-  }
-}
-
-variable "query_window_days" {
-  description = "Days of events the saved queries and views see: the dt range of the ses_events_recent table they read (NOW-<days>DAYS,NOW), so partition projection lists at most (days + 1) x 24 hours instead of every hour since partition_projection_start."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.query_window_days >= 1 && var.query_window_days <= 3650 && floor(var.query_window_days) == var.query_window_days
-    error_message = "query_window_days must be a whole number of days from 1 to 3650."
   }
 }
 
