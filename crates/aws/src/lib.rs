@@ -7,7 +7,11 @@
 //!   `ChangeMessageVisibility`.
 //! - [`emf_lines`]: Embedded Metric Format lines for a batch report.
 //! - [`handle_sqs_event_reported`]: Lambda SQS event → partial batch response + batch report.
+//! - [`athena`] (feature `athena`): the analytics `QueryRunner` over Athena (`sesload report
+//!   --athena`).
 
+#[cfg(feature = "athena")]
+pub mod athena;
 pub mod dynamo;
 pub mod emf;
 pub mod seed;
