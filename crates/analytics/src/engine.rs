@@ -16,8 +16,8 @@ use serde_json::Value;
 use crate::catalog::{Catalog, Query};
 use crate::params::{Bound, QueryParams, bind, sql_literal};
 use crate::range::{DtRange, parse_day};
-pub use crate::runner::ResultSet;
 use crate::runner::QueryRunner;
+pub use crate::runner::ResultSet;
 use crate::{Error, Result};
 
 /// Runs saved queries over one local lake.

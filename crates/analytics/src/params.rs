@@ -172,7 +172,11 @@ pub fn bind(query: &Query, params: &QueryParams) -> Result<Bound> {
                 })?;
             validate_campaign(campaign)?;
             let (from, to) = params.range.bounds();
-            vec![sql_literal(campaign)?, sql_literal(&from)?, sql_literal(&to)?]
+            vec![
+                sql_literal(campaign)?,
+                sql_literal(&from)?,
+                sql_literal(&to)?,
+            ]
         }
         found => {
             return Err(Error::Placeholders {
@@ -262,7 +266,10 @@ mod tests {
     fn a_query_with_another_number_of_placeholders_is_refused() {
         for sql in ["SELECT ?", "SELECT ?, ?", "SELECT ?, ?, ?, ?"] {
             let err = bind(&q(sql), &params(Some("c"))).unwrap_err().to_string();
-            assert!(err.contains("the campaign, then the first and last dt"), "{err}");
+            assert!(
+                err.contains("the campaign, then the first and last dt"),
+                "{err}"
+            );
         }
     }
 
@@ -286,7 +293,11 @@ mod tests {
             let s = scan(&query.name, &query.sql).unwrap();
             assert_eq!(s.placeholders.len(), PARAMETERS, "{}", query.name);
             let before = |i: usize| query.sql[..s.placeholders[i]].trim_end();
-            assert!(before(0).ends_with('='), "{}: first ? is not `= ?`", query.name);
+            assert!(
+                before(0).ends_with('='),
+                "{}: first ? is not `= ?`",
+                query.name
+            );
             assert!(
                 before(1).ends_with("dt BETWEEN"),
                 "{}: the 2nd ? is not `dt BETWEEN ?`",

@@ -185,7 +185,10 @@ mod tests {
         let err = DtRange::new(date!(2026 - 11 - 28), date!(2026 - 11 - 27))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("2026-11-28") && err.contains("2026-11-27"), "{err}");
+        assert!(
+            err.contains("2026-11-28") && err.contains("2026-11-27"),
+            "{err}"
+        );
         let r = DtRange::new(date!(2026 - 11 - 27), date!(2026 - 11 - 27)).unwrap();
         assert_eq!(r.days(), 1);
         assert_eq!(r.to_string(), "2026-11-27..2026-11-27");

@@ -5,10 +5,10 @@
 
 use serde_json::Value;
 
+use crate::Result;
 use crate::catalog::Query;
 use crate::params::QueryParams;
 use crate::range::DtRange;
-use crate::Result;
 
 /// A query result: columns in order, their types (DuckDB's spelling: `BIGINT`, `VARCHAR`,
 /// `DOUBLE`, ...), and rows aligned with the columns. Integers are JSON integers, fractional and

@@ -84,35 +84,41 @@ pub struct AthenaRunner {
 }
 
 impl AthenaRunner {
-    /// A runner over `client` (e.g. one pointed at a test endpoint).
-    pub fn new(client: aws_sdk_athena::Client, settings: AthenaSettings) -> Result<Self, AthenaError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(AthenaError::Runtime)?;
-        Ok(AthenaRunner {
+    /// A runner over `client` (e.g. one pointed at a test endpoint). The client must not have
+    /// been used on another runtime: its pooled connections belong to the runtime that opened them.
+    pub fn new(
+        client: aws_sdk_athena::Client,
+        settings: AthenaSettings,
+    ) -> Result<Self, AthenaError> {
+        Ok(Self::with_runtime(runtime()?, client, settings))
+    }
+
+    /// A runner with the SDK's default credentials chain, in `settings.region` when set.
+    pub fn from_env(settings: AthenaSettings) -> Result<Self, AthenaError> {
+        let runtime = runtime()?;
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = &settings.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        // Loaded on the runner's own runtime: the credentials chain may open connections.
+        let sdk = runtime.block_on(loader.load());
+        let client = aws_sdk_athena::Client::new(&sdk);
+        Ok(Self::with_runtime(runtime, client, settings))
+    }
+
+    fn with_runtime(
+        runtime: tokio::runtime::Runtime,
+        client: aws_sdk_athena::Client,
+        settings: AthenaSettings,
+    ) -> Self {
+        AthenaRunner {
             client,
             settings,
             runtime,
             first_poll: Duration::from_millis(250),
             max_poll: Duration::from_secs(5),
             scanned: AtomicU64::new(0),
-        })
-    }
-
-    /// A runner with the SDK's default credentials chain, in `settings.region` when set.
-    pub fn from_env(settings: AthenaSettings) -> Result<Self, AthenaError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(AthenaError::Runtime)?;
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(r) = &settings.region {
-            loader = loader.region(aws_config::Region::new(r.clone()));
         }
-        let sdk = runtime.block_on(loader.load());
-        drop(runtime);
-        Self::new(aws_sdk_athena::Client::new(&sdk), settings)
     }
 
     /// Poll `GetQueryExecution` first after `first`, doubling up to `max` (default 250 ms, 5 s).
@@ -154,7 +160,10 @@ impl AthenaRunner {
             self.stop_all(&ids).await;
             return Err(e);
         }
-        let reads = queries.iter().zip(&ids).map(|(q, id)| self.results(&q.name, id));
+        let reads = queries
+            .iter()
+            .zip(&ids)
+            .map(|(q, id)| self.results(&q.name, id));
         futures::future::try_join_all(reads).await
     }
 
@@ -173,9 +182,13 @@ impl AthenaRunner {
             req = req.set_execution_parameters(Some(q.values.clone()));
         }
         if let Some(loc) = &self.settings.output_location {
-            req = req.result_configuration(ResultConfiguration::builder().output_location(loc).build());
+            req = req
+                .result_configuration(ResultConfiguration::builder().output_location(loc).build());
         }
-        let out = req.send().await.map_err(|e| api("StartQueryExecution", &q.name, e))?;
+        let out = req
+            .send()
+            .await
+            .map_err(|e| api("StartQueryExecution", &q.name, e))?;
         let id = out.query_execution_id().unwrap_or_default().to_owned();
         if id.is_empty() {
             return Err(AthenaError::Result {
@@ -207,7 +220,8 @@ impl AthenaRunner {
                         .and_then(|q| q.statistics())
                         .and_then(|s| s.data_scanned_in_bytes())
                         .unwrap_or(0);
-                    self.scanned.fetch_add(bytes.max(0) as u64, Ordering::Relaxed);
+                    self.scanned
+                        .fetch_add(bytes.max(0) as u64, Ordering::Relaxed);
                     tracing::debug!(query = %name, execution_id = %id, bytes, "athena query succeeded");
                     return Ok(());
                 }
@@ -286,6 +300,13 @@ impl AthenaRunner {
     async fn stop_all(&self, ids: &[String]) {
         futures::future::join_all(ids.iter().map(|id| self.stop(id))).await;
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, AthenaError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(AthenaError::Runtime)
 }
 
 fn api<E: std::error::Error + 'static>(operation: &'static str, query: &str, e: E) -> AthenaError {

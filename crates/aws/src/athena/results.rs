@@ -30,7 +30,12 @@ enum Kind {
 
 impl Pages {
     /// Add one page: `columns` is its `ColumnInfo` (the same on every page), `rows` its rows.
-    pub fn push(&mut self, query: &str, columns: &[ColumnInfo], rows: &[Row]) -> Result<(), AthenaError> {
+    pub fn push(
+        &mut self,
+        query: &str,
+        columns: &[ColumnInfo],
+        rows: &[Row],
+    ) -> Result<(), AthenaError> {
         let mut rows = rows.iter();
         if !self.started {
             self.started = true;
@@ -144,7 +149,11 @@ mod tests {
             .set_data(Some(
                 cells
                     .iter()
-                    .map(|c| Datum::builder().set_var_char_value(c.map(str::to_owned)).build())
+                    .map(|c| {
+                        Datum::builder()
+                            .set_var_char_value(c.map(str::to_owned))
+                            .build()
+                    })
                     .collect(),
             ))
             .build()
@@ -164,18 +173,43 @@ mod tests {
             "q",
             &cols,
             &[
-                row(&[Some("campaign"), Some("sends"), Some("rate"), Some("ok"), Some("amount")]),
-                row(&[Some("run1"), Some("42"), Some("13.5"), Some("true"), Some("1.25")]),
+                row(&[
+                    Some("campaign"),
+                    Some("sends"),
+                    Some("rate"),
+                    Some("ok"),
+                    Some("amount"),
+                ]),
+                row(&[
+                    Some("run1"),
+                    Some("42"),
+                    Some("13.5"),
+                    Some("true"),
+                    Some("1.25"),
+                ]),
                 row(&[None, Some("0"), None, Some("false"), Some("NaN")]),
             ],
         )
         .unwrap();
         // A second page has no header.
-        p.push("q", &cols, &[row(&[Some("campaign"), Some("1"), Some("1"), Some("true"), Some("0")])])
-            .unwrap();
+        p.push(
+            "q",
+            &cols,
+            &[row(&[
+                Some("campaign"),
+                Some("1"),
+                Some("1"),
+                Some("true"),
+                Some("0"),
+            ])],
+        )
+        .unwrap();
         let rs = p.finish();
         assert_eq!(rs.columns, ["campaign", "sends", "rate", "ok", "amount"]);
-        assert_eq!(rs.types, ["VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "DECIMAL(10,2)"]);
+        assert_eq!(
+            rs.types,
+            ["VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "DECIMAL(10,2)"]
+        );
         assert_eq!(rs.rows.len(), 3);
         assert_eq!(rs.get(0, "sends"), &Value::from(42));
         assert_eq!(rs.f64(0, "rate"), Some(13.5));
@@ -187,7 +221,8 @@ mod tests {
     #[test]
     fn an_empty_result_keeps_its_columns() {
         let mut p = Pages::default();
-        p.push("q", &[col("a", "bigint")], &[row(&[Some("a")])]).unwrap();
+        p.push("q", &[col("a", "bigint")], &[row(&[Some("a")])])
+            .unwrap();
         let rs = p.finish();
         assert_eq!(rs.columns, ["a"]);
         assert!(rs.rows.is_empty());
@@ -197,9 +232,16 @@ mod tests {
     fn bad_values_name_the_query_and_column() {
         let mut p = Pages::default();
         let err = p
-            .push("04_latency", &[col("samples", "bigint")], &[row(&[Some("samples")]), row(&[Some("x")])])
+            .push(
+                "04_latency",
+                &[col("samples", "bigint")],
+                &[row(&[Some("samples")]), row(&[Some("x")])],
+            )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("04_latency") && err.contains("samples") && err.contains("\"x\""), "{err}");
+        assert!(
+            err.contains("04_latency") && err.contains("samples") && err.contains("\"x\""),
+            "{err}"
+        );
     }
 }

@@ -45,7 +45,11 @@ pub struct PartialSettings {
 
 impl PartialSettings {
     /// Complete with `outputs` (the JSON of `terraform output -json`); a flag wins over an output.
-    pub fn complete_with(self, outputs: &Value, origin: &str) -> Result<AthenaSettings, AthenaError> {
+    pub fn complete_with(
+        self,
+        outputs: &Value,
+        origin: &str,
+    ) -> Result<AthenaSettings, AthenaError> {
         let out = |name: &str| {
             outputs
                 .get(name)
@@ -55,10 +59,12 @@ impl PartialSettings {
                 .map(str::to_owned)
         };
         let required = |given: Option<String>, name: &'static str| {
-            given.or_else(|| out(name)).ok_or_else(|| AthenaError::MissingOutput {
-                name,
-                origin: origin.to_owned(),
-            })
+            given
+                .or_else(|| out(name))
+                .ok_or_else(|| AthenaError::MissingOutput {
+                    name,
+                    origin: origin.to_owned(),
+                })
         };
         Ok(AthenaSettings {
             workgroup: required(self.workgroup, OUTPUT_WORKGROUP)?,
@@ -153,7 +159,10 @@ mod tests {
             .complete_with(&json!({"region": {"value": "eu-west-1"}}), "terraform/")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("athena_workgroup_name") && err.contains("terraform/"), "{err}");
+        assert!(
+            err.contains("athena_workgroup_name") && err.contains("terraform/"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -180,10 +189,11 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let err = terraform_outputs_with(&fake, &dir)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("no outputs") && err.contains(&dir.display().to_string()), "{err}");
+        let err = terraform_outputs_with(&fake, &dir).unwrap_err().to_string();
+        assert!(
+            err.contains("no outputs") && err.contains(&dir.display().to_string()),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,83 @@
+//! A moto server (PyPI `moto[server]`, from the project venv) started on a free port for a test
+//! and killed when dropped; `MOTO_SERVER` names another executable.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_executable() -> PathBuf {
+    if let Ok(p) = std::env::var("MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
+    assert!(
+        p.exists(),
+        "moto server not found at {} (run `just setup`, or set MOTO_SERVER)",
+        p.display()
+    );
+    p
+}
+
+pub fn start_moto() -> Moto {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(moto_executable())
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let moto = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not listen on {port} within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    moto
+}
+
+impl Moto {
+    /// POST a JSON body to one of moto's own endpoints (`/moto-api/...`); panics unless 2xx.
+    pub async fn moto_api(&self, path: &str, body: serde_json::Value) {
+        let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+        let req = hyper::Request::post(format!("{}{path}", self.url))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let resp = client.request(req).await.expect("moto-api request");
+        let status = resp.status();
+        let text = resp.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            status.is_success(),
+            "POST {path}: {status} {}",
+            String::from_utf8_lossy(&text)
+        );
+    }
+}
