@@ -6,17 +6,17 @@
 //! adapters are held to as well) run here, plus what only these adapters have: the seeder,
 //! the ledger item's TTL, SQS message attributes.
 
+mod common;
+
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
     ScalarAttributeType, WriteRequest,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
+use common::start_moto;
 use sesload_aws::seed::{customer_item, seed_customers};
 use sesload_aws::{DynamoCustomers, DynamoLedger, SqsDeadLetters, SqsVisibility};
 use sesload_core::contract::{self, QueueProbe};
@@ -24,58 +24,6 @@ use sesload_core::{
     Claim, Customer, CustomerStore, DeadLetter, DlqReason, Ledger, MessageId, UniqueCode, UserId,
     dlq_attributes,
 };
-
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto_executable() -> PathBuf {
-    if let Ok(p) = std::env::var("MOTO_SERVER") {
-        return PathBuf::from(p);
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
-    assert!(
-        p.exists(),
-        "moto server not found at {} (run `just setup`, or set MOTO_SERVER)",
-        p.display()
-    );
-    p
-}
-
-fn start_moto() -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(moto_executable())
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let moto = Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "moto_server did not listen on {port} within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    moto
-}
 
 fn creds() -> aws_sdk_dynamodb::config::Credentials {
     aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test")

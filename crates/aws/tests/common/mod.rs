@@ -1,5 +1,7 @@
 //! A moto server (PyPI `moto[server]`, from the project venv) started on a free port for a test
-//! and killed when dropped; `MOTO_SERVER` names another executable.
+//! and killed when dropped; `MOTO_SERVER` names another executable. Shared by the test crates
+//! `moto` and `athena` (each uses part of it).
+#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;
