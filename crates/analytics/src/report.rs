@@ -128,9 +128,13 @@ pub fn build_report(
         quota,
     );
     (reconciliation.dt_from, reconciliation.dt_to) = range.bounds();
+    let source = match runner.usage() {
+        Some(usage) => format!("{}; {usage}", runner.describe()),
+        None => runner.describe(),
+    };
     Ok(Report {
         campaign: campaign.to_owned(),
-        source: runner.describe(),
+        source,
         range,
         summary,
         duplicates,

@@ -60,6 +60,11 @@ pub trait QueryRunner {
     /// The `dt` range to read when neither the command line nor the campaign's span gives one.
     fn default_range(&self) -> DtRange;
 
+    /// What the queries run so far cost, when the engine bills for them (Athena: bytes scanned).
+    fn usage(&self) -> Option<String> {
+        None
+    }
+
     /// Run `queries` with every one's `?` bound to `params`; results in the same order.
     fn run_many(&self, queries: &[&Query], params: &QueryParams) -> Result<Vec<ResultSet>>;
 

@@ -172,6 +172,12 @@ fn saved_queries_run_in_the_workgroup_with_parameters_and_polled_states() {
         summary.rows,
         vec![vec![json!("run-1"), json!(28.5), json!(1234), Value::Null]]
     );
+    // Moto reports 0 bytes scanned: each query is billed Athena's 10 MB minimum.
+    let usage = runner.usage().unwrap();
+    assert!(
+        usage.starts_with("2 queries scanned 0.0 MB, billed 20.0 MB"),
+        "{usage}"
+    );
     let timeline = &results[1];
     assert_eq!(timeline.rows.len(), THROUGHPUT_ROWS);
     assert_eq!(timeline.get(0, "epoch_second"), &json!(1_795_823_400_i64));

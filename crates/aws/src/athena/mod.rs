@@ -29,6 +29,13 @@ pub use settings::{AthenaSettings, PartialSettings};
 /// Rows per `GetQueryResults` call (Athena's maximum).
 pub const PAGE_SIZE: i32 = 1000;
 
+/// Athena bills a query's scanned bytes rounded up to the megabyte, at least this many.
+pub const MIN_BILLED_BYTES: u64 = 10_000_000;
+
+/// Athena's price per TB scanned in most regions (us-east-1, eu-west-1), for the estimate in
+/// [`QueryRunner::usage`]; the console's pricing page has your region's.
+pub const USD_PER_TB: f64 = 5.0;
+
 /// What can go wrong running queries in Athena, each naming the query and the bad value.
 #[derive(Debug, thiserror::Error)]
 pub enum AthenaError {
@@ -81,6 +88,8 @@ pub struct AthenaRunner {
     first_poll: Duration,
     max_poll: Duration,
     scanned: AtomicU64,
+    billed: AtomicU64,
+    succeeded: AtomicU64,
 }
 
 impl AthenaRunner {
@@ -118,6 +127,8 @@ impl AthenaRunner {
             first_poll: Duration::from_millis(250),
             max_poll: Duration::from_secs(5),
             scanned: AtomicU64::new(0),
+            billed: AtomicU64::new(0),
+            succeeded: AtomicU64::new(0),
         }
     }
 
@@ -220,8 +231,10 @@ impl AthenaRunner {
                         .and_then(|q| q.statistics())
                         .and_then(|s| s.data_scanned_in_bytes())
                         .unwrap_or(0);
-                    self.scanned
-                        .fetch_add(bytes.max(0) as u64, Ordering::Relaxed);
+                    let bytes = bytes.max(0) as u64;
+                    self.scanned.fetch_add(bytes, Ordering::Relaxed);
+                    self.billed.fetch_add(billed(bytes), Ordering::Relaxed);
+                    self.succeeded.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(query = %name, execution_id = %id, bytes, "athena query succeeded");
                     return Ok(());
                 }
@@ -302,6 +315,18 @@ impl AthenaRunner {
     }
 }
 
+/// What Athena bills for a query that scanned `bytes`: rounded up to the MB, 10 MB at least.
+pub fn billed(bytes: u64) -> u64 {
+    bytes
+        .div_ceil(1_000_000)
+        .saturating_mul(1_000_000)
+        .max(MIN_BILLED_BYTES)
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, AthenaError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -331,6 +356,19 @@ impl QueryRunner for AthenaRunner {
         )
     }
 
+    fn usage(&self) -> Option<String> {
+        let queries = self.succeeded.load(Ordering::Relaxed);
+        let billed = self.billed.load(Ordering::Relaxed);
+        (queries > 0).then(|| {
+            format!(
+                "{queries} queries scanned {}, billed {} (about ${:.4} at ${USD_PER_TB} per TB)",
+                megabytes(self.scanned_bytes()),
+                megabytes(billed),
+                billed as f64 / 1e12 * USD_PER_TB
+            )
+        })
+    }
+
     /// The last [`sesload_analytics::range::DEFAULT_DAYS`] days: Athena bills what a query
     /// scans, so an unbounded default would cost more every day the deployment lives.
     fn default_range(&self) -> DtRange {
@@ -347,5 +385,17 @@ impl QueryRunner for AthenaRunner {
             .map(|q| bind(q, params))
             .collect::<sesload_analytics::Result<Vec<_>>>()?;
         Ok(self.runtime.block_on(self.run_bound(&bound))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn athena_bills_whole_megabytes_and_ten_at_least() {
+        assert_eq!(billed(0), 10_000_000);
+        assert_eq!(billed(10_000_001), 11_000_000);
+        assert_eq!(billed(123_000_000), 123_000_000);
     }
 }

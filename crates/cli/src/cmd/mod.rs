@@ -1,4 +1,5 @@
 //! One module per subcommand; each owns its `Args` and `run`.
+pub mod athena_args;
 pub mod bench;
 pub mod dlq;
 pub mod plan;
