@@ -80,6 +80,17 @@ fn moto_result(columns: &[(&str, &str)], rows: &[Vec<Option<String>>]) -> Value 
     })
 }
 
+/// The executions started in the workgroup.
+async fn execution_ids(c: &aws_sdk_athena::Client) -> Vec<String> {
+    c.list_query_executions()
+        .work_group(WORKGROUP)
+        .send()
+        .await
+        .unwrap()
+        .query_execution_ids()
+        .to_vec()
+}
+
 /// Setup and checks go through their own client on their own runtime (the runner has its own).
 fn with_setup<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
@@ -190,14 +201,7 @@ fn saved_queries_run_in_the_workgroup_with_parameters_and_polled_states() {
     // literals in order, the database as context, the workgroup and the results location.
     with_setup(async {
         let c = moto_client(&moto.url);
-        let ids = c
-            .list_query_executions()
-            .work_group(WORKGROUP)
-            .send()
-            .await
-            .unwrap()
-            .query_execution_ids()
-            .to_vec();
+        let ids = execution_ids(&c).await;
         assert_eq!(ids.len(), 2, "{ids:?}");
         let mut seen = Vec::new();
         for id in ids {
@@ -273,14 +277,7 @@ fn a_query_still_queued_at_the_timeout_is_stopped_and_named() {
     // The runner stopped it: nothing keeps running (and billing) after the error.
     with_setup(async {
         let c = moto_client(&moto.url);
-        let ids = c
-            .list_query_executions()
-            .work_group(WORKGROUP)
-            .send()
-            .await
-            .unwrap()
-            .query_execution_ids()
-            .to_vec();
+        let ids = execution_ids(&c).await;
         assert_eq!(ids.len(), 1);
         let state = c
             .get_query_execution()
