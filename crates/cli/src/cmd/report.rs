@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sesload_analytics::{Counters, Engine, build_report, engine::locate_duckdb};
+use sesload_analytics::{
+    CampaignSpan, Counters, Engine, QueryRunner, build_report, engine::locate_duckdb,
+};
 use sesload_local::Admin;
 
 /// Arguments of `sesload report`.
@@ -36,11 +38,27 @@ pub struct Args {
     /// Read the SQL from this `sql/` directory instead of the copy built into the binary.
     #[arg(long, env = "SESLOAD_SQL_DIR")]
     pub sql_dir: Option<PathBuf>,
+    /// The `dt` range the queries read.
+    #[command(flatten)]
+    pub range: super::range_args::RangeArgs,
+    #[command(flatten)]
+    pub athena: super::athena_args::AthenaArgs,
 }
 
-fn counters(args: &Args) -> anyhow::Result<Option<Counters>> {
+/// The counters, and the campaign's span when they carry it (the default `dt` range).
+fn counters(args: &Args) -> anyhow::Result<(Option<Counters>, Option<CampaignSpan>)> {
+    let Some((origin, v)) = counters_json(args)? else {
+        return Ok((None, None));
+    };
+    let span = CampaignSpan::from_counters(&v);
+    Ok((Some(Counters::from_value(&origin, v)?), span))
+}
+
+fn counters_json(args: &Args) -> anyhow::Result<Option<(String, serde_json::Value)>> {
     if let Some(p) = &args.counters {
-        return Ok(Some(Counters::from_file(p)?));
+        let text = std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
+        let v = serde_json::from_str(&text).with_context(|| format!("parse {}", p.display()))?;
+        return Ok(Some((p.display().to_string(), v)));
     }
     if let Some(base) = &args.stats_url {
         let url = sesload_stack::client::stats_url(base, Some(&args.campaign));
@@ -48,9 +66,10 @@ fn counters(args: &Args) -> anyhow::Result<Option<Counters>> {
             .enable_all()
             .build()?
             .block_on(sesload_stack::client::HttpClient::default().get_json(&url))?;
-        return Ok(Some(Counters::from_value(&url, stats)?));
+        return Ok(Some((url, stats)));
     }
-    if !sesload_local::admin::db_path(&args.data_dir).is_file() {
+    // The local stack's database says nothing about a run on AWS.
+    if args.athena.athena || !sesload_local::admin::db_path(&args.data_dir).is_file() {
         return Ok(None);
     }
     let db = Admin::open_existing(&args.data_dir)?;
@@ -61,10 +80,10 @@ fn counters(args: &Args) -> anyhow::Result<Option<Counters>> {
             db.path().display()
         )
     })?;
-    Ok(Some(Counters::from_value(
-        &db.path().display().to_string(),
+    Ok(Some((
+        db.path().display().to_string(),
         serde_json::to_value(rec)?,
-    )?))
+    )))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -74,9 +93,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .lake
         .clone()
         .unwrap_or_else(|| args.data_dir.join("lake"));
-    let counters = counters(&args)?;
-    let engine = Engine::new(locate_duckdb()?, lake, catalog);
-    let report = build_report(&engine, &args.campaign, counters, args.quota)?;
+    let (counters, span) = counters(&args)?;
+    let runner: Box<dyn QueryRunner> = if args.athena.athena {
+        Box::new(args.athena.runner()?)
+    } else {
+        Box::new(Engine::new(locate_duckdb()?, lake, catalog.clone()))
+    };
+    let range = args.range.resolve(span, runner.default_range())?;
+    let report = build_report(
+        runner.as_ref(),
+        &catalog,
+        &args.campaign,
+        range,
+        counters,
+        args.quota,
+    )?;
     let out = args
         .out
         .clone()
