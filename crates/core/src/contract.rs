@@ -15,6 +15,7 @@
 //! | [`DeadLetterSink`](crate::DeadLetterSink) | [`dead_letter_sink`], [`unavailable_dead_letter_sink`] | a way to read the letters back |
 //! | [`VisibilityControl`](crate::VisibilityControl) | [`visibility_control`] | a [`QueueProbe`] on the same queue |
 //! | [`SendSchedule`](crate::SendSchedule) | [`send_schedule`] | a fresh schedule per name |
+//! | [`Parking`](crate::Parking) | [`parking`], [`unavailable_parking`] | a [`ParkingProbe`] on the source queue |
 //!
 //! Real waits are short (lease expiry: [`EXPIRY_WAIT`]; visibility: about a second) and use
 //! `tokio::time`, so the in-memory adapters can run them under a paused clock.
@@ -22,12 +23,17 @@
 mod customers;
 mod ledger;
 mod mailer;
+mod parking;
 mod queue;
 mod schedule;
 
 pub use customers::{customer_fixture, customer_store};
 pub use ledger::{ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger};
 pub use mailer::{MISSING_TEMPLATE, mailer};
+pub use parking::{
+    ORIGINAL_HIDDEN, PARK_DELAY, PARKED_RECORDS, ParkingProbe, QueuedMessage, parking,
+    unavailable_parking,
+};
 pub use queue::{
     DETAIL_KEPT_CHARS, QueueProbe, dead_letter_fixture, dead_letter_sink,
     unavailable_dead_letter_sink, visibility_control,

@@ -4,9 +4,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use sesload_core::contract::{self, QueueProbe};
+use sesload_core::contract::{self, ParkingProbe, QueueProbe, QueuedMessage};
 use sesload_core::memory::{
-    MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemorySchedule,
+    MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemoryParking, MemorySchedule,
     MemoryVisibility,
 };
 use tokio::time::Instant;
@@ -89,4 +89,99 @@ async fn memory_visibility_keeps_the_visibility_contract() {
     };
     contract::visibility_control(&vis, &probe).await;
     assert_eq!(vis.changes().len(), 2);
+}
+
+/// A source queue in front of a [`MemoryParking`]: the originals the probe received (hidden for
+/// [`contract::ORIGINAL_HIDDEN`], deleted when acknowledged) and the parked copies, each due
+/// its delay after its park.
+struct ParkingQueue<'a> {
+    parking: &'a MemoryParking,
+    state: Mutex<ParkingQueueState>,
+}
+
+#[derive(Default)]
+struct ParkingQueueState {
+    /// (message id, body, current receipt handle, hidden until, deleted)
+    originals: Vec<(String, String, String, Instant, bool)>,
+    /// Parked copies already received: hidden until.
+    copies_hidden_until: Vec<Option<Instant>>,
+}
+
+impl ParkingProbe for ParkingQueue<'_> {
+    async fn receive_new(&self, bodies: &[String]) -> Vec<(String, String)> {
+        let mut st = self.state.lock().unwrap();
+        let hidden_until = Instant::now() + contract::ORIGINAL_HIDDEN;
+        bodies
+            .iter()
+            .map(|body| {
+                let n = st.originals.len();
+                let (id, handle) = (format!("original-{n}"), format!("handle-{n}"));
+                st.originals.push((
+                    id.clone(),
+                    body.clone(),
+                    handle.clone(),
+                    hidden_until,
+                    false,
+                ));
+                (id, handle)
+            })
+            .collect()
+    }
+
+    async fn acknowledge(&self, receipt_handle: &str) {
+        let mut st = self.state.lock().unwrap();
+        for o in st.originals.iter_mut().filter(|o| o.2 == receipt_handle) {
+            o.4 = true;
+        }
+    }
+
+    async fn receive_visible(&self) -> Vec<QueuedMessage> {
+        let now = Instant::now();
+        let again = now + Duration::from_secs(30);
+        let mut st = self.state.lock().unwrap();
+        let mut out = Vec::new();
+        for (id, body, handle, hidden_until, deleted) in st.originals.iter_mut() {
+            if !*deleted && *hidden_until <= now {
+                out.push(QueuedMessage {
+                    message_id: id.clone(),
+                    body: body.clone(),
+                    park_reason: None,
+                    park_count: 0,
+                });
+                *handle = format!("{handle}-again");
+                *hidden_until = again;
+            }
+        }
+        let parked = self.parking.parked_at();
+        st.copies_hidden_until.resize(parked.len(), None);
+        for (i, (r, at)) in parked.into_iter().enumerate() {
+            let hidden_until = st.copies_hidden_until[i].unwrap_or(at + r.delay);
+            if hidden_until <= now {
+                out.push(QueuedMessage {
+                    message_id: format!("copy-{i}"),
+                    body: r.body,
+                    park_reason: Some(r.reason.code().to_string()),
+                    park_count: r.park_count,
+                });
+                st.copies_hidden_until[i] = Some(again);
+            }
+        }
+        out
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn memory_parking_keeps_the_parking_contract() {
+    let parking = MemoryParking::new();
+    let queue = ParkingQueue {
+        parking: &parking,
+        state: Mutex::default(),
+    };
+    contract::parking(&parking, &queue).await;
+    assert_eq!(parking.parked().len(), contract::PARKED_RECORDS);
+
+    let down = MemoryParking::new();
+    down.set_unavailable(true);
+    contract::unavailable_parking(&down).await;
+    assert!(down.parked().is_empty());
 }

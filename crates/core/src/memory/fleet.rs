@@ -11,11 +11,12 @@ use super::lock;
 use crate::model::ParkedRecord;
 use crate::ports::{Parking, PortError, SendSchedule};
 
-/// [`Parking`] keeping every parked record. It can refuse to park, like a queue that cannot be
-/// reached, and then reports the records back as the real adapters do.
+/// [`Parking`] keeping every parked record (with the time it was parked). It can refuse to park,
+/// like a queue that cannot be reached, and then reports the records back as the real adapters
+/// do.
 #[derive(Debug, Default)]
 pub struct MemoryParking {
-    parked: Mutex<Vec<ParkedRecord>>,
+    parked: Mutex<Vec<(ParkedRecord, Instant)>>,
     unavailable: AtomicBool,
 }
 
@@ -31,6 +32,12 @@ impl MemoryParking {
 
     /// Every record parked, in order.
     pub fn parked(&self) -> Vec<ParkedRecord> {
+        lock(&self.parked).iter().map(|(r, _)| r.clone()).collect()
+    }
+
+    /// Every record parked, in order, with the time it was parked (its copy is due `delay`
+    /// later).
+    pub fn parked_at(&self) -> Vec<(ParkedRecord, Instant)> {
         lock(&self.parked).clone()
     }
 }
@@ -43,7 +50,8 @@ impl Parking for MemoryParking {
                 .map(|r| r.source_message_id.clone())
                 .collect();
         }
-        lock(&self.parked).extend_from_slice(records);
+        let now = Instant::now();
+        lock(&self.parked).extend(records.iter().map(|r| (r.clone(), now)));
         Vec::new()
     }
 }
