@@ -67,7 +67,9 @@ CREATE TABLE IF NOT EXISTS messages(
     visible_at INTEGER NOT NULL,
     receive_count INTEGER NOT NULL DEFAULT 0,
     first_receive_at INTEGER,
-    receipt TEXT
+    receipt TEXT,
+    park_count INTEGER NOT NULL DEFAULT 0,
+    park_reason TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages(visible_at, seq);
 CREATE TABLE IF NOT EXISTS accepted(
@@ -108,6 +110,10 @@ CREATE TABLE IF NOT EXISTS ledger(
     sent_at INTEGER,
     token TEXT NOT NULL DEFAULT ''
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS schedule(
+    name TEXT PRIMARY KEY,
+    next_slot_us INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;
 
 /// Open a connection with the stack's pragmas and make sure the schema exists.
@@ -145,12 +151,19 @@ pub fn open_connection(path: &Path) -> Result<Connection, DbError> {
 
 /// Columns added since a data directory may have been created: added in place.
 fn migrate(conn: &Connection) -> Result<(), DbError> {
-    let has_token: bool = conn
-        .prepare("SELECT 1 FROM pragma_table_info('ledger') WHERE name = 'token'")
-        .and_then(|mut s| s.exists([]))
+    add_column(conn, "ledger", "token", "TEXT NOT NULL DEFAULT ''")?;
+    add_column(conn, "messages", "park_count", "INTEGER NOT NULL DEFAULT 0")?;
+    add_column(conn, "messages", "park_reason", "TEXT")?;
+    Ok(())
+}
+
+fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Result<(), DbError> {
+    let exists: bool = conn
+        .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+        .and_then(|mut s| s.exists([table, column]))
         .map_err(DbError::sql("migrate"))?;
-    if !has_token {
-        conn.execute_batch("ALTER TABLE ledger ADD COLUMN token TEXT NOT NULL DEFAULT ''")
+    if !exists {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
             .map_err(DbError::sql("migrate"))?;
     }
     Ok(())

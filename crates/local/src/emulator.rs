@@ -24,7 +24,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
+use sesload_core::park_attributes;
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
@@ -110,7 +111,17 @@ impl Default for MappingSettings {
     }
 }
 
-/// Build the `SqsEvent` Lambda would deliver for these records.
+/// A string message attribute as the SQS event carries it (`stringValue` + `dataType`).
+fn message_attribute(data_type: &str, value: String) -> SqsMessageAttribute {
+    let mut a = SqsMessageAttribute::default();
+    a.string_value = Some(value);
+    a.data_type = Some(data_type.to_string());
+    a
+}
+
+/// Build the `SqsEvent` Lambda would deliver for these records. A parked copy carries its
+/// message attributes `sesload_park_count` (`Number`) and `sesload_park_reason` (`String`), as
+/// SQS delivers the attributes the parking adapter sent.
 pub fn build_event(records: &[Received]) -> SqsEvent {
     let mut ev = SqsEvent::default();
     ev.records = records
@@ -132,6 +143,18 @@ pub fn build_event(records: &[Received]) -> SqsEvent {
             );
             attrs.insert("SenderId".to_string(), "sesload-local".to_string());
             m.attributes = attrs;
+            if let Some(reason) = &r.park_reason {
+                m.message_attributes = HashMap::from([
+                    (
+                        park_attributes::COUNT.to_string(),
+                        message_attribute("Number", r.park_count.to_string()),
+                    ),
+                    (
+                        park_attributes::REASON.to_string(),
+                        message_attribute("String", reason.clone()),
+                    ),
+                ]);
+            }
             m.event_source = Some("aws:sqs".to_string());
             m.event_source_arn = Some(LOCAL_QUEUE_ARN.to_string());
             m.aws_region = Some("us-east-1".to_string());

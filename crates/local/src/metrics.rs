@@ -50,6 +50,8 @@ pub struct QueueGauges {
     pub visible: i64,
     pub in_flight: i64,
     pub delayed: i64,
+    /// Parked copies waiting out their delay (part of `delayed`).
+    pub parked: i64,
     pub dlq: i64,
     pub oldest_age_s: f64,
 }
@@ -258,6 +260,10 @@ impl Metrics {
             out.push_str(&format!(
                 "sesload_queue_messages{{state=\"visible\"}} {}\nsesload_queue_messages{{state=\"in_flight\"}} {}\nsesload_queue_messages{{state=\"delayed\"}} {}\n",
                 q.visible, q.in_flight, q.delayed
+            ));
+            out.push_str(&format!(
+                "# TYPE sesload_parked_messages gauge\nsesload_parked_messages {}\n",
+                q.parked
             ));
             out.push_str(&format!(
                 "# TYPE sesload_dlq_messages gauge\nsesload_dlq_messages {}\n# TYPE sesload_oldest_message_age_seconds gauge\nsesload_oldest_message_age_seconds {}\n",

@@ -7,6 +7,7 @@
 //! | redrive policy `maxReceiveCount` | a visible message already received `max_receive_count` times is moved to `dlq` (reason `retries_exhausted`) instead of being delivered again |
 //! | `DeleteMessage(Batch)` | [`Queue::delete`] by receipt handle (a stale handle deletes nothing) |
 //! | `ChangeMessageVisibility` | [`Queue::change_visibility`] |
+//! | parking: `DeleteMessage` of the original + `SendMessage` of a copy with `DelaySeconds` and the attributes `sesload_park_reason` / `sesload_park_count` | [`Queue::park`]: both in one transaction, only while the receipt handle is current |
 //! | DLQ `SendMessage` with attributes | [`Queue::dead_letter`]: row in `dlq` with `reason`/`detail` |
 //! | DLQ redrive (`StartMessageMoveTask`) | [`redrive`]: back to `messages` as new messages |
 
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use sesload_core::DlqReason;
+use sesload_core::{DlqReason, ParkedRecord};
 
 use crate::db::{Db, DbError, dur_ms, now_ms};
 
@@ -92,6 +93,11 @@ pub struct Received {
     pub sent_at_ms: i64,
     pub first_receive_at_ms: i64,
     pub campaign: String,
+    /// Message attribute `sesload_park_count`: how many times the record was parked before
+    /// this copy was made (0: as the ingest queued it).
+    pub park_count: u32,
+    /// Message attribute `sesload_park_reason` of a parked copy.
+    pub park_reason: Option<String>,
 }
 
 /// A dead letter to write (from the poller's `DeadLetterSink`).
@@ -207,6 +213,27 @@ impl Queue {
             .await
     }
 
+    /// Park records: in ONE transaction, delete each original by its receipt handle and insert
+    /// its copy (a new message id, receive count 0, visible after the record's delay, the same
+    /// body, campaign and unique_code, `park_count` / `park_reason` set). The copy is the same
+    /// accepted request: the `accepted` log and the campaign counters do not change. A record
+    /// whose receipt handle is no longer current (deleted, or received again by another
+    /// poller) is not copied; its source message id is returned.
+    pub async fn park(&self, records: Vec<ParkedRecord>) -> Result<Vec<String>, DbError> {
+        self.db
+            .write(move |c| {
+                let now = now_ms();
+                let mut not_parked = Vec::new();
+                for r in &records {
+                    if !park_one(c, r, now)? {
+                        not_parked.push(r.source_message_id.clone());
+                    }
+                }
+                Ok(not_parked)
+            })
+            .await
+    }
+
     /// Write dead letters (reason + detail). All or nothing.
     pub async fn dead_letter(&self, letters: Vec<NewDeadLetter>) -> Result<(), DbError> {
         self.db
@@ -230,6 +257,46 @@ fn receipt_seq(receipt: &str) -> Option<i64> {
 /// and a group commit writes a few pages instead of one random page per message.
 pub fn new_message_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// Delete the original of `r` by receipt handle and insert its copy; false (nothing written)
+/// when the handle is not current.
+fn park_one(c: &Connection, r: &ParkedRecord, now: i64) -> Result<bool, DbError> {
+    let Some(seq) = receipt_seq(&r.receipt_handle) else {
+        return Ok(false);
+    };
+    let original: Option<(String, Option<String>)> = c
+        .prepare_cached(
+            "DELETE FROM messages WHERE seq = ?1 AND receipt = ?2 RETURNING campaign, unique_code",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![seq, r.receipt_handle], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(DbError::sql("park"))?;
+    let Some((campaign, unique_code)) = original else {
+        return Ok(false);
+    };
+    c.prepare_cached(
+        "INSERT INTO messages(id, body, campaign, unique_code, sent_at, visible_at, park_count, park_reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            new_message_id(),
+            r.body,
+            campaign,
+            unique_code,
+            now,
+            now + dur_ms(r.delay),
+            r.park_count,
+            r.reason.code()
+        ])
+    })
+    .map_err(DbError::sql("park"))?;
+    Ok(true)
 }
 
 pub(crate) fn insert_messages(c: &Connection, msgs: &[NewMessage]) -> Result<Vec<String>, DbError> {
@@ -275,8 +342,18 @@ pub(crate) fn insert_messages(c: &Connection, msgs: &[NewMessage]) -> Result<Vec
     Ok(ids)
 }
 
-/// seq, id, body, receive_count, sent_at, first_receive_at, campaign
-type CandidateRow = (i64, String, String, u32, i64, Option<i64>, String);
+/// A visible row `receive` may deliver.
+struct CandidateRow {
+    seq: i64,
+    id: String,
+    body: String,
+    receive_count: u32,
+    sent_at: i64,
+    first_receive_at: Option<i64>,
+    campaign: String,
+    park_count: u32,
+    park_reason: Option<String>,
+}
 
 fn receive_tx(
     c: &Connection,
@@ -295,20 +372,22 @@ fn receive_tx(
         let rows: Vec<CandidateRow> = {
             let mut sel = c
                 .prepare_cached(
-                    "SELECT seq, id, body, receive_count, sent_at, first_receive_at, campaign FROM messages
-                     WHERE visible_at <= ?1 ORDER BY visible_at, seq LIMIT ?2",
+                    "SELECT seq, id, body, receive_count, sent_at, first_receive_at, campaign, park_count, park_reason
+                     FROM messages WHERE visible_at <= ?1 ORDER BY visible_at, seq LIMIT ?2",
                 )
                 .map_err(DbError::sql("receive"))?;
             sel.query_map(params![now, want], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
+                Ok(CandidateRow {
+                    seq: r.get(0)?,
+                    id: r.get(1)?,
+                    body: r.get(2)?,
+                    receive_count: r.get(3)?,
+                    sent_at: r.get(4)?,
+                    first_receive_at: r.get(5)?,
+                    campaign: r.get(6)?,
+                    park_count: r.get(7)?,
+                    park_reason: r.get(8)?,
+                })
             })
             .and_then(|it| it.collect())
             .map_err(DbError::sql("receive"))?
@@ -316,26 +395,29 @@ fn receive_tx(
         if rows.is_empty() {
             break;
         }
-        for (seq, id, body, rc, sent_at, first, campaign) in rows {
-            if rc >= max_receive_count {
+        for row in rows {
+            let seq = row.seq;
+            if row.receive_count >= max_receive_count {
                 move_to_dlq(c, seq, now, max_receive_count)?;
                 continue;
             }
             let receipt = format!("{seq}.{}", uuid::Uuid::new_v4().simple());
-            let first = first.unwrap_or(now);
+            let first = row.first_receive_at.unwrap_or(now);
             c.prepare_cached(
                 "UPDATE messages SET receive_count = receive_count + 1, visible_at = ?1, receipt = ?2, first_receive_at = ?3 WHERE seq = ?4",
             )
             .and_then(|mut s| s.execute(params![now + vis_ms, receipt, first, seq]))
             .map_err(DbError::sql("receive"))?;
             out.push(Received {
-                message_id: id,
+                message_id: row.id,
                 receipt_handle: receipt,
-                body,
-                receive_count: rc + 1,
-                sent_at_ms: sent_at,
+                body: row.body,
+                receive_count: row.receive_count + 1,
+                sent_at_ms: row.sent_at,
                 first_receive_at_ms: first,
-                campaign,
+                campaign: row.campaign,
+                park_count: row.park_count,
+                park_reason: row.park_reason,
             });
         }
     }

@@ -27,23 +27,24 @@ fn in_snapshot<T>(
     f(&tx)
 }
 
-/// Queue gauges: visible / in flight / delayed messages, DLQ depth, oldest message age.
+/// Queue gauges: visible / in flight / delayed (of which parked) messages, DLQ depth, oldest
+/// message age.
 pub fn gauges(c: &Connection) -> Result<QueueGauges, DbError> {
-    in_snapshot(c, gauges_in)
+    in_snapshot(c, |c| gauges_in(c, now_ms()))
 }
 
-fn gauges_in(c: &Connection) -> Result<QueueGauges, DbError> {
-    let now = now_ms();
-    let (visible, in_flight, delayed, oldest): (i64, i64, i64, Option<i64>) = c
+fn gauges_in(c: &Connection, now: i64) -> Result<QueueGauges, DbError> {
+    let (visible, in_flight, delayed, parked, oldest): (i64, i64, i64, i64, Option<i64>) = c
         .query_row(
             "SELECT
                 coalesce(sum(visible_at <= ?1), 0),
                 coalesce(sum(visible_at > ?1 AND receive_count > 0), 0),
                 coalesce(sum(visible_at > ?1 AND receive_count = 0), 0),
+                coalesce(sum(visible_at > ?1 AND receive_count = 0 AND park_count > 0), 0),
                 min(sent_at)
              FROM messages",
             params![now],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .map_err(DbError::sql("stats"))?;
     let dlq: i64 = c
@@ -53,11 +54,36 @@ fn gauges_in(c: &Connection) -> Result<QueueGauges, DbError> {
         visible,
         in_flight,
         delayed,
+        parked,
         dlq,
         oldest_age_s: oldest
             .map(|o| (now - o).max(0) as f64 / 1000.0)
             .unwrap_or(0.0),
     })
+}
+
+/// Parked copies waiting out their delay at `now` (epoch ms), by park reason.
+pub fn parked_by_reason(
+    c: &Connection,
+    now: i64,
+) -> Result<serde_json::Map<String, serde_json::Value>, DbError> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT park_reason, count(*) FROM messages
+             WHERE visible_at > ?1 AND receive_count = 0 AND park_count > 0
+             GROUP BY park_reason ORDER BY park_reason",
+        )
+        .map_err(DbError::sql("stats"))?;
+    let rows = stmt
+        .query_map(params![now], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+        })
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(DbError::sql("stats"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(reason, n)| (reason.unwrap_or_default(), json!(n)))
+        .collect())
 }
 
 /// Reconciliation of one campaign: accepted = sent + dlq + queued (+ duplicates skipped).
@@ -213,7 +239,8 @@ pub fn collect(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Val
 }
 
 fn collect_in(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Value, DbError> {
-    let g = gauges_in(c)?;
+    let now = now_ms();
+    let g = gauges_in(c, now)?;
     let accepted: i64 = c
         .query_row(
             "SELECT coalesce(sum(accepted), 0) FROM campaigns",
@@ -265,6 +292,8 @@ fn collect_in(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Valu
             "visible": g.visible,
             "in_flight": g.in_flight,
             "delayed": g.delayed,
+            "parked": g.parked,
+            "parked_by_reason": parked_by_reason(c, now)?,
             "total": g.visible + g.in_flight + g.delayed,
             "oldest_message_age_s": g.oldest_age_s,
         },
