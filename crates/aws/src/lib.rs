@@ -5,6 +5,10 @@
 //! - [`DynamoLedger`]: conditional `PutItem` claims with a lease, TTL on `expires_at`.
 //! - [`SqsDeadLetters`], [`SqsVisibility`]: `SendMessageBatch` with reason attributes,
 //!   `ChangeMessageVisibility`.
+//! - [`SqsParking`]: `SendMessageBatch` of delayed copies (park reason and count attributes) to
+//!   the source queue.
+//! - [`DynamoSchedule`]: the fleet's send schedule, an item of the control table moved with
+//!   conditional writes.
 //! - [`emf_lines`]: Embedded Metric Format lines for a batch report.
 //! - [`handle_sqs_event_reported`]: Lambda SQS event → partial batch response + batch report.
 //! - [`athena`] (feature `athena`): the analytics `QueryRunner` over Athena (`sesload report
@@ -12,6 +16,7 @@
 
 #[cfg(feature = "athena")]
 pub mod athena;
+pub mod control;
 pub mod dynamo;
 pub mod emf;
 pub mod seed;
@@ -19,10 +24,11 @@ pub mod ses;
 pub mod sqs;
 pub mod sqs_event;
 
+pub use control::DynamoSchedule;
 pub use dynamo::{DynamoCustomers, DynamoLedger, customer_from_item};
 pub use emf::emf_lines;
 pub use ses::{SesMailer, ses_client_for_endpoint, ses_config};
-pub use sqs::{SqsDeadLetters, SqsVisibility};
+pub use sqs::{SqsDeadLetters, SqsParking, SqsVisibility};
 pub use sqs_event::{handle_sqs_event_reported, to_inbound, to_response};
 
 /// The poller's processor over the AWS adapters.

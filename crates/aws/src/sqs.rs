@@ -1,12 +1,17 @@
-//! SQS adapters: dead-letter writes (`SendMessageBatch` with reason attributes) and retry
-//! delays (`ChangeMessageVisibility`). Standard SDK retries (both calls are safe to repeat;
-//! a repeated DLQ write can at worst duplicate a dead letter, never lose one).
+//! SQS adapters: dead-letter writes (`SendMessageBatch` with reason attributes), retry delays
+//! (`ChangeMessageVisibility`) and parking (`SendMessageBatch` of delayed copies to the source
+//! queue). Standard SDK retries (every call is safe to repeat; a repeated DLQ write or park
+//! can at worst duplicate a dead letter or a parked copy, never lose one, and the ledger
+//! dedupes a copy that comes back twice).
 
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use sesload_core::{DeadLetter, DeadLetterSink, PortError, VisibilityControl, dlq_attributes};
+use sesload_core::{
+    DeadLetter, DeadLetterSink, ParkedRecord, Parking, PortError, VisibilityControl,
+    dlq_attributes, park_attributes,
+};
 
 use crate::dynamo::error_text;
 
@@ -14,6 +19,8 @@ use crate::dynamo::error_text;
 pub const SEND_BATCH_MAX: usize = 10;
 /// SQS visibility timeout limit (12 h).
 pub const MAX_VISIBILITY_SECONDS: u64 = 43_200;
+/// SQS `DelaySeconds` limit (15 min): a parked copy waits at most this long.
+pub const MAX_DELAY_SECONDS: u64 = 900;
 /// `sesload_detail` is cut to this many characters.
 pub const DETAIL_MAX_CHARS: usize = 1024;
 
@@ -26,8 +33,12 @@ pub struct SqsDeadLetters {
 }
 
 fn attr(v: &str) -> MessageAttributeValue {
+    typed_attr("String", v)
+}
+
+fn typed_attr(data_type: &str, v: &str) -> MessageAttributeValue {
     MessageAttributeValue::builder()
-        .data_type("String")
+        .data_type(data_type)
         .string_value(v)
         .build()
         .expect("data_type is set")
@@ -143,5 +154,107 @@ impl VisibilityControl for SqsVisibility {
             .await
             .map_err(|e| PortError::new("queue.change_visibility", error_text(&e)))?;
         Ok(())
+    }
+}
+
+/// [`Parking`] over the source queue: each record's body goes back unchanged as a new message
+/// (`SendMessageBatch`, 10 per call, the calls concurrent) with `DelaySeconds` = the park delay
+/// ([`park_delay_seconds`]) and the message attributes `sesload_park_reason` (String) and
+/// `sesload_park_count` (Number). The original is acknowledged by the processor (left out of
+/// `batchItemFailures`), so a fresh message starts again at receive count 0.
+#[derive(Debug, Clone)]
+pub struct SqsParking {
+    client: Client,
+    queue_url: String,
+}
+
+/// Whole seconds for `DelaySeconds`, rounded up, capped at [`MAX_DELAY_SECONDS`].
+pub fn park_delay_seconds(delay: Duration) -> i32 {
+    let s = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    s.min(MAX_DELAY_SECONDS) as i32
+}
+
+impl SqsParking {
+    /// `queue_url`: the SOURCE queue (the one the poller's event source mapping reads).
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// Park up to 10 records; returns the source ids that were not parked.
+    async fn park_chunk(&self, records: &[ParkedRecord]) -> Vec<String> {
+        let entries = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(&r.body)
+                    .delay_seconds(park_delay_seconds(r.delay))
+                    .message_attributes(park_attributes::REASON, attr(r.reason.code()))
+                    .message_attributes(
+                        park_attributes::COUNT,
+                        typed_attr("Number", &r.park_count.to_string()),
+                    )
+                    .build()
+                    .expect("id and body are set")
+            })
+            .collect();
+        match self
+            .client
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .failed()
+                .iter()
+                .filter_map(|f| {
+                    let r = records.get(f.id().parse::<usize>().ok()?)?;
+                    tracing::warn!(
+                        source_message_id = %r.source_message_id,
+                        code = f.code(),
+                        message = f.message().unwrap_or_default(),
+                        "park rejected"
+                    );
+                    Some(r.source_message_id.clone())
+                })
+                .collect(),
+            Err(e) => {
+                tracing::warn!(queue = %self.queue_url, error = %error_text(&e), "park batch failed");
+                records
+                    .iter()
+                    .map(|r| r.source_message_id.clone())
+                    .collect()
+            }
+        }
+    }
+}
+
+impl Parking for SqsParking {
+    async fn park(&self, records: &[ParkedRecord]) -> Vec<String> {
+        futures::future::join_all(records.chunks(SEND_BATCH_MAX).map(|c| self.park_chunk(c)))
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn park_delays_are_whole_seconds_rounded_up_and_capped_at_15_minutes() {
+        assert_eq!(park_delay_seconds(Duration::ZERO), 0);
+        assert_eq!(park_delay_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(park_delay_seconds(Duration::from_millis(1_500)), 2);
+        assert_eq!(park_delay_seconds(Duration::from_secs(900)), 900);
+        assert_eq!(park_delay_seconds(Duration::from_secs(86_400)), 900);
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! The port contracts (`sesload_core::contract`, the behaviours the in-memory and SQLite
 //! adapters are held to as well) run here, plus what only these adapters have: the seeder,
-//! the ledger item's TTL, SQS message attributes.
+//! the ledger item's TTL, SQS message attributes, the control table's item layout.
 
 mod common;
 
@@ -18,11 +18,13 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::start_moto;
 use sesload_aws::seed::{customer_item, seed_customers};
-use sesload_aws::{DynamoCustomers, DynamoLedger, SqsDeadLetters, SqsVisibility};
-use sesload_core::contract::{self, QueueProbe};
+use sesload_aws::{
+    DynamoCustomers, DynamoLedger, DynamoSchedule, SqsDeadLetters, SqsParking, SqsVisibility,
+};
+use sesload_core::contract::{self, ParkingProbe, QueueProbe, QueuedMessage};
 use sesload_core::{
-    Claim, Customer, CustomerStore, DeadLetter, DlqReason, Ledger, MessageId, UniqueCode, UserId,
-    dlq_attributes,
+    Claim, Customer, CustomerStore, DeadLetter, DlqReason, Ledger, MessageId, SendSchedule,
+    UniqueCode, UserId, dlq_attributes, park_attributes,
 };
 
 fn creds() -> aws_sdk_dynamodb::config::Credentials {
@@ -86,9 +88,12 @@ async fn dynamodb_and_sqs_adapters_against_moto() {
         seeder_and_customers(&d).await;
         customer_store_contract(&d).await;
         ledger(&d).await;
+        create_table(&d, "control", "pk").await;
+        schedule(&d).await;
         let q = sqs(&moto.url);
         dead_letters(&q).await;
         visibility(&q).await;
+        parking(&q).await;
     });
     tokio_deadline
         .await
@@ -318,4 +323,184 @@ async fn visibility(q: &aws_sdk_sqs::Client) {
     let url = create_queue(q, "sesload-src").await;
     let vis = SqsVisibility::new(q.clone(), &url);
     contract::visibility_control(&vis, &Probe { q, url }).await;
+}
+
+async fn schedule(d: &aws_sdk_dynamodb::Client) {
+    contract::send_schedule(|name| DynamoSchedule::new(d.clone(), "control", name)).await;
+
+    // The item: pk = schedule#<name>, next_slot_us = the next free slot in epoch µs.
+    let s = DynamoSchedule::new(d.clone(), "control", "fleet");
+    let interval = Duration::from_millis(250);
+    let before_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    let wait = s
+        .reserve(4, interval, Duration::ZERO, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        wait.is_some_and(|w| w < Duration::from_millis(50)),
+        "{wait:?}"
+    );
+    let item = d
+        .get_item()
+        .table_name("control")
+        .key("pk", AttributeValue::S("schedule#fleet".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item()
+        .cloned()
+        .expect("the schedule item");
+    let next: i64 = item["next_slot_us"].as_n().unwrap().parse().unwrap();
+    let ahead = next - before_us;
+    assert!(
+        (1_000_000..1_200_000).contains(&ahead),
+        "4 slots of 250 ms end about 1 s after the first: {ahead} µs"
+    );
+    assert_eq!(item.len(), 2, "no other attribute (no TTL): {item:?}");
+
+    // Two instances (two handles) racing on one item never share a slot.
+    let other = DynamoSchedule::new(d.clone(), "control", "fleet");
+    let mut waits: Vec<Duration> = futures::future::join_all((0..6).map(|i| {
+        let h = if i % 2 == 0 { &s } else { &other };
+        h.reserve(1, interval, Duration::ZERO, Duration::from_secs(10))
+    }))
+    .await
+    .into_iter()
+    .map(|w| w.unwrap().unwrap())
+    .collect();
+    waits.sort();
+    for pair in waits.windows(2) {
+        assert!(
+            pair[1].saturating_sub(pair[0]) + contract::SCHEDULE_TOLERANCE >= interval,
+            "{waits:?}"
+        );
+    }
+
+    // A table that does not exist is an error naming it, not a reservation.
+    let e = DynamoSchedule::new(d.clone(), "no-such-control", "fleet")
+        .reserve(1, interval, Duration::ZERO, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("no-such-control"), "{e}");
+}
+
+/// The source queue as the parking contract sees it.
+struct ParkingQueue<'a> {
+    q: &'a aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl ParkingProbe for ParkingQueue<'_> {
+    async fn receive_new(&self, bodies: &[String]) -> Vec<(String, String)> {
+        for b in bodies {
+            self.q
+                .send_message()
+                .queue_url(&self.url)
+                .message_body(b)
+                .send()
+                .await
+                .unwrap();
+        }
+        let hidden = contract::ORIGINAL_HIDDEN.as_secs() as i32;
+        let mut got: HashMap<String, (String, String)> = HashMap::new();
+        for _ in 0..20 {
+            if got.len() == bodies.len() {
+                break;
+            }
+            let out = self
+                .q
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .visibility_timeout(hidden)
+                .send()
+                .await
+                .unwrap();
+            for m in out.messages() {
+                got.insert(
+                    m.body().unwrap().to_string(),
+                    (
+                        m.message_id().unwrap().to_string(),
+                        m.receipt_handle().unwrap().to_string(),
+                    ),
+                );
+            }
+        }
+        bodies
+            .iter()
+            .map(|b| {
+                got.remove(b)
+                    .unwrap_or_else(|| panic!("{b:?} sent but not received"))
+            })
+            .collect()
+    }
+
+    async fn acknowledge(&self, receipt_handle: &str) {
+        self.q
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn receive_visible(&self) -> Vec<QueuedMessage> {
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            let got = self
+                .q
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .unwrap();
+            if got.messages().is_empty() {
+                break;
+            }
+            for m in got.messages() {
+                let attr = |k: &str| {
+                    m.message_attributes().and_then(|a| a.get(k)).map(|v| {
+                        (
+                            v.data_type().to_string(),
+                            v.string_value().unwrap_or_default().to_string(),
+                        )
+                    })
+                };
+                let count = attr(park_attributes::COUNT);
+                if let Some((data_type, _)) = &count {
+                    assert_eq!(data_type, "Number", "{} data type", park_attributes::COUNT);
+                }
+                out.push(QueuedMessage {
+                    message_id: m.message_id().unwrap().to_string(),
+                    body: m.body().unwrap().to_string(),
+                    park_reason: attr(park_attributes::REASON).map(|(_, v)| v),
+                    park_count: count.map(|(_, v)| v.parse().unwrap()).unwrap_or(0),
+                });
+            }
+        }
+        out
+    }
+}
+
+async fn parking(q: &aws_sdk_sqs::Client) {
+    let url = create_queue(q, "sesload-park-src").await;
+    let parking = SqsParking::new(q.clone(), &url);
+    contract::parking(
+        &parking,
+        &ParkingQueue {
+            q,
+            url: url.clone(),
+        },
+    )
+    .await;
+
+    // A queue that does not exist: every record is reported back, none dropped silently.
+    contract::unavailable_parking(&SqsParking::new(q.clone(), format!("{url}-missing"))).await;
 }
