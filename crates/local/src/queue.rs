@@ -214,7 +214,8 @@ impl Queue {
     }
 
     /// Park records: in ONE transaction, delete each original by its receipt handle and insert
-    /// its copy (a new message id, receive count 0, visible after the record's delay, the same
+    /// its copy (a new message id, receive count 0, visible after the record's delay capped at
+    /// [`MAX_PARK_DELAY`] as SQS caps `DelaySeconds`, the same
     /// body, campaign and unique_code, `park_count` / `park_reason` set). The copy is the same
     /// accepted request: the `accepted` log and the campaign counters do not change. A record
     /// whose receipt handle is no longer current (deleted, or received again by another
@@ -259,6 +260,9 @@ pub fn new_message_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// The longest a parked copy waits, as SQS caps `DelaySeconds` (15 min).
+pub const MAX_PARK_DELAY: Duration = Duration::from_secs(900);
+
 /// Delete the original of `r` by receipt handle and insert its copy; false (nothing written)
 /// when the handle is not current.
 fn park_one(c: &Connection, r: &ParkedRecord, now: i64) -> Result<bool, DbError> {
@@ -290,7 +294,7 @@ fn park_one(c: &Connection, r: &ParkedRecord, now: i64) -> Result<bool, DbError>
             campaign,
             unique_code,
             now,
-            now + dur_ms(r.delay),
+            now + dur_ms(r.delay.min(MAX_PARK_DELAY)),
             r.park_count,
             r.reason.code()
         ])
