@@ -24,6 +24,45 @@ pub const MAX_DELAY_SECONDS: u64 = 900;
 /// `sesload_detail` is cut to this many characters.
 pub const DETAIL_MAX_CHARS: usize = 1024;
 
+/// `SendMessageBatch` of `entries` whose ids are their index in `sources` (the source message
+/// ids they stand for). Returns the source ids of the entries SQS did not take: those it
+/// reported as failed, or all of them when the call itself failed. `what` names the write in
+/// logs.
+async fn send_entries(
+    client: &Client,
+    queue_url: &str,
+    entries: Vec<SendMessageBatchRequestEntry>,
+    sources: &[&str],
+    what: &str,
+) -> Vec<String> {
+    match client
+        .send_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .failed()
+            .iter()
+            .filter_map(|f| {
+                let source = *sources.get(f.id().parse::<usize>().ok()?)?;
+                tracing::warn!(
+                    source_message_id = %source,
+                    code = f.code(),
+                    message = f.message().unwrap_or_default(),
+                    "{what} rejected"
+                );
+                Some(source.to_string())
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(queue = %queue_url, error = %error_text(&e), "{what} batch failed");
+            sources.iter().map(|s| s.to_string()).collect()
+        }
+    }
+}
+
 /// [`DeadLetterSink`] writing to an SQS queue: the original body unchanged, the reason in
 /// message attributes `sesload_reason`, `sesload_detail`, `sesload_source_message_id`.
 #[derive(Debug, Clone)]
@@ -78,36 +117,18 @@ impl SqsDeadLetters {
                 .expect("id and body are set");
             entries.push(entry);
         }
-        match self
-            .client
-            .send_message_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
-            Ok(out) => out
-                .failed()
-                .iter()
-                .filter_map(|f| {
-                    let i: usize = f.id().parse().ok()?;
-                    tracing::warn!(
-                        source_message_id = %letters[i].source_message_id,
-                        code = f.code(),
-                        message = f.message().unwrap_or_default(),
-                        "dead-letter write rejected"
-                    );
-                    Some(letters[i].source_message_id.clone())
-                })
-                .collect(),
-            Err(e) => {
-                tracing::warn!(queue = %self.queue_url, error = %error_text(&e), "dead-letter batch failed");
-                letters
-                    .iter()
-                    .map(|l| l.source_message_id.clone())
-                    .collect()
-            }
-        }
+        let sources: Vec<&str> = letters
+            .iter()
+            .map(|l| l.source_message_id.as_str())
+            .collect();
+        send_entries(
+            &self.client,
+            &self.queue_url,
+            entries,
+            &sources,
+            "dead-letter write",
+        )
+        .await
     }
 }
 
@@ -202,36 +223,11 @@ impl SqsParking {
                     .expect("id and body are set")
             })
             .collect();
-        match self
-            .client
-            .send_message_batch()
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
-            Ok(out) => out
-                .failed()
-                .iter()
-                .filter_map(|f| {
-                    let r = records.get(f.id().parse::<usize>().ok()?)?;
-                    tracing::warn!(
-                        source_message_id = %r.source_message_id,
-                        code = f.code(),
-                        message = f.message().unwrap_or_default(),
-                        "park rejected"
-                    );
-                    Some(r.source_message_id.clone())
-                })
-                .collect(),
-            Err(e) => {
-                tracing::warn!(queue = %self.queue_url, error = %error_text(&e), "park batch failed");
-                records
-                    .iter()
-                    .map(|r| r.source_message_id.clone())
-                    .collect()
-            }
-        }
+        let sources: Vec<&str> = records
+            .iter()
+            .map(|r| r.source_message_id.as_str())
+            .collect();
+        send_entries(&self.client, &self.queue_url, entries, &sources, "park").await
     }
 }
 

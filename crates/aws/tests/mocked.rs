@@ -2,15 +2,18 @@
 //! `aws-smithy-mocks` standing in for the HTTP layer of the real SDK clients.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_sesv2::operation::send_email::SendEmailOutput;
+use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
+use aws_sdk_sqs::types::BatchResultErrorEntry;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use sesload_aws::{DynamoCustomers, SesMailer};
+use sesload_aws::{DynamoCustomers, SesMailer, SqsParking};
 use sesload_core::{
-    CustomerStore, DlqReason, FailureClass, Mailer, OutgoingEmail, Tag, UniqueCode, UserId,
-    classify,
+    CustomerStore, DlqReason, FailureClass, Mailer, OutgoingEmail, ParkReason, ParkedRecord,
+    Parking, Tag, UniqueCode, UserId, classify, park_attributes,
 };
 
 fn item(id: &str) -> HashMap<String, AttributeValue> {
@@ -194,4 +197,69 @@ async fn send_returns_the_message_id_and_sends_template_tags_and_config_set() {
     let client = mock_client!(aws_sdk_sesv2, RuleMode::Sequential, [&rule]);
     let id = SesMailer::new(client).send(&email()).await.unwrap();
     assert_eq!(id.0, "msg-1");
+}
+
+/// 12 records: two `SendMessageBatch` calls (10 + 2), each entry with its delay rounded up and
+/// capped at 900 s and its park attributes; the entries SQS reports as failed (per entry) are
+/// the records reported back, and only those.
+#[tokio::test]
+async fn parking_reports_exactly_the_entries_sqs_refused() {
+    let delays = [Duration::from_millis(1_200), Duration::from_secs(3_600)];
+    let records: Vec<ParkedRecord> = (0..12)
+        .map(|i| ParkedRecord {
+            source_message_id: format!("m-{i}"),
+            receipt_handle: format!("rh-{i}"),
+            body: format!("{{\"unique_code\":\"c-{i}\"}}"),
+            reason: ParkReason::DailyQuota,
+            delay: delays[i % 2],
+            park_count: 2,
+        })
+        .collect();
+    let rule = mock!(aws_sdk_sqs::Client::send_message_batch).then_compute_output(|req| {
+        let entries = req.entries();
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(e.id(), i.to_string());
+            let n: usize = e
+                .message_body()
+                .trim_start_matches("{\"unique_code\":\"c-")
+                .trim_end_matches("\"}")
+                .parse()
+                .unwrap();
+            // 1.2 s → 2 s (rounded up); 1 h → 900 s (SQS's maximum)
+            let want = if n.is_multiple_of(2) { 2 } else { 900 };
+            assert_eq!(e.delay_seconds(), Some(want), "record {n}");
+            let attrs = e.message_attributes().unwrap();
+            let count = &attrs[park_attributes::COUNT];
+            assert_eq!(
+                (count.data_type(), count.string_value()),
+                ("Number", Some("2"))
+            );
+            let reason = &attrs[park_attributes::REASON];
+            assert_eq!(
+                (reason.data_type(), reason.string_value()),
+                ("String", Some("daily_quota"))
+            );
+        }
+        // the first call refuses its entry "3", the second its entry "1"
+        let refused = if entries.len() == 10 { "3" } else { "1" };
+        SendMessageBatchOutput::builder()
+            .set_successful(Some(Vec::new()))
+            .failed(
+                BatchResultErrorEntry::builder()
+                    .id(refused)
+                    .sender_fault(false)
+                    .code("InternalError")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    });
+    let client = mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&rule]);
+    let mut failed = SqsParking::new(client, "https://sqs.example/q")
+        .park(&records)
+        .await;
+    failed.sort();
+    assert_eq!(failed, vec!["m-11".to_string(), "m-3".to_string()]);
+    assert_eq!(rule.num_calls(), 2);
 }
