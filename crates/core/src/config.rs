@@ -1,109 +1,15 @@
-//! Poller configuration: one struct, one list of environment variable names.
+//! Poller configuration: the validated settings the poller runs with, read from environment
+//! variables whose names and defaults come from the settings table ([`settings::SETTINGS`]).
 //!
-//! The same names are set by the Terraform `poller` module and by the local stack
-//! (`sesload.toml` keys are the lower-case Terraform variable names). A test checks that
-//! the Terraform module sets exactly [`ENV_VARS`].
+//! The Terraform `poller` module sets exactly these variables on AWS; the local stack passes
+//! the same names to the same code (`sesload_local::LocalConfig::poller_env`). A test
+//! (`crates/core/tests/settings.rs`) checks the Terraform module against the table.
+
+pub mod settings;
 
 use std::time::Duration;
 
-/// Every environment variable the poller reads, with its default (`None` = required).
-pub const ENV_VARS: &[(&str, Option<&str>, &str)] = &[
-    (
-        "QUEUE_URL",
-        None,
-        "URL of the source queue (for ChangeMessageVisibility).",
-    ),
-    (
-        "DLQ_URL",
-        None,
-        "URL of the dead-letter queue permanent failures are written to.",
-    ),
-    (
-        "CUSTOMERS_TABLE",
-        None,
-        "DynamoDB table with customer attributes, key `user_id` (S).",
-    ),
-    (
-        "LEDGER_TABLE",
-        Some(""),
-        "DynamoDB idempotency ledger, key `unique_code` (S); required when IDEMPOTENCY_ENABLED.",
-    ),
-    (
-        "IDEMPOTENCY_ENABLED",
-        Some("true"),
-        "Claim each unique_code before sending; skip codes already sent.",
-    ),
-    (
-        "CLAIM_LEASE_SECONDS",
-        Some("120"),
-        "How long a claim protects an in-flight send before another attempt may take it.",
-    ),
-    (
-        "LEDGER_TTL_DAYS",
-        Some("7"),
-        "Ledger items expire (DynamoDB TTL) this many days after the send.",
-    ),
-    (
-        "ALLOWED_RECIPIENT_DOMAINS",
-        Some("simulator.amazonses.com"),
-        "Comma-separated recipient domains the poller may send to.",
-    ),
-    (
-        "DEFAULT_CONFIGURATION_SET",
-        Some(""),
-        "Configuration set used when a request has no config_set.",
-    ),
-    (
-        "TARGET_UTILISATION",
-        Some("0.98"),
-        "Fraction (0,1] of the account's MaxSendRate the whole fleet aims for.",
-    ),
-    (
-        "SES_MAX_SEND_RATE_OVERRIDE",
-        Some(""),
-        "Emails/s to pace to instead of GetAccount's MaxSendRate (empty = ask SES).",
-    ),
-    (
-        "MAXIMUM_CONCURRENCY",
-        Some("2"),
-        "The event source mapping's maximum concurrency; each instance paces to its share.",
-    ),
-    (
-        "SEND_CONCURRENCY",
-        Some("32"),
-        "Maximum SendEmail calls in flight per instance.",
-    ),
-    (
-        "QUOTA_CACHE_SECONDS",
-        Some("300"),
-        "How long a GetAccount answer is reused.",
-    ),
-    (
-        "CUSTOMER_CACHE_CAPACITY",
-        Some("20000"),
-        "Customers kept in memory across invocations of a warm instance.",
-    ),
-    (
-        "CUSTOMER_CACHE_TTL_SECONDS",
-        Some("300"),
-        "How long a cached customer is trusted.",
-    ),
-    (
-        "RETRY_BASE_DELAY_SECONDS",
-        Some("2"),
-        "Base of the jittered visibility delay for throttled or transient records.",
-    ),
-    (
-        "RETRY_MAX_DELAY_SECONDS",
-        Some("300"),
-        "Cap of that delay (long-backoff errors such as SendingPaused use the cap).",
-    ),
-    (
-        "METRICS_NAMESPACE",
-        Some("sesload"),
-        "CloudWatch namespace of the Embedded Metric Format lines.",
-    ),
-];
+use settings::{Default, Kind, SETTINGS, Setting};
 
 /// Validated poller settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,10 +18,13 @@ pub struct PollerConfig {
     pub dlq_url: String,
     pub customers_table: String,
     pub ledger_table: String,
+    /// The control store's table (fleet send schedule): DynamoDB on AWS.
+    pub control_table: String,
     pub idempotency_enabled: bool,
     pub claim_lease: Duration,
     pub ledger_ttl: Duration,
     pub allowed_recipient_domains: Vec<String>,
+    /// `CONFIGURATION_SET_NAME`: the set used when a request names none.
     pub default_configuration_set: Option<String>,
     pub target_utilisation: f64,
     pub ses_max_send_rate_override: Option<f64>,
@@ -126,6 +35,10 @@ pub struct PollerConfig {
     pub customer_cache_ttl: Duration,
     pub retry_base_delay: Duration,
     pub retry_max_delay: Duration,
+    /// Base of the delay a parked record waits on the source queue.
+    pub park_base_delay: Duration,
+    /// Cap of that delay (at most SQS's 900 s `DelaySeconds`).
+    pub park_max_delay: Duration,
     pub metrics_namespace: String,
 }
 
@@ -145,68 +58,118 @@ pub enum ConfigError {
     },
 }
 
-impl PollerConfig {
-    /// Build from a variable lookup (e.g. `|k| std::env::var(k).ok()`), applying defaults.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| -> Result<String, ConfigError> {
-            let default = ENV_VARS
-                .iter()
-                .find(|(n, _, _)| *n == name)
-                .and_then(|(_, d, _)| *d);
-            match lookup(name).filter(|v| !v.trim().is_empty()) {
-                Some(v) => Ok(v.trim().to_string()),
-                None => default
-                    .map(str::to_string)
-                    .ok_or(ConfigError::Missing { name }),
-            }
-        };
-        fn parse<T: std::str::FromStr>(name: &'static str, v: String) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            v.parse::<T>().map_err(|e| ConfigError::Invalid {
-                name,
-                why: e.to_string(),
-                value: v,
-            })
-        }
-        let invalid = |name: &'static str, value: String, why: &str| ConfigError::Invalid {
-            name,
-            value,
-            why: why.to_string(),
-        };
-        let bool_var = |name: &'static str| -> Result<bool, ConfigError> {
-            let v = get(name)?;
-            match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => Ok(true),
-                "false" | "0" | "no" | "off" => Ok(false),
-                _ => Err(invalid(name, v, "expected true or false")),
-            }
-        };
-        let secs = |name: &'static str| -> Result<Duration, ConfigError> {
-            Ok(Duration::from_secs(parse::<u64>(name, get(name)?)?))
-        };
+fn invalid(name: &'static str, value: impl Into<String>, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: value.into(),
+        why: why.into(),
+    }
+}
 
-        let missing: Vec<&'static str> = ENV_VARS
+/// Environment variable reads with the table's defaults and rules.
+struct Vars<F> {
+    lookup: F,
+}
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn setting(env: &'static str) -> &'static Setting {
+        settings::by_env(env).unwrap_or_else(|| panic!("{env} is not in the settings table"))
+    }
+
+    /// The value set for `s` (trimmed, non-empty), under its name or its deprecated name.
+    fn set(&self, s: &Setting) -> Option<String> {
+        let get = |name: &str| {
+            (self.lookup)(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let env = s.env?;
+        get(env).or_else(|| {
+            let old = s.deprecated_env?;
+            let v = get(old)?;
+            tracing::warn!(
+                variable = old,
+                replacement = env,
+                "{old} is deprecated; set {env} instead"
+            );
+            Some(v)
+        })
+    }
+
+    /// The value of `env`, or its default ("" when the default is unset).
+    fn text(&self, env: &'static str) -> Result<String, ConfigError> {
+        let s = Self::setting(env);
+        match (self.set(s), s.default) {
+            (Some(v), _) => Ok(v),
+            (None, Default::Value(v)) => Ok(v.to_string()),
+            (None, Default::Unset) => Ok(String::new()),
+            (None, Default::Required) => Err(ConfigError::Missing { name: env }),
+        }
+    }
+
+    fn int(&self, env: &'static str) -> Result<u64, ConfigError> {
+        let v = self.text(env)?;
+        let Kind::Int { min, max } = Self::setting(env).kind else {
+            panic!("{env} is not a whole number in the settings table");
+        };
+        match v.parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            Ok(_) => Err(invalid(env, v, format!("must be in {min}..={max}"))),
+            Err(e) => Err(invalid(env, v, format!("not a whole number: {e}"))),
+        }
+    }
+
+    fn secs(&self, env: &'static str) -> Result<Duration, ConfigError> {
+        self.int(env).map(Duration::from_secs)
+    }
+
+    fn bool(&self, env: &'static str) -> Result<bool, ConfigError> {
+        let v = self.text(env)?;
+        match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(invalid(env, v, "expected true or false")),
+        }
+    }
+
+    fn number(&self, env: &'static str, v: String) -> Result<f64, ConfigError> {
+        match v.parse::<f64>() {
+            Ok(n) if n.is_finite() => Ok(n),
+            Ok(_) => Err(invalid(env, v, "must be a finite number")),
+            Err(e) => Err(invalid(env, v, e.to_string())),
+        }
+    }
+
+    /// Every required variable that is not set, in table order.
+    fn missing(&self) -> Vec<&'static str> {
+        SETTINGS
             .iter()
-            .filter(|(name, default, _)| {
-                default.is_none() && lookup(name).filter(|v| !v.trim().is_empty()).is_none()
-            })
-            .map(|(name, _, _)| *name)
-            .collect();
+            .filter(|s| s.default == Default::Required && s.env.is_some() && self.set(s).is_none())
+            .filter_map(|s| s.env)
+            .collect()
+    }
+}
+
+impl PollerConfig {
+    /// Build from a variable lookup (e.g. `|k| std::env::var(k).ok()`), applying the defaults
+    /// of [`settings::SETTINGS`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars { lookup };
+        let missing = vars.missing();
         match missing.as_slice() {
             [] => {}
             [name] => return Err(ConfigError::Missing { name }),
             _ => return Err(ConfigError::MissingSeveral { names: missing }),
         }
-        let idempotency_enabled = bool_var("IDEMPOTENCY_ENABLED")?;
-        let ledger_table = get("LEDGER_TABLE")?;
+
+        let idempotency_enabled = vars.bool("IDEMPOTENCY_ENABLED")?;
+        let ledger_table = vars.text("LEDGER_TABLE")?;
         if idempotency_enabled && ledger_table.is_empty() {
             return Err(ConfigError::Missing {
                 name: "LEDGER_TABLE",
             });
         }
-        let domains_raw = get("ALLOWED_RECIPIENT_DOMAINS")?;
+        let domains_raw = vars.text("ALLOWED_RECIPIENT_DOMAINS")?;
         let allowed_recipient_domains: Vec<String> = domains_raw
             .split(',')
             .map(|d| d.trim().to_ascii_lowercase())
@@ -219,21 +182,17 @@ impl PollerConfig {
                 "at least one domain is required",
             ));
         }
-        let target_raw = get("TARGET_UTILISATION")?;
-        let target_utilisation: f64 = parse("TARGET_UTILISATION", target_raw.clone())?;
+        let target_raw = vars.text("TARGET_UTILISATION")?;
+        let target_utilisation = vars.number("TARGET_UTILISATION", target_raw.clone())?;
         if !(target_utilisation > 0.0 && target_utilisation <= 1.0) {
-            return Err(invalid(
-                "TARGET_UTILISATION",
-                target_raw,
-                "must be in (0, 1]",
-            ));
+            return Err(invalid("TARGET_UTILISATION", target_raw, "must be in (0, 1]"));
         }
-        let override_raw = get("SES_MAX_SEND_RATE_OVERRIDE")?;
+        let override_raw = vars.text("SES_MAX_SEND_RATE_OVERRIDE")?;
         let ses_max_send_rate_override = if override_raw.is_empty() {
             None
         } else {
-            let r: f64 = parse("SES_MAX_SEND_RATE_OVERRIDE", override_raw.clone())?;
-            if !(r > 0.0 && r.is_finite()) {
+            let r = vars.number("SES_MAX_SEND_RATE_OVERRIDE", override_raw.clone())?;
+            if r <= 0.0 {
                 return Err(invalid(
                     "SES_MAX_SEND_RATE_OVERRIDE",
                     override_raw,
@@ -242,73 +201,156 @@ impl PollerConfig {
             }
             Some(r)
         };
-        let maximum_concurrency: u32 = parse("MAXIMUM_CONCURRENCY", get("MAXIMUM_CONCURRENCY")?)?;
-        if maximum_concurrency == 0 {
-            return Err(invalid(
-                "MAXIMUM_CONCURRENCY",
-                "0".into(),
-                "must be at least 1",
-            ));
-        }
-        let send_concurrency: usize = parse("SEND_CONCURRENCY", get("SEND_CONCURRENCY")?)?;
-        if send_concurrency == 0 {
-            return Err(invalid(
-                "SEND_CONCURRENCY",
-                "0".into(),
-                "must be at least 1",
-            ));
-        }
-        let default_configuration_set =
-            Some(get("DEFAULT_CONFIGURATION_SET")?).filter(|s| !s.is_empty());
-        let ledger_ttl_days: u64 = parse("LEDGER_TTL_DAYS", get("LEDGER_TTL_DAYS")?)?;
-        let retry_base_delay = secs("RETRY_BASE_DELAY_SECONDS")?;
-        let retry_max_delay = secs("RETRY_MAX_DELAY_SECONDS")?;
-        if retry_max_delay < retry_base_delay || retry_max_delay > Duration::from_secs(43_200) {
+        let retry_base_delay = vars.secs("RETRY_BASE_DELAY_SECONDS")?;
+        let retry_max_delay = vars.secs("RETRY_MAX_DELAY_SECONDS")?;
+        if retry_max_delay < retry_base_delay {
             return Err(invalid(
                 "RETRY_MAX_DELAY_SECONDS",
                 retry_max_delay.as_secs().to_string(),
-                "must be >= RETRY_BASE_DELAY_SECONDS and <= 43200 (the SQS visibility limit)",
+                "must be >= RETRY_BASE_DELAY_SECONDS",
             ));
         }
+        let park_base_delay = vars.secs("PARK_BASE_DELAY_SECONDS")?;
+        let park_max_delay = vars.secs("PARK_MAX_DELAY_SECONDS")?;
+        if park_max_delay < park_base_delay {
+            return Err(invalid(
+                "PARK_MAX_DELAY_SECONDS",
+                park_max_delay.as_secs().to_string(),
+                "must be >= PARK_BASE_DELAY_SECONDS",
+            ));
+        }
+        let count = |env: &'static str| -> Result<usize, ConfigError> {
+            let n = vars.int(env)?;
+            usize::try_from(n).map_err(|_| invalid(env, n.to_string(), "too large"))
+        };
 
         Ok(Self {
-            queue_url: get("QUEUE_URL")?,
-            dlq_url: get("DLQ_URL")?,
-            customers_table: get("CUSTOMERS_TABLE")?,
+            queue_url: vars.text("QUEUE_URL")?,
+            dlq_url: vars.text("DLQ_URL")?,
+            customers_table: vars.text("CUSTOMERS_TABLE")?,
             ledger_table,
+            control_table: vars.text("CONTROL_TABLE")?,
             idempotency_enabled,
-            claim_lease: secs("CLAIM_LEASE_SECONDS")?,
-            ledger_ttl: Duration::from_secs(ledger_ttl_days * 86_400),
+            claim_lease: vars.secs("CLAIM_LEASE_SECONDS")?,
+            ledger_ttl: Duration::from_secs(vars.int("LEDGER_TTL_DAYS")? * 86_400),
             allowed_recipient_domains,
-            default_configuration_set,
+            default_configuration_set: Some(vars.text("CONFIGURATION_SET_NAME")?)
+                .filter(|s| !s.is_empty()),
             target_utilisation,
             ses_max_send_rate_override,
-            maximum_concurrency,
-            send_concurrency,
-            quota_cache: secs("QUOTA_CACHE_SECONDS")?,
-            customer_cache_capacity: parse(
-                "CUSTOMER_CACHE_CAPACITY",
-                get("CUSTOMER_CACHE_CAPACITY")?,
-            )?,
-            customer_cache_ttl: secs("CUSTOMER_CACHE_TTL_SECONDS")?,
+            maximum_concurrency: u32::try_from(vars.int("MAXIMUM_CONCURRENCY")?)
+                .expect("the table bounds MAXIMUM_CONCURRENCY"),
+            send_concurrency: count("SEND_CONCURRENCY")?,
+            quota_cache: vars.secs("QUOTA_CACHE_SECONDS")?,
+            customer_cache_capacity: count("CUSTOMER_CACHE_CAPACITY")?,
+            customer_cache_ttl: vars.secs("CUSTOMER_CACHE_TTL_SECONDS")?,
             retry_base_delay,
             retry_max_delay,
-            metrics_namespace: get("METRICS_NAMESPACE")?,
+            park_base_delay,
+            park_max_delay,
+            metrics_namespace: vars.text("METRICS_NAMESPACE")?,
         })
     }
 }
 
-/// The environment-variable reference table of `docs/configuration.md` (Markdown), generated
-/// from [`ENV_VARS`]; a test keeps the document and this list identical.
-pub fn env_var_reference_markdown() -> String {
-    let mut s = String::from("| Variable | Default | Meaning |\n|---|---|---|\n");
-    for (name, default, doc) in ENV_VARS {
-        let d = match default {
-            None => "*required*".to_string(),
-            Some("") => "*(empty)*".to_string(),
-            Some(v) => format!("`{v}`"),
-        };
-        s.push_str(&format!("| `{name}` | {d} | {doc} |\n"));
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(extra: &[(&str, &str)]) -> Result<PollerConfig, ConfigError> {
+        let mut env: HashMap<String, String> = [
+            ("QUEUE_URL", "q"),
+            ("DLQ_URL", "d"),
+            ("CUSTOMERS_TABLE", "c"),
+            ("LEDGER_TABLE", "l"),
+            ("CONTROL_TABLE", "ctl"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in extra {
+            env.insert(k.to_string(), v.to_string());
+        }
+        PollerConfig::from_lookup(|k| env.get(k).cloned())
     }
-    s
+
+    #[test]
+    fn defaults_come_from_the_table() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.control_table, "ctl");
+        assert_eq!(c.park_base_delay, Duration::from_secs(10));
+        assert_eq!(c.park_max_delay, Duration::from_secs(900));
+        assert_eq!(c.claim_lease, Duration::from_secs(120));
+        assert_eq!(c.maximum_concurrency, 2);
+        assert_eq!(c.default_configuration_set, None);
+        assert_eq!(c.metrics_namespace, "sesload");
+    }
+
+    #[test]
+    fn park_delays_are_bounded_by_sqs() {
+        let e = with(&[("PARK_MAX_DELAY_SECONDS", "901")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "PARK_MAX_DELAY_SECONDS=\"901\" is invalid: must be in 1..=900"
+        );
+        let e = with(&[
+            ("PARK_BASE_DELAY_SECONDS", "60"),
+            ("PARK_MAX_DELAY_SECONDS", "30"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("must be >= PARK_BASE_DELAY_SECONDS"), "{e}");
+        let c = with(&[
+            ("PARK_BASE_DELAY_SECONDS", "5"),
+            ("PARK_MAX_DELAY_SECONDS", "600"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.park_base_delay, c.park_max_delay),
+            (Duration::from_secs(5), Duration::from_secs(600))
+        );
+    }
+
+    #[test]
+    fn configuration_set_name_and_its_former_name() {
+        let c = with(&[("CONFIGURATION_SET_NAME", "set-a")]).unwrap();
+        assert_eq!(c.default_configuration_set.as_deref(), Some("set-a"));
+        let old = with(&[("DEFAULT_CONFIGURATION_SET", "set-b")]).unwrap();
+        assert_eq!(old.default_configuration_set.as_deref(), Some("set-b"));
+        let both = with(&[
+            ("CONFIGURATION_SET_NAME", "new"),
+            ("DEFAULT_CONFIGURATION_SET", "old"),
+        ])
+        .unwrap();
+        assert_eq!(both.default_configuration_set.as_deref(), Some("new"));
+    }
+
+    #[test]
+    fn ranges_name_the_variable_and_value() {
+        let e = with(&[("SEND_CONCURRENCY", "0")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "SEND_CONCURRENCY=\"0\" is invalid: must be in 1..=1024"
+        );
+        let e = with(&[("CLAIM_LEASE_SECONDS", "soon")]).unwrap_err();
+        assert!(e.to_string().starts_with("CLAIM_LEASE_SECONDS=\"soon\" is invalid: not a whole number"), "{e}");
+        let e = with(&[("RETRY_MAX_DELAY_SECONDS", "43201")]).unwrap_err();
+        assert!(e.to_string().contains("must be in 0..=43200"), "{e}");
+        let e = with(&[("TARGET_UTILISATION", "1.5")]).unwrap_err();
+        assert_eq!(e.to_string(), "TARGET_UTILISATION=\"1.5\" is invalid: must be in (0, 1]");
+        let e = with(&[("SES_MAX_SEND_RATE_OVERRIDE", "-3")]).unwrap_err();
+        assert!(e.to_string().contains("positive"), "{e}");
+        let e = with(&[("IDEMPOTENCY_ENABLED", "maybe")]).unwrap_err();
+        assert!(e.to_string().contains("expected true or false"), "{e}");
+    }
+
+    #[test]
+    fn control_table_is_required() {
+        let e = PollerConfig::from_lookup(|k| match k {
+            "QUEUE_URL" | "DLQ_URL" | "CUSTOMERS_TABLE" | "LEDGER_TABLE" => Some("x".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(e, ConfigError::Missing { name: "CONTROL_TABLE" });
+    }
 }

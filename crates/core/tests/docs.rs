@@ -1,27 +1,47 @@
-//! `docs/configuration.md` carries exactly the table generated from `ENV_VARS`.
+//! `docs/configuration.md` carries exactly the reference generated from the settings table, and
+//! the poller's defaults (from the same table) are accepted.
+
+use sesload_core::config::settings;
 
 #[test]
-fn configuration_doc_matches_env_vars() {
+fn configuration_doc_matches_the_settings_table() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/configuration.md");
     let doc = std::fs::read_to_string(path).expect("docs/configuration.md exists");
-    let table = sesload_core::config::env_var_reference_markdown();
+    let reference = settings::reference_markdown();
     assert!(
-        doc.contains(&table),
-        "docs/configuration.md is out of date; replace its table with:\n\n{table}"
+        doc.contains(&reference),
+        "docs/configuration.md is out of date; replace its generated reference with:\n\n{reference}"
     );
+}
+
+fn required(k: &str) -> Option<String> {
+    match k {
+        "QUEUE_URL" | "DLQ_URL" => Some("https://sqs.eu-west-1.amazonaws.com/1/q".into()),
+        "CUSTOMERS_TABLE" | "LEDGER_TABLE" | "CONTROL_TABLE" => Some("t".into()),
+        _ => None,
+    }
 }
 
 #[test]
 fn every_default_is_accepted() {
     // only the required variables set: defaults must validate
-    let c = sesload_core::PollerConfig::from_lookup(|k| match k {
-        "QUEUE_URL" | "DLQ_URL" => Some("https://sqs.eu-west-1.amazonaws.com/1/q".into()),
-        "CUSTOMERS_TABLE" | "LEDGER_TABLE" => Some("t".into()),
-        _ => None,
-    })
-    .unwrap();
+    let c = sesload_core::PollerConfig::from_lookup(required).unwrap();
     assert!(c.idempotency_enabled);
     assert_eq!(c.allowed_recipient_domains, vec!["simulator.amazonses.com"]);
+    // Setting a variable to the table's default changes nothing: the defaults the poller
+    // applies are the table's.
+    for s in settings::SETTINGS {
+        let (Some(name), settings::Default::Value(v)) = (s.env, s.default) else {
+            continue;
+        };
+        if v.is_empty() {
+            continue;
+        }
+        let explicit = sesload_core::PollerConfig::from_lookup(|k| {
+            if k == name { Some(v.to_string()) } else { required(k) }
+        });
+        assert_eq!(explicit, Ok(c.clone()), "{name}={v:?} set explicitly differs from its default");
+    }
 }
 
 #[test]
@@ -31,15 +51,17 @@ fn every_missing_required_variable_is_named_at_once() {
     assert_eq!(
         e,
         ConfigError::MissingSeveral {
-            names: vec!["QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE"]
+            names: vec!["QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE", "CONTROL_TABLE"]
         }
     );
     assert_eq!(
         e.to_string(),
-        "QUEUE_URL, DLQ_URL, CUSTOMERS_TABLE are required but not set"
+        "QUEUE_URL, DLQ_URL, CUSTOMERS_TABLE, CONTROL_TABLE are required but not set"
     );
     let one = sesload_core::PollerConfig::from_lookup(|k| match k {
-        "QUEUE_URL" | "DLQ_URL" => Some("https://sqs.eu-west-1.amazonaws.com/1/q".into()),
+        "QUEUE_URL" | "DLQ_URL" | "CONTROL_TABLE" => {
+            Some("https://sqs.eu-west-1.amazonaws.com/1/q".into())
+        }
         _ => None,
     })
     .unwrap_err();
