@@ -73,6 +73,8 @@ module "poller" {
   customers_table_arn                = module.customers.customers_table_arn
   ledger_table_name                  = module.customers.ledger_table_name
   ledger_table_arn                   = module.customers.ledger_table_arn
+  control_table_name                 = module.customers.control_table_name
+  control_table_arn                  = module.customers.control_table_arn
   batch_size                         = var.batch_size
   maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
   maximum_concurrency                = var.maximum_concurrency
@@ -84,6 +86,16 @@ module "poller" {
   target_utilisation                 = var.target_utilisation
   ses_max_send_rate_override         = var.ses_max_send_rate_override
   send_concurrency                   = var.send_concurrency
+  quota_cache_seconds                = var.quota_cache_seconds
+  claim_lease_seconds                = var.claim_lease_seconds
+  ledger_ttl_days                    = var.ledger_ttl_days
+  retry_base_delay_seconds           = var.retry_base_delay_seconds
+  retry_max_delay_seconds            = var.retry_max_delay_seconds
+  park_base_delay_seconds            = var.park_base_delay_seconds
+  park_max_delay_seconds             = var.park_max_delay_seconds
+  customer_cache_capacity            = var.customer_cache_capacity
+  customer_cache_ttl_seconds         = var.customer_cache_ttl_seconds
+  metrics_namespace                  = var.metrics_namespace
 }
 
 module "ingest_api" {
@@ -105,15 +117,19 @@ module "ingest_api" {
 module "dashboard" {
   source = "./modules/dashboard"
 
-  name_prefix                      = var.name_prefix
-  dashboard_name                   = var.dashboard_name
-  function_name                    = module.poller.function_name
-  queue_name                       = module.queue.queue_name
-  dlq_name                         = module.queue.dlq_name
-  dlq_alarm_threshold              = var.dlq_alarm_threshold
-  throttle_ratio_alarm_percent     = var.throttle_ratio_alarm_percent
-  oldest_message_age_alarm_seconds = var.oldest_message_age_alarm_seconds
-  alarm_actions                    = var.alarm_actions
+  name_prefix                       = var.name_prefix
+  dashboard_name                    = var.dashboard_name
+  metrics_namespace                 = var.metrics_namespace
+  function_name                     = module.poller.function_name
+  function_timeout_seconds          = var.function_timeout_seconds
+  queue_name                        = module.queue.queue_name
+  dlq_name                          = module.queue.dlq_name
+  dlq_alarm_threshold               = var.dlq_alarm_threshold
+  throttle_ratio_alarm_percent      = var.throttle_ratio_alarm_percent
+  oldest_message_age_alarm_seconds  = var.oldest_message_age_alarm_seconds
+  parked_alarm_minutes              = var.parked_alarm_minutes
+  quota_fetch_failure_alarm_minutes = var.quota_fetch_failure_alarm_minutes
+  alarm_actions                     = var.alarm_actions
 }
 
 # --- the poller's batches fit its timeout ----------------------------------------------------------

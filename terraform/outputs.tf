@@ -49,6 +49,16 @@ output "ledger_table_name" {
   value       = module.customers.ledger_table_name
 }
 
+output "control_table_name" {
+  description = "The poller fleet's control table (CONTROL_TABLE: shared send schedule)."
+  value       = module.customers.control_table_name
+}
+
+output "alarm_names" {
+  description = "Names of the CloudWatch alarms (docs/operations.md says what each means and what to do)."
+  value       = module.dashboard.alarm_names
+}
+
 output "seeder_function_name" {
   description = "Seeder Lambda (invoke with {\"count\": N} to reseed)."
   value       = module.customers.seeder_function_name

@@ -1,4 +1,7 @@
-# Variable names match the local stack's sesload.toml keys where the two overlap.
+# The poller and local-stack settings here (batch_size ... metrics_namespace) are rows of the settings
+# table in crates/core/src/config/settings.rs: the same names as the sesload.toml keys, the same
+# defaults; `cargo test -p sesload-core --test settings` fails when a name or default here drifts.
+# Reference: docs/configuration.md.
 
 variable "region" {
   description = "AWS region to deploy into (SES production access and quotas are per region)."
@@ -194,6 +197,66 @@ variable "send_concurrency" {
   default     = 32
 }
 
+variable "quota_cache_seconds" {
+  description = "How long the poller reuses a GetAccount answer (rate, daily quota, sending enabled)."
+  type        = number
+  default     = 300
+}
+
+variable "claim_lease_seconds" {
+  description = "How long a ledger claim protects an in-flight send before another attempt may take it."
+  type        = number
+  default     = 120
+}
+
+variable "ledger_ttl_days" {
+  description = "Ledger items expire (DynamoDB TTL) this many days after the send."
+  type        = number
+  default     = 7
+}
+
+variable "retry_base_delay_seconds" {
+  description = "Base of the jittered visibility delay of throttled or transient records (doubles per receive)."
+  type        = number
+  default     = 2
+}
+
+variable "retry_max_delay_seconds" {
+  description = "Cap of the retry visibility delay (>= retry_base_delay_seconds, <= 43200)."
+  type        = number
+  default     = 300
+}
+
+variable "park_base_delay_seconds" {
+  description = "Base of the delay a parked record (daily quota, sending paused, deadline) waits on the source queue, growing with its park count."
+  type        = number
+  default     = 10
+}
+
+variable "park_max_delay_seconds" {
+  description = "Cap of the park delay: at most 900 s, SQS's largest DelaySeconds."
+  type        = number
+  default     = 900
+}
+
+variable "customer_cache_capacity" {
+  description = "Customers a warm poller instance keeps in memory across invocations."
+  type        = number
+  default     = 20000
+}
+
+variable "customer_cache_ttl_seconds" {
+  description = "How long a cached customer is trusted."
+  type        = number
+  default     = 300
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the poller's EMF metrics; the dashboard and alarms read the same."
+  type        = string
+  default     = "sesload"
+}
+
 variable "log_retention_days" {
   description = "Retention of every log group of the stack, in days."
   type        = number
@@ -209,7 +272,7 @@ variable "customer_count" {
 }
 
 variable "dynamodb_deletion_protection" {
-  description = "Protect the DynamoDB tables against deletion."
+  description = "Protect the DynamoDB tables (customers, ledger, control) against deletion."
   type        = bool
   default     = false
 }
@@ -320,6 +383,18 @@ variable "oldest_message_age_alarm_seconds" {
   description = "Backlog alarm: oldest message in the source queue older than this (s)."
   type        = number
   default     = 900
+}
+
+variable "parked_alarm_minutes" {
+  description = "Parked alarm: emails_parked > 0 in every minute of this many consecutive minutes (the account is paused or out of its daily quota)."
+  type        = number
+  default     = 15
+}
+
+variable "quota_fetch_failure_alarm_minutes" {
+  description = "GetAccount alarm: quota_fetch_failures > 0 in every minute of this many consecutive minutes."
+  type        = number
+  default     = 5
 }
 
 variable "alarm_actions" {

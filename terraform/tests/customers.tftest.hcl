@@ -40,10 +40,22 @@ run "tables_and_seeder" {
     error_message = "ledger items expire through TTL on expires_at"
   }
   assert {
-    condition = alltrue([for t in [aws_dynamodb_table.customers, aws_dynamodb_table.ledger] : (
+    condition     = aws_dynamodb_table.control.name == "t-control" && aws_dynamodb_table.control.hash_key == "pk" && one([for a in aws_dynamodb_table.control.attribute : a.type if a.name == "pk"]) == "S"
+    error_message = "control table: <name_prefix>-control, hash key pk (S)"
+  }
+  assert {
+    condition     = length(aws_dynamodb_table.control.attribute) == 1 && aws_dynamodb_table.control.range_key == null
+    error_message = "control table: one key attribute, no sort key"
+  }
+  assert {
+    condition = alltrue([for t in [aws_dynamodb_table.customers, aws_dynamodb_table.ledger, aws_dynamodb_table.control] : (
       t.billing_mode == "PAY_PER_REQUEST" && t.point_in_time_recovery[0].enabled && t.server_side_encryption[0].enabled
     )])
-    error_message = "both tables: on-demand, point-in-time recovery, encryption at rest"
+    error_message = "every table: on-demand, point-in-time recovery, encryption at rest"
+  }
+  assert {
+    condition     = !aws_dynamodb_table.control.deletion_protection_enabled && !aws_dynamodb_table.ledger.deletion_protection_enabled
+    error_message = "deletion protection is off by default"
   }
   assert {
     condition     = aws_lambda_function.seeder.runtime == "provided.al2023" && aws_lambda_function.seeder.architectures == tolist(["arm64"]) && aws_lambda_function.seeder.handler == "bootstrap"
@@ -70,6 +82,23 @@ run "tables_and_seeder" {
   assert {
     condition     = aws_cloudwatch_log_group.seeder.retention_in_days == 14
     error_message = "the seeder's log group has a retention"
+  }
+}
+
+run "deletion_protection_covers_every_table" {
+  command = plan
+
+  module {
+    source = "./modules/customers"
+  }
+
+  variables {
+    deletion_protection_enabled = true
+  }
+
+  assert {
+    condition     = alltrue([for t in [aws_dynamodb_table.customers, aws_dynamodb_table.ledger, aws_dynamodb_table.control] : t.deletion_protection_enabled])
+    error_message = "deletion_protection_enabled protects the customers, ledger and control tables"
   }
 }
 

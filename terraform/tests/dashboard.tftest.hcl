@@ -30,16 +30,78 @@ run "widgets_and_alarms" {
     condition = [for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.title] == [
       "Email sending (per minute)", "SQS messages in the queue", "SES call and batch duration (ms)",
       "Poller concurrency and errors", "DLQ depth", "Age of oldest message (s)",
+      "Parking and failures (per minute)", "Poller duration against its timeout (ms)",
     ]
-    error_message = "the seed's four widgets plus DLQ depth and oldest message age"
+    error_message = "the seed's four widgets plus DLQ depth, oldest message age, parking and failures, duration against the timeout"
   }
   assert {
     condition = alltrue([for m in [
       "emails_received", "emails_sent", "emails_throttled", "emails_retried", "emails_dead_lettered",
       "duplicates_skipped", "ambiguous_retries", "ses_send_ms", "batch_duration_ms",
       "customer_cache_hits", "customer_cache_misses",
+      "emails_parked", "deadline_returns", "access_denied", "quota_fetch_failures",
     ] : strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "\"${m}\"")])
     error_message = "every poller EMF metric appears on the dashboard"
+  }
+  assert {
+    condition = [for m in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[6].properties.metrics : m[1]] == [
+      "emails_parked", "deadline_returns", "access_denied", "quota_fetch_failures",
+    ] && jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[6].properties.metrics[0][0] == "sesload"
+    error_message = "the parking widget reads the poller's EMF counters"
+  }
+  assert {
+    condition = (
+      jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[7].properties.metrics[0][0] == "AWS/Lambda" &&
+      jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[7].properties.metrics[0][1] == "Duration" &&
+      [for a in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[7].properties.annotations.horizontal : a.value] == [30000, 28500]
+    )
+    error_message = "the duration widget draws the 30 s timeout and the 95 % alarm line"
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.access_denied.alarm_name == "t-access-denied" &&
+      aws_cloudwatch_metric_alarm.access_denied.namespace == "sesload" &&
+      aws_cloudwatch_metric_alarm.access_denied.metric_name == "access_denied" &&
+      aws_cloudwatch_metric_alarm.access_denied.dimensions == tomap({ FunctionName = "t-poller" }) &&
+      aws_cloudwatch_metric_alarm.access_denied.statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.access_denied.threshold == 0 &&
+      aws_cloudwatch_metric_alarm.access_denied.comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.access_denied.evaluation_periods == 1
+    )
+    error_message = "access denied alarm: any access_denied of the fleet in one minute"
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.emails_parked.alarm_name == "t-emails-parked" &&
+      aws_cloudwatch_metric_alarm.emails_parked.metric_name == "emails_parked" &&
+      aws_cloudwatch_metric_alarm.emails_parked.period == 60 &&
+      aws_cloudwatch_metric_alarm.emails_parked.evaluation_periods == 15 &&
+      aws_cloudwatch_metric_alarm.emails_parked.datapoints_to_alarm == 15 &&
+      aws_cloudwatch_metric_alarm.emails_parked.threshold == 0 &&
+      aws_cloudwatch_metric_alarm.emails_parked.treat_missing_data == "notBreaching"
+    )
+    error_message = "parked alarm: records parked in every minute of 15 (sustained, not one park)"
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.quota_fetch_failures.alarm_name == "t-quota-fetch-failures" &&
+      aws_cloudwatch_metric_alarm.quota_fetch_failures.metric_name == "quota_fetch_failures" &&
+      aws_cloudwatch_metric_alarm.quota_fetch_failures.evaluation_periods == 5 &&
+      aws_cloudwatch_metric_alarm.quota_fetch_failures.datapoints_to_alarm == 5
+    )
+    error_message = "GetAccount alarm: failures in every minute of 5"
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.poller_timeouts.alarm_name == "t-poller-timeouts" &&
+      aws_cloudwatch_metric_alarm.poller_timeouts.namespace == "AWS/Lambda" &&
+      aws_cloudwatch_metric_alarm.poller_timeouts.metric_name == "Duration" &&
+      aws_cloudwatch_metric_alarm.poller_timeouts.dimensions == tomap({ FunctionName = "t-poller" }) &&
+      aws_cloudwatch_metric_alarm.poller_timeouts.statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.poller_timeouts.threshold == 28500 &&
+      aws_cloudwatch_metric_alarm.poller_timeouts.comparison_operator == "GreaterThanOrEqualToThreshold"
+    )
+    error_message = "timeout alarm: Lambda's Duration maximum at 95 % of the 30 s timeout (the function cannot report its own timeout)"
   }
   assert {
     condition     = alltrue([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.region == "eu-west-1"])
@@ -78,6 +140,34 @@ run "widgets_and_alarms" {
   }
 }
 
+run "alarm_windows_and_timeout_follow_the_variables" {
+  command = plan
+
+  module {
+    source = "./modules/dashboard"
+  }
+
+  variables {
+    function_timeout_seconds          = 120
+    parked_alarm_minutes              = 30
+    quota_fetch_failure_alarm_minutes = 2
+    metrics_namespace                 = "loadtest"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.poller_timeouts.threshold == 114000
+    error_message = "95 % of a 120 s timeout is 114,000 ms"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.emails_parked.evaluation_periods == 30 && aws_cloudwatch_metric_alarm.quota_fetch_failures.evaluation_periods == 2
+    error_message = "the sustained windows follow their variables"
+  }
+  assert {
+    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.access_denied, aws_cloudwatch_metric_alarm.emails_parked, aws_cloudwatch_metric_alarm.quota_fetch_failures] : a.namespace == "loadtest"])
+    error_message = "the EMF alarms read metrics_namespace"
+  }
+}
+
 run "validations_reject_bad_values" {
   command = plan
 
@@ -97,6 +187,9 @@ run "validations_reject_bad_values" {
     throttle_alarm_evaluation_minutes = 0
     oldest_message_age_alarm_seconds  = 10
     alarm_actions                     = ["not-an-arn"]
+    function_timeout_seconds          = 0
+    parked_alarm_minutes              = 0
+    quota_fetch_failure_alarm_minutes = 1441
   }
 
   expect_failures = [
@@ -111,5 +204,8 @@ run "validations_reject_bad_values" {
     var.throttle_alarm_evaluation_minutes,
     var.oldest_message_age_alarm_seconds,
     var.alarm_actions,
+    var.function_timeout_seconds,
+    var.parked_alarm_minutes,
+    var.quota_fetch_failure_alarm_minutes,
   ]
 }

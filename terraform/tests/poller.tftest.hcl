@@ -34,6 +34,8 @@ variables {
   customers_table_arn    = "arn:aws:dynamodb:eu-west-1:123456789012:table/t-customers"
   ledger_table_name      = "t-ledger"
   ledger_table_arn       = "arn:aws:dynamodb:eu-west-1:123456789012:table/t-ledger"
+  control_table_name     = "t-control"
+  control_table_arn      = "arn:aws:dynamodb:eu-west-1:123456789012:table/t-control"
   configuration_set_name = "load-test-config"
   template_name          = "SimpleEmail"
   sender_identity        = "example.com"
@@ -76,14 +78,16 @@ run "function_mapping_and_iam" {
     error_message = "no reserved concurrency: the event source mapping's maximum concurrency caps the pollers"
   }
 
-  # --- environment: exactly the Rust ENV_VARS (cross-checked against config.rs by tests/terraform) ---
+  # --- environment: exactly the settings table's env vars (cross-checked against
+  # crates/core/src/config/settings.rs by `cargo test -p sesload-core --test settings`) ---
   assert {
     condition = toset(keys(aws_lambda_function.poller.environment[0].variables)) == toset([
-      "QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_ENABLED",
-      "CLAIM_LEASE_SECONDS", "LEDGER_TTL_DAYS", "ALLOWED_RECIPIENT_DOMAINS", "DEFAULT_CONFIGURATION_SET",
+      "QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE", "LEDGER_TABLE", "CONTROL_TABLE", "IDEMPOTENCY_ENABLED",
+      "CLAIM_LEASE_SECONDS", "LEDGER_TTL_DAYS", "ALLOWED_RECIPIENT_DOMAINS", "CONFIGURATION_SET_NAME",
       "TARGET_UTILISATION", "SES_MAX_SEND_RATE_OVERRIDE", "MAXIMUM_CONCURRENCY", "SEND_CONCURRENCY",
       "QUOTA_CACHE_SECONDS", "CUSTOMER_CACHE_CAPACITY", "CUSTOMER_CACHE_TTL_SECONDS",
-      "RETRY_BASE_DELAY_SECONDS", "RETRY_MAX_DELAY_SECONDS", "METRICS_NAMESPACE",
+      "RETRY_BASE_DELAY_SECONDS", "RETRY_MAX_DELAY_SECONDS", "PARK_BASE_DELAY_SECONDS",
+      "PARK_MAX_DELAY_SECONDS", "METRICS_NAMESPACE",
     ])
     error_message = "the environment must hold exactly the variables the Rust poller reads"
   }
@@ -95,7 +99,10 @@ run "function_mapping_and_iam" {
       aws_lambda_function.poller.environment[0].variables["LEDGER_TABLE"] == "t-ledger" &&
       aws_lambda_function.poller.environment[0].variables["IDEMPOTENCY_ENABLED"] == "true" &&
       aws_lambda_function.poller.environment[0].variables["ALLOWED_RECIPIENT_DOMAINS"] == "simulator.amazonses.com,example.org" &&
-      aws_lambda_function.poller.environment[0].variables["DEFAULT_CONFIGURATION_SET"] == "load-test-config" &&
+      aws_lambda_function.poller.environment[0].variables["CONTROL_TABLE"] == "t-control" &&
+      aws_lambda_function.poller.environment[0].variables["CONFIGURATION_SET_NAME"] == "load-test-config" &&
+      aws_lambda_function.poller.environment[0].variables["PARK_BASE_DELAY_SECONDS"] == "10" &&
+      aws_lambda_function.poller.environment[0].variables["PARK_MAX_DELAY_SECONDS"] == "900" &&
       aws_lambda_function.poller.environment[0].variables["MAXIMUM_CONCURRENCY"] == "7" &&
       aws_lambda_function.poller.environment[0].variables["SES_MAX_SEND_RATE_OVERRIDE"] == "14" &&
       aws_lambda_function.poller.environment[0].variables["TARGET_UTILISATION"] == "0.98" &&
@@ -146,14 +153,22 @@ run "function_mapping_and_iam" {
     error_message = "SQS permissions must cover the two queues only"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")]) == [var.dlq_arn]
-    error_message = "the poller may send only to the DLQ"
+    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset([var.queue_arn, var.dlq_arn])
+    error_message = "the poller may send to the DLQ (dead letters) and to the source queue (parked records) only"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if s.Sid == "ParkOnSourceQueue"]) == ["sqs:SendMessage"] && one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if s.Sid == "ParkOnSourceQueue"]) == [var.queue_arn]
+    error_message = "parking re-sends a record to the source queue: sqs:SendMessage on the source queue, nothing else in that statement"
   }
   assert {
     condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if anytrue([for a in s.Action : startswith(a, "dynamodb:")])])) == toset([
-      var.customers_table_arn, var.ledger_table_arn,
+      var.customers_table_arn, var.ledger_table_arn, var.control_table_arn,
     ])
-    error_message = "DynamoDB permissions must cover the two tables only"
+    error_message = "DynamoDB permissions must cover the three tables only"
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if contains(s.Resource, var.control_table_arn)]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    error_message = "the control table (fleet send schedule): GetItem, PutItem and UpdateItem only (no Delete, no Scan)"
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if contains(s.Resource, var.customers_table_arn)]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
@@ -233,6 +248,9 @@ run "validations_reject_bad_values" {
     retry_base_delay_seconds           = 10
     retry_max_delay_seconds            = 5
     metrics_namespace                  = ""
+    control_table_name                 = "x"
+    control_table_arn                  = "arn:aws:sqs:eu-west-1:123456789012:t-control"
+    park_base_delay_seconds            = 0
   }
 
   expect_failures = [
@@ -259,6 +277,9 @@ run "validations_reject_bad_values" {
     var.customer_cache_ttl_seconds,
     var.retry_max_delay_seconds,
     var.metrics_namespace,
+    var.control_table_name,
+    var.control_table_arn,
+    var.park_base_delay_seconds,
   ]
 }
 
@@ -278,4 +299,56 @@ run "window_and_retry_bounds" {
     var.maximum_batching_window_in_seconds,
     var.retry_base_delay_seconds,
   ]
+}
+
+run "park_delay_bounds" {
+  command = plan
+
+  module {
+    source = "./modules/poller"
+  }
+
+  variables {
+    park_base_delay_seconds = 60
+    park_max_delay_seconds  = 901
+  }
+
+  expect_failures = [
+    var.park_max_delay_seconds,
+  ]
+}
+
+run "park_max_below_base_is_refused" {
+  command = plan
+
+  module {
+    source = "./modules/poller"
+  }
+
+  variables {
+    park_base_delay_seconds = 60
+    park_max_delay_seconds  = 30
+  }
+
+  expect_failures = [
+    var.park_max_delay_seconds,
+  ]
+}
+
+run "park_delays_reach_the_environment" {
+  command = plan
+
+  module {
+    source = "./modules/poller"
+  }
+
+  variables {
+    park_base_delay_seconds = 5
+    park_max_delay_seconds  = 600
+  }
+
+  assert {
+    condition     = aws_lambda_function.poller.environment[0].variables["PARK_BASE_DELAY_SECONDS"] == "5" && aws_lambda_function.poller.environment[0].variables["PARK_MAX_DELAY_SECONDS"] == "600"
+    error_message = "PARK_BASE_DELAY_SECONDS and PARK_MAX_DELAY_SECONDS follow the variables"
+  }
 }

@@ -83,13 +83,25 @@ run "apply_whole_stack" {
   }
   assert {
     condition = module.poller.environment_variable_names == sort([
-      "QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_ENABLED",
-      "CLAIM_LEASE_SECONDS", "LEDGER_TTL_DAYS", "ALLOWED_RECIPIENT_DOMAINS", "DEFAULT_CONFIGURATION_SET",
+      "QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE", "LEDGER_TABLE", "CONTROL_TABLE", "IDEMPOTENCY_ENABLED",
+      "CLAIM_LEASE_SECONDS", "LEDGER_TTL_DAYS", "ALLOWED_RECIPIENT_DOMAINS", "CONFIGURATION_SET_NAME",
       "TARGET_UTILISATION", "SES_MAX_SEND_RATE_OVERRIDE", "MAXIMUM_CONCURRENCY", "SEND_CONCURRENCY",
       "QUOTA_CACHE_SECONDS", "CUSTOMER_CACHE_CAPACITY", "CUSTOMER_CACHE_TTL_SECONDS",
-      "RETRY_BASE_DELAY_SECONDS", "RETRY_MAX_DELAY_SECONDS", "METRICS_NAMESPACE",
+      "RETRY_BASE_DELAY_SECONDS", "RETRY_MAX_DELAY_SECONDS", "PARK_BASE_DELAY_SECONDS",
+      "PARK_MAX_DELAY_SECONDS", "METRICS_NAMESPACE",
     ])
-    error_message = "the deployed poller sets exactly the Rust ENV_VARS"
+    error_message = "the deployed poller sets exactly the env vars of the settings table"
+  }
+  assert {
+    condition     = output.control_table_name == "sesload-control"
+    error_message = "the control table is <name_prefix>-control and is an output"
+  }
+  assert {
+    condition = output.alarm_names == [
+      "sesload-dlq-not-empty", "sesload-throttle-ratio", "sesload-oldest-message-age", "sesload-access-denied",
+      "sesload-emails-parked", "sesload-quota-fetch-failures", "sesload-poller-timeouts",
+    ]
+    error_message = "every alarm is named from name_prefix and listed in the outputs"
   }
   assert {
     condition     = output.configuration_set_name == "sesload-config" && output.template_name == "sesload-template"

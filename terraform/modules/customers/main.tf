@@ -1,5 +1,6 @@
-# Customer data (personalisation) and the idempotency ledger, plus the seeder Lambda that
-# Terraform invokes once to fill the customers table.
+# The DynamoDB tables: customer data (personalisation), the idempotency ledger and the poller
+# fleet's control table, plus the seeder Lambda that Terraform invokes once to fill the customers
+# table.
 
 resource "aws_dynamodb_table" "customers" {
   # checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed KMS key aws/dynamodb (server_side_encryption enabled without kms_key_arn). A customer managed key would add a key to pay for and a key policy granting the poller, the seeder and operators, for test customers that hold no personal data.
@@ -40,6 +41,33 @@ resource "aws_dynamodb_table" "ledger" {
   ttl {
     attribute_name = "expires_at"
     enabled        = true
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  # enabled = true without kms_key_arn: the AWS managed KMS key aws/dynamodb (false = AWS owned key).
+  server_side_encryption {
+    enabled = true
+  }
+
+  tags = var.tags
+}
+
+# The poller fleet's control state, one item per key `pk`: the shared send schedule (the next
+# free send slot, reserved with a conditional write so the instances never collide in SES's
+# one-second bucket), later campaign state. Small and hot: on-demand billing.
+resource "aws_dynamodb_table" "control" {
+  # checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed KMS key aws/dynamodb (server_side_encryption enabled without kms_key_arn). A customer managed key would add a key to pay for and a key policy granting the poller and operators, for items that hold only send-slot times and counters.
+  name                        = "${var.name_prefix}-control"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  deletion_protection_enabled = var.deletion_protection_enabled
+
+  attribute {
+    name = "pk"
+    type = "S"
   }
 
   point_in_time_recovery {

@@ -18,6 +18,16 @@ output "ledger_table_arn" {
   value       = aws_dynamodb_table.ledger.arn
 }
 
+output "control_table_name" {
+  description = "Name of the poller fleet's control table (the poller's CONTROL_TABLE)."
+  value       = aws_dynamodb_table.control.name
+}
+
+output "control_table_arn" {
+  description = "ARN of the control table."
+  value       = aws_dynamodb_table.control.arn
+}
+
 output "seeder_function_name" {
   description = "Name of the seeder Lambda (invoke it again with {\"count\": N} to reseed)."
   value       = aws_lambda_function.seeder.function_name

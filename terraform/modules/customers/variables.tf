@@ -52,7 +52,7 @@ variable "log_retention_days" {
 }
 
 variable "deletion_protection_enabled" {
-  description = "Protect both DynamoDB tables against deletion (turn off before `terraform destroy`)."
+  description = "Protect the DynamoDB tables (customers, ledger, control) against deletion (turn off before `terraform destroy`)."
   type        = bool
   default     = false
 }

@@ -1,4 +1,5 @@
-# CloudWatch dashboard (the seed's four widgets + DLQ depth + oldest message age) and alarms.
+# CloudWatch dashboard (the seed's four widgets + DLQ depth, oldest message age, parking and
+# failures, poller duration against its timeout) and alarms.
 
 data "aws_region" "current" {}
 
@@ -7,11 +8,17 @@ locals {
   ns     = var.metrics_namespace
   fn     = ["FunctionName", var.function_name]
 
+  timeout_ms = var.function_timeout_seconds * 1000
+  # A timed-out invocation reports a Duration of the whole timeout; the poller itself stops
+  # starting sends a few seconds before its deadline, so 95 % is only reached by a timeout.
+  timeout_alarm_ms = floor(local.timeout_ms * 0.95)
+
   # The poller's EMF metric names (shared with the local dashboard and Prometheus).
   poller_metric_names = [
     "emails_received", "emails_sent", "emails_throttled", "emails_retried", "emails_dead_lettered",
     "duplicates_skipped", "ambiguous_retries", "ses_send_ms", "batch_duration_ms",
     "customer_cache_hits", "customer_cache_misses",
+    "emails_parked", "deadline_returns", "access_denied", "quota_fetch_failures",
   ]
 
   widgets = [
@@ -114,6 +121,39 @@ locals {
         annotations = { horizontal = [{ label = "alarm", value = var.oldest_message_age_alarm_seconds }] }
       }
     },
+    {
+      type = "metric", x = 0, y = 20, width = 12, height = 6
+      properties = {
+        title  = "Parking and failures (per minute)"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Sum"
+        period = 60
+        metrics = [
+          [local.ns, "emails_parked", local.fn[0], local.fn[1], { label = "parked (daily quota, paused, deadline, ...)" }],
+          [".", "deadline_returns", ".", ".", { label = "invocations returned at the deadline" }],
+          [".", "access_denied", ".", ".", { label = "access denied (IAM)" }],
+          [".", "quota_fetch_failures", ".", ".", { label = "GetAccount failures" }],
+        ]
+      }
+    },
+    {
+      type = "metric", x = 12, y = 20, width = 12, height = 6
+      properties = {
+        title  = "Poller duration against its timeout (ms)"
+        region = local.region
+        view   = "timeSeries"
+        period = 60
+        metrics = [
+          ["AWS/Lambda", "Duration", "FunctionName", var.function_name, { stat = "Maximum", label = "duration max" }],
+          ["...", { stat = "Average", label = "duration avg" }],
+        ]
+        annotations = { horizontal = [
+          { label = "timeout", value = local.timeout_ms },
+          { label = "alarm (95 %)", value = local.timeout_alarm_ms },
+        ] }
+      }
+    },
   ]
 }
 
@@ -194,6 +234,81 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
   datapoints_to_alarm = 5
   threshold           = var.oldest_message_age_alarm_seconds
   comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# --- second-wave regimes: one alarm each for the whole fleet (the FunctionName dimension sums every
+# instance) ---------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "access_denied" {
+  alarm_name          = "${var.name_prefix}-access-denied"
+  alarm_description   = "SES answered AccessDeniedException: IAM does not allow the identity, configuration set or template a request names; those records are dead-lettered with reason access_denied (docs/operations.md)."
+  namespace           = local.ns
+  metric_name         = "access_denied"
+  dimensions          = { FunctionName = var.function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "emails_parked" {
+  alarm_name          = "${var.name_prefix}-emails-parked"
+  alarm_description   = "The poller has parked records every minute for ${var.parked_alarm_minutes} minutes: sending is paused (account or configuration set) or the daily quota is used up; nothing is lost, records wait on the source queue (docs/operations.md)."
+  namespace           = local.ns
+  metric_name         = "emails_parked"
+  dimensions          = { FunctionName = var.function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = var.parked_alarm_minutes
+  datapoints_to_alarm = var.parked_alarm_minutes
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "quota_fetch_failures" {
+  alarm_name          = "${var.name_prefix}-quota-fetch-failures"
+  alarm_description   = "SES GetAccount has failed every minute for ${var.quota_fetch_failure_alarm_minutes} minutes: the poller paces from its last answer (or parks with reason quota_unknown) and cannot see a paused account or a used-up daily quota (docs/operations.md)."
+  namespace           = local.ns
+  metric_name         = "quota_fetch_failures"
+  dimensions          = { FunctionName = var.function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = var.quota_fetch_failure_alarm_minutes
+  datapoints_to_alarm = var.quota_fetch_failure_alarm_minutes
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+# The function does not emit invocation_timeouts (a killed invocation writes nothing); Lambda's own
+# Duration shows it: a timed-out invocation lasts the whole timeout.
+resource "aws_cloudwatch_metric_alarm" "poller_timeouts" {
+  alarm_name          = "${var.name_prefix}-poller-timeouts"
+  alarm_description   = "A poller invocation ran for at least 95 % of its ${var.function_timeout_seconds} s timeout: it was (nearly) killed, its whole batch comes back after the visibility timeout with a higher receive count (docs/operations.md)."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Duration"
+  dimensions          = { FunctionName = var.function_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = local.timeout_alarm_ms
+  comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions

@@ -9,11 +9,15 @@ output "dashboard_url" {
 }
 
 output "alarm_names" {
-  description = "Names of the alarms (DLQ not empty, throttle ratio, oldest message age)."
+  description = "Names of the alarms (DLQ not empty, throttle ratio, oldest message age, access denied, emails parked, GetAccount failures, poller timeouts)."
   value = [
     aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name,
     aws_cloudwatch_metric_alarm.throttle_ratio.alarm_name,
     aws_cloudwatch_metric_alarm.oldest_message_age.alarm_name,
+    aws_cloudwatch_metric_alarm.access_denied.alarm_name,
+    aws_cloudwatch_metric_alarm.emails_parked.alarm_name,
+    aws_cloudwatch_metric_alarm.quota_fetch_failures.alarm_name,
+    aws_cloudwatch_metric_alarm.poller_timeouts.alarm_name,
   ]
 }
 

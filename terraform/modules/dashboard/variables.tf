@@ -40,6 +40,17 @@ variable "function_name" {
   }
 }
 
+variable "function_timeout_seconds" {
+  description = "The poller's timeout: the duration widget draws it and the timeout alarm fires at 95 % of it."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.function_timeout_seconds >= 1 && var.function_timeout_seconds <= 900
+    error_message = "function_timeout_seconds must be between 1 and 900."
+  }
+}
+
 variable "queue_name" {
   description = "Name of the source queue."
   type        = string
@@ -101,6 +112,28 @@ variable "oldest_message_age_alarm_seconds" {
   validation {
     condition     = var.oldest_message_age_alarm_seconds >= 60
     error_message = "oldest_message_age_alarm_seconds must be at least 60."
+  }
+}
+
+variable "parked_alarm_minutes" {
+  description = "The parked alarm fires when emails_parked > 0 in every minute of this many consecutive minutes."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.parked_alarm_minutes >= 1 && var.parked_alarm_minutes <= 1440 && floor(var.parked_alarm_minutes) == var.parked_alarm_minutes
+    error_message = "parked_alarm_minutes must be a whole number between 1 and 1440."
+  }
+}
+
+variable "quota_fetch_failure_alarm_minutes" {
+  description = "The GetAccount alarm fires when quota_fetch_failures > 0 in every minute of this many consecutive minutes."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.quota_fetch_failure_alarm_minutes >= 1 && var.quota_fetch_failure_alarm_minutes <= 1440 && floor(var.quota_fetch_failure_alarm_minutes) == var.quota_fetch_failure_alarm_minutes
+    error_message = "quota_fetch_failure_alarm_minutes must be a whole number between 1 and 1440."
   }
 }
 

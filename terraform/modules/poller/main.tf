@@ -8,18 +8,20 @@ locals {
   function_name = "${var.name_prefix}-poller"
   ses_arn       = "arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
 
-  # Exactly the variables the Rust poller reads (crates/core/src/config.rs ENV_VARS);
-  # tests/terraform checks the two lists are the same set.
+  # Exactly the variables the Rust poller reads: the rows of the settings table
+  # (crates/core/src/config/settings.rs) with an env var; `cargo test -p sesload-core --test settings`
+  # checks the names and that each comes from the variable of the same setting.
   environment = {
     QUEUE_URL                  = var.queue_url
     DLQ_URL                    = var.dlq_url
     CUSTOMERS_TABLE            = var.customers_table_name
     LEDGER_TABLE               = var.ledger_table_name
+    CONTROL_TABLE              = var.control_table_name
     IDEMPOTENCY_ENABLED        = tostring(var.idempotency_enabled)
     CLAIM_LEASE_SECONDS        = tostring(var.claim_lease_seconds)
     LEDGER_TTL_DAYS            = tostring(var.ledger_ttl_days)
     ALLOWED_RECIPIENT_DOMAINS  = join(",", var.allowed_recipient_domains)
-    DEFAULT_CONFIGURATION_SET  = var.configuration_set_name
+    CONFIGURATION_SET_NAME     = var.configuration_set_name
     TARGET_UTILISATION         = tostring(var.target_utilisation)
     SES_MAX_SEND_RATE_OVERRIDE = var.ses_max_send_rate_override == null ? "" : tostring(var.ses_max_send_rate_override)
     MAXIMUM_CONCURRENCY        = tostring(var.maximum_concurrency)
@@ -29,6 +31,8 @@ locals {
     CUSTOMER_CACHE_TTL_SECONDS = tostring(var.customer_cache_ttl_seconds)
     RETRY_BASE_DELAY_SECONDS   = tostring(var.retry_base_delay_seconds)
     RETRY_MAX_DELAY_SECONDS    = tostring(var.retry_max_delay_seconds)
+    PARK_BASE_DELAY_SECONDS    = tostring(var.park_base_delay_seconds)
+    PARK_MAX_DELAY_SECONDS     = tostring(var.park_max_delay_seconds)
     METRICS_NAMESPACE          = var.metrics_namespace
   }
 
@@ -41,10 +45,25 @@ locals {
         Resource = [var.queue_arn]
       },
       {
+        # Parking: the record is acknowledged and a copy goes back on the source queue with a
+        # delay (daily quota, sending paused, deadline), so waiting spends no receives.
+        Sid      = "ParkOnSourceQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage"]
+        Resource = [var.queue_arn]
+      },
+      {
         Sid      = "DeadLetterPermanentFailures"
         Effect   = "Allow"
         Action   = ["sqs:SendMessage"]
         Resource = [var.dlq_arn]
+      },
+      {
+        # The fleet's shared send schedule: a conditional write reserves send slots.
+        Sid      = "FleetSendSchedule"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        Resource = [var.control_table_arn]
       },
       {
         Sid      = "ReadCustomers"

@@ -24,6 +24,6 @@ output "event_source_mapping_uuid" {
 }
 
 output "environment_variable_names" {
-  description = "Names of the environment variables set on the poller (must equal the Rust ENV_VARS)."
+  description = "Names of the environment variables set on the poller (the env vars of the settings table, crates/core/src/config/settings.rs)."
   value       = sort(keys(local.environment))
 }

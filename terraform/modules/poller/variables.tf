@@ -101,6 +101,26 @@ variable "ledger_table_arn" {
   type        = string
 }
 
+variable "control_table_name" {
+  description = "Control table name (CONTROL_TABLE): the fleet's shared send schedule."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.control_table_name))
+    error_message = "control_table_name must be a DynamoDB table name: 3-255 letters, digits, '_', '-' or '.'."
+  }
+}
+
+variable "control_table_arn" {
+  description = "Control table ARN (IAM scope: GetItem, PutItem, UpdateItem)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:[^:]+:dynamodb:[^:]*:[0-9]*:table/", var.control_table_arn))
+    error_message = "control_table_arn must be a DynamoDB table ARN (arn:aws:dynamodb:...:table/NAME)."
+  }
+}
+
 variable "batch_size" {
   description = "SQS records per invocation (1-10000; above 10 needs a batching window of at least 1 s)."
   type        = number
@@ -179,7 +199,7 @@ variable "allowed_recipient_domains" {
 }
 
 variable "configuration_set_name" {
-  description = "SES configuration set used when a request names none (DEFAULT_CONFIGURATION_SET); the only one IAM lets the poller use."
+  description = "SES configuration set used when a request names none (CONFIGURATION_SET_NAME); the only one IAM lets the poller use."
   type        = string
 
   validation {
@@ -293,6 +313,28 @@ variable "retry_max_delay_seconds" {
   validation {
     condition     = var.retry_max_delay_seconds >= var.retry_base_delay_seconds && var.retry_max_delay_seconds <= 43200
     error_message = "retry_max_delay_seconds must be >= retry_base_delay_seconds and <= 43200."
+  }
+}
+
+variable "park_base_delay_seconds" {
+  description = "Base of the delay a parked record waits on the source queue (SQS DelaySeconds), growing with its park count."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.park_base_delay_seconds >= 1 && var.park_base_delay_seconds <= 900 && floor(var.park_base_delay_seconds) == var.park_base_delay_seconds
+    error_message = "park_base_delay_seconds must be a whole number between 1 and 900."
+  }
+}
+
+variable "park_max_delay_seconds" {
+  description = "Cap of the park delay: at most 900 s, SQS's largest DelaySeconds."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.park_max_delay_seconds >= var.park_base_delay_seconds && var.park_max_delay_seconds <= 900 && floor(var.park_max_delay_seconds) == var.park_max_delay_seconds
+    error_message = "park_max_delay_seconds must be a whole number >= park_base_delay_seconds and <= 900 (SQS's largest DelaySeconds)."
   }
 }
 

@@ -255,7 +255,7 @@ pub const SETTINGS: &[Setting] = &[
         Default::Value("30"),
         "The poller function's timeout; an invocation still running then is abandoned (locally the event-source emulator enforces it).",
     )
-    .terraform(&["poller", "queue"])
+    .terraform(&["poller", "queue", "dashboard"])
     .key(),
     Setting::new(
         "visibility_timeout_seconds",
