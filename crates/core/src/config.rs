@@ -185,7 +185,11 @@ impl PollerConfig {
         let target_raw = vars.text("TARGET_UTILISATION")?;
         let target_utilisation = vars.number("TARGET_UTILISATION", target_raw.clone())?;
         if !(target_utilisation > 0.0 && target_utilisation <= 1.0) {
-            return Err(invalid("TARGET_UTILISATION", target_raw, "must be in (0, 1]"));
+            return Err(invalid(
+                "TARGET_UTILISATION",
+                target_raw,
+                "must be in (0, 1]",
+            ));
         }
         let override_raw = vars.text("SES_MAX_SEND_RATE_OVERRIDE")?;
         let ses_max_send_rate_override = if override_raw.is_empty() {
@@ -299,7 +303,10 @@ mod tests {
             ("PARK_MAX_DELAY_SECONDS", "30"),
         ])
         .unwrap_err();
-        assert!(e.to_string().contains("must be >= PARK_BASE_DELAY_SECONDS"), "{e}");
+        assert!(
+            e.to_string().contains("must be >= PARK_BASE_DELAY_SECONDS"),
+            "{e}"
+        );
         let c = with(&[
             ("PARK_BASE_DELAY_SECONDS", "5"),
             ("PARK_MAX_DELAY_SECONDS", "600"),
@@ -333,11 +340,18 @@ mod tests {
             "SEND_CONCURRENCY=\"0\" is invalid: must be in 1..=1024"
         );
         let e = with(&[("CLAIM_LEASE_SECONDS", "soon")]).unwrap_err();
-        assert!(e.to_string().starts_with("CLAIM_LEASE_SECONDS=\"soon\" is invalid: not a whole number"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("CLAIM_LEASE_SECONDS=\"soon\" is invalid: not a whole number"),
+            "{e}"
+        );
         let e = with(&[("RETRY_MAX_DELAY_SECONDS", "43201")]).unwrap_err();
         assert!(e.to_string().contains("must be in 0..=43200"), "{e}");
         let e = with(&[("TARGET_UTILISATION", "1.5")]).unwrap_err();
-        assert_eq!(e.to_string(), "TARGET_UTILISATION=\"1.5\" is invalid: must be in (0, 1]");
+        assert_eq!(
+            e.to_string(),
+            "TARGET_UTILISATION=\"1.5\" is invalid: must be in (0, 1]"
+        );
         let e = with(&[("SES_MAX_SEND_RATE_OVERRIDE", "-3")]).unwrap_err();
         assert!(e.to_string().contains("positive"), "{e}");
         let e = with(&[("IDEMPOTENCY_ENABLED", "maybe")]).unwrap_err();
@@ -351,6 +365,11 @@ mod tests {
             _ => None,
         })
         .unwrap_err();
-        assert_eq!(e, ConfigError::Missing { name: "CONTROL_TABLE" });
+        assert_eq!(
+            e,
+            ConfigError::Missing {
+                name: "CONTROL_TABLE"
+            }
+        );
     }
 }

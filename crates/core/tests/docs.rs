@@ -38,9 +38,17 @@ fn every_default_is_accepted() {
             continue;
         }
         let explicit = sesload_core::PollerConfig::from_lookup(|k| {
-            if k == name { Some(v.to_string()) } else { required(k) }
+            if k == name {
+                Some(v.to_string())
+            } else {
+                required(k)
+            }
         });
-        assert_eq!(explicit, Ok(c.clone()), "{name}={v:?} set explicitly differs from its default");
+        assert_eq!(
+            explicit,
+            Ok(c.clone()),
+            "{name}={v:?} set explicitly differs from its default"
+        );
     }
 }
 

@@ -39,7 +39,9 @@ fn assert_none(problems: Vec<String>) {
 fn hcl_equals(kind: Kind, value: &Value, v: &str) -> bool {
     match (kind, value) {
         (Kind::Bool, Value::Bool(b)) => b.to_string() == v,
-        (Kind::Int { .. } | Kind::Fraction | Kind::Rate, Value::Number(n)) => v.parse::<f64>() == Ok(*n),
+        (Kind::Int { .. } | Kind::Fraction | Kind::Rate, Value::Number(n)) => {
+            v.parse::<f64>() == Ok(*n)
+        }
         (Kind::Text, Value::Str(s)) => s == v,
         (Kind::Domains, Value::List(items)) => {
             let parts: Option<Vec<&str>> = items
@@ -125,14 +127,19 @@ fn check_variables(place: &str, file: &str, vars: &BTreeMap<String, Var>) -> Vec
         }
         let want = s.kind.terraform_type();
         if var.ty.as_deref() != Some(want) {
-            problems.push(format!("{file}: `{name}` has type {:?}, the table's kind needs {want}", var.ty));
+            problems.push(format!(
+                "{file}: `{name}` has type {:?}, the table's kind needs {want}",
+                var.ty
+            ));
         }
         let ok = match (&var.default, s.default) {
             // A module input the root module always sets needs no default.
             (None, _) if place != "root" => true,
             (None, Default::Required) => true,
             (Some(expr), Default::Unset) => hcl::literal(expr) == Some(Value::Null),
-            (Some(expr), Default::Value(v)) => hcl::literal(expr).is_some_and(|l| hcl_equals(s.kind, &l, v)),
+            (Some(expr), Default::Value(v)) => {
+                hcl::literal(expr).is_some_and(|l| hcl_equals(s.kind, &l, v))
+            }
             _ => false,
         };
         if !ok {
@@ -159,7 +166,10 @@ fn terraform_variables_have_the_tables_names_types_and_defaults() {
         for place in places_of(s) {
             let has = declared.get(place).is_some_and(|v| v.contains_key(s.name));
             if !has {
-                problems.push(format!("the table lists `{}` for Terraform {place}, which has no such variable", s.name));
+                problems.push(format!(
+                    "the table lists `{}` for Terraform {place}, which has no such variable",
+                    s.name
+                ));
             }
         }
     }
@@ -205,22 +215,26 @@ fn poller_environment_is_exactly_the_tables_env_vars() {
     let (_, locals) = hcl::blocks(&main, "locals")
         .find(|(_, body)| hcl::attr(body, "environment").is_some())
         .expect("modules/poller/main.tf: locals { environment = { ... } }");
-    let env: BTreeMap<String, String> = hcl::object_attrs(hcl::attr(locals, "environment").unwrap())
-        .expect("environment is an object")
-        .into_iter()
-        .collect();
+    let env: BTreeMap<String, String> =
+        hcl::object_attrs(hcl::attr(locals, "environment").unwrap())
+            .expect("environment is an object")
+            .into_iter()
+            .collect();
     let mut problems = Vec::new();
     let table: BTreeSet<&str> = SETTINGS.iter().filter_map(|s| s.env).collect();
     for name in env.keys().filter(|k| !table.contains(k.as_str())) {
-        problems.push(format!("modules/poller sets {name}, which the poller does not read"));
+        problems.push(format!(
+            "modules/poller sets {name}, which the poller does not read"
+        ));
     }
     for s in SETTINGS {
         let Some(var) = s.env else { continue };
         match env.get(var) {
             None => problems.push(format!("modules/poller does not set {var}")),
-            Some(expr) if !mentions_var(expr, s.name) => {
-                problems.push(format!("modules/poller sets {var} = {expr}, not from var.{}", s.name))
-            }
+            Some(expr) if !mentions_var(expr, s.name) => problems.push(format!(
+                "modules/poller sets {var} = {expr}, not from var.{}",
+                s.name
+            )),
             Some(_) => {}
         }
     }
@@ -231,7 +245,9 @@ fn poller_environment_is_exactly_the_tables_env_vars() {
         .next()
         .and_then(|(_, b)| hcl::attr(b, "variables"));
     if variables != Some("local.environment") {
-        problems.push(format!("aws_lambda_function.poller's environment is {variables:?}, not local.environment"));
+        problems.push(format!(
+            "aws_lambda_function.poller's environment is {variables:?}, not local.environment"
+        ));
     }
     assert_none(problems);
 }
@@ -259,9 +275,15 @@ fn tftest_env_lists(text: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn terraform_tests_assert_the_tables_env_vars() {
-    let table: BTreeSet<String> = SETTINGS.iter().filter_map(|s| s.env.map(str::to_string)).collect();
+    let table: BTreeSet<String> = SETTINGS
+        .iter()
+        .filter_map(|s| s.env.map(str::to_string))
+        .collect();
     let mut problems = Vec::new();
-    for file in ["terraform/tests/poller.tftest.hcl", "terraform/tests/root.tftest.hcl"] {
+    for file in [
+        "terraform/tests/poller.tftest.hcl",
+        "terraform/tests/root.tftest.hcl",
+    ] {
         let lists = tftest_env_lists(&read(file));
         if lists.is_empty() {
             problems.push(format!("{file} asserts no env-var list"));
@@ -305,15 +327,22 @@ fn sesload_toml_holds_the_tables_keys_and_local_defaults() {
             Some(r) => (true, r.trim_start()),
             None => (false, t),
         };
-        let Some((key, _)) = rest.split_once('=') else { continue };
+        let Some((key, _)) = rest.split_once('=') else {
+            continue;
+        };
         let key = key.trim();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        if key.is_empty()
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
             continue;
         }
         if commented && by_name(key).is_none() {
             continue; // prose in a comment
         }
-        seen.entry(key.to_string()).or_insert((!commented, after_marker));
+        seen.entry(key.to_string())
+            .or_insert((!commented, after_marker));
     }
     if !after_marker {
         problems.push(format!("sesload.toml has no `{LOCAL_ONLY_MARKER}` section"));
@@ -324,14 +353,20 @@ fn sesload_toml_holds_the_tables_keys_and_local_defaults() {
             continue;
         }
         let Some(s) = by_name(key).filter(|s| s.toml_key().is_some()) else {
-            problems.push(format!("sesload.toml sets `{key}`, which is not a local key of the table"));
+            problems.push(format!(
+                "sesload.toml sets `{key}`, which is not a local key of the table"
+            ));
             continue;
         };
         match s.local_default() {
             Default::Value(v) if toml_equals(s.kind, value, v) => {}
             d => problems.push(format!(
                 "sesload.toml: `{key} = {value}`, the table's local default is {d:?}{}",
-                if matches!(s.local, Local::Override { .. }) { " (a documented local override)" } else { "" }
+                if matches!(s.local, Local::Override { .. }) {
+                    " (a documented local override)"
+                } else {
+                    ""
+                }
             )),
         }
     }

@@ -1,7 +1,10 @@
-//! `sesload.toml`: the local stack's configuration. Keys are the Terraform variable names;
-//! the `[sim]` table is handed to the SES simulator unchanged.
+//! `sesload.toml`: the local stack's configuration. Its keys and defaults are the rows of the
+//! settings table (`sesload_core::config::settings::SETTINGS`) that have a `sesload.toml` key:
+//! the same names as the Terraform variables, the same defaults except the documented local
+//! overrides. The `[sim]` table is handed to the SES simulator (its `verified_identities` default to
+//! `[sender_identity]`).
 //!
-//! Precedence: built-in defaults < file < environment (`SESLOAD_<KEY>`, e.g.
+//! Precedence: the table's defaults < file < environment (`SESLOAD_<KEY>`, e.g.
 //! `SESLOAD_BATCH_SIZE=50`, `SESLOAD_SIM__MAX_SEND_RATE=200` for `[sim] max_send_rate`) <
 //! command-line `--set key=value` flags.
 
@@ -10,46 +13,43 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sesload_core::config::settings::{Default as SettingDefault, Kind, Local, SETTINGS, Setting};
 
-/// The local stack configuration.
+/// The local stack configuration. Every field but `sim` is a `sesload.toml` key of the settings
+/// table, documented there (and in `docs/configuration.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct LocalConfig {
-    /// Records per invocation (event source mapping `batch_size`).
     pub batch_size: usize,
-    /// `maximum_batching_window_in_seconds` of the mapping.
     pub maximum_batching_window_in_seconds: u64,
-    /// `scaling_config.maximum_concurrency` of the mapping: concurrent invocations.
     pub maximum_concurrency: usize,
-    /// The poller function's timeout: the event-source emulator abandons an invocation still
-    /// running after it.
+    /// The event-source emulator abandons an invocation still running after it.
     pub function_timeout_seconds: u64,
-    /// Queue visibility timeout.
     pub visibility_timeout_seconds: u64,
-    /// Redrive policy `maxReceiveCount`.
     pub max_receive_count: u32,
-    /// Fraction of the SES MaxSendRate the poller fleet aims for.
     pub target_utilisation: f64,
     /// Emails/s to pace to instead of asking SES `GetAccount` (0 / absent = ask).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ses_max_send_rate_override: Option<f64>,
-    /// Recipient domains the poller may send to.
-    pub allowed_recipient_domains: Vec<String>,
-    /// Claim each unique_code in the ledger before sending.
-    pub idempotency_enabled: bool,
-    /// Maximum SendEmail calls in flight per invocation.
     pub send_concurrency: usize,
-    /// Ledger claim lease.
-    pub claim_lease_seconds: u64,
-    /// Base of the jittered retry delay for throttled/transient records.
-    pub retry_base_delay_seconds: u64,
-    /// Default SES configuration set (events → local lake).
+    pub quota_cache_seconds: u64,
+    pub allowed_recipient_domains: Vec<String>,
+    /// The SES configuration set the stack creates (events → local lake); the poller's default.
     pub configuration_set_name: String,
-    /// The template created at start (`SimpleEmail`).
+    /// The template created at start.
     pub template_name: String,
+    /// The identity the simulator verifies and the stack's generators send from.
+    pub sender_identity: String,
+    pub idempotency_enabled: bool,
+    pub claim_lease_seconds: u64,
+    pub retry_base_delay_seconds: u64,
+    pub retry_max_delay_seconds: u64,
+    pub park_base_delay_seconds: u64,
+    pub park_max_delay_seconds: u64,
+    pub customer_cache_capacity: usize,
+    pub customer_cache_ttl_seconds: u64,
     /// API key required in `x-api-key` ("" = generate one at start and print it).
     pub api_key: String,
-    /// Verified sender identity.
-    pub sender: String,
     /// Host and port of the HTTP server (port 0 = any free port).
     pub host: String,
     pub port: u16,
@@ -58,35 +58,46 @@ pub struct LocalConfig {
     /// Data directory (`.sesload`).
     pub data_dir: String,
     /// SES simulator settings, passed to `sesload-sim` as they are.
+    #[serde(default)]
     pub sim: toml::Table,
+}
+
+/// A default of the settings table as the TOML value of its key (`None` = unset).
+fn toml_value(kind: Kind, d: SettingDefault) -> Option<toml::Value> {
+    let SettingDefault::Value(v) = d else {
+        return None;
+    };
+    fn parse<T: std::str::FromStr>(v: &str, kind: Kind) -> T {
+        v.parse()
+            .unwrap_or_else(|_| panic!("settings table: default {v:?} does not fit {kind:?}"))
+    }
+    Some(match kind {
+        Kind::Bool => toml::Value::Boolean(parse(v, kind)),
+        Kind::Int { .. } => toml::Value::Integer(parse(v, kind)),
+        Kind::Fraction | Kind::Rate => toml::Value::Float(parse(v, kind)),
+        Kind::Text => toml::Value::String(v.to_string()),
+        Kind::Domains => toml::Value::Array(
+            v.split(',')
+                .map(|d| toml::Value::String(d.to_string()))
+                .collect(),
+        ),
+    })
+}
+
+/// The local defaults of every `sesload.toml` key, from the settings table.
+pub fn defaults_table() -> toml::Table {
+    SETTINGS
+        .iter()
+        .filter(|s| s.toml_key().is_some())
+        .filter_map(|s| Some((s.name.to_string(), toml_value(s.kind, s.local_default())?)))
+        .collect()
 }
 
 impl Default for LocalConfig {
     fn default() -> Self {
-        Self {
-            batch_size: 20,
-            maximum_batching_window_in_seconds: 1,
-            maximum_concurrency: 2,
-            function_timeout_seconds: 30,
-            visibility_timeout_seconds: 300,
-            max_receive_count: 5,
-            target_utilisation: 0.98,
-            ses_max_send_rate_override: None,
-            allowed_recipient_domains: vec!["simulator.amazonses.com".into()],
-            idempotency_enabled: true,
-            send_concurrency: 32,
-            claim_lease_seconds: 120,
-            retry_base_delay_seconds: 2,
-            configuration_set_name: "load-test-config".into(),
-            template_name: "SimpleEmail".into(),
-            api_key: String::new(),
-            sender: "sender@example.com".into(),
-            host: "127.0.0.1".into(),
-            port: 8787,
-            sim_port: 0,
-            data_dir: ".sesload".into(),
-            sim: toml::Table::new(),
-        }
+        toml::Value::Table(defaults_table())
+            .try_into()
+            .expect("the settings table's local defaults make a LocalConfig")
     }
 }
 
@@ -99,30 +110,23 @@ pub enum LocalConfigError {
     Invalid(String),
 }
 
-/// Top-level keys (for env lookup and error messages).
-pub const KEYS: &[&str] = &[
-    "batch_size",
-    "maximum_batching_window_in_seconds",
-    "maximum_concurrency",
-    "function_timeout_seconds",
-    "visibility_timeout_seconds",
-    "max_receive_count",
-    "target_utilisation",
-    "ses_max_send_rate_override",
-    "allowed_recipient_domains",
-    "idempotency_enabled",
-    "send_concurrency",
-    "claim_lease_seconds",
-    "retry_base_delay_seconds",
-    "configuration_set_name",
-    "template_name",
-    "api_key",
-    "sender",
-    "host",
-    "port",
-    "sim_port",
-    "data_dir",
-];
+/// Top-level keys (for env lookup and error messages), in the settings table's order.
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    SETTINGS.iter().filter_map(Setting::toml_key)
+}
+
+/// A TOML value as the poller's environment variable holds it (lists comma-separated).
+fn env_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    }
+}
 
 fn parse_scalar(key: &str, raw: &str) -> toml::Value {
     if key == "allowed_recipient_domains" {
@@ -163,10 +167,10 @@ fn set_path(table: &mut toml::Table, key: &str, raw: &str) -> Result<(), LocalCo
         cur.insert(leaf.to_string(), parse_scalar(leaf, raw));
         return Ok(());
     }
-    if !KEYS.contains(&key) {
+    if !keys().any(|k| k == key) {
         return Err(LocalConfigError::Invalid(format!(
             "unknown key {key:?}; known keys: {}, sim.<key>",
-            KEYS.join(", ")
+            keys().collect::<Vec<_>>().join(", ")
         )));
     }
     table.insert(key.to_string(), parse_scalar(key, raw));
@@ -181,13 +185,14 @@ impl LocalConfig {
         env: impl Fn(&str) -> Option<String>,
         overrides: &[(String, String)],
     ) -> Result<Self, LocalConfigError> {
-        let mut table = toml::Table::new();
+        let mut table = defaults_table();
         if let Some(p) = file {
             match std::fs::read_to_string(p) {
                 Ok(text) => {
-                    table = text
+                    let from_file = text
                         .parse::<toml::Table>()
                         .map_err(|e| LocalConfigError::Invalid(format!("{}: {e}", p.display())))?;
+                    table.extend(from_file);
                 }
                 Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
@@ -198,7 +203,7 @@ impl LocalConfig {
                 }
             }
         }
-        for key in KEYS {
+        for key in keys() {
             if let Some(v) = env(&format!("SESLOAD_{}", key.to_ascii_uppercase())) {
                 set_path(&mut table, key, &v)?;
             }
@@ -206,9 +211,12 @@ impl LocalConfig {
         for (k, v) in overrides {
             set_path(&mut table, k, v)?;
         }
-        let cfg: LocalConfig = toml::Value::Table(table)
+        let mut cfg: LocalConfig = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| LocalConfigError::Invalid(e.to_string()))?;
+        if cfg.ses_max_send_rate_override == Some(0.0) {
+            cfg.ses_max_send_rate_override = None;
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -229,60 +237,29 @@ impl LocalConfig {
         .collect()
     }
 
+    /// Check every key against the settings table's rule (ranges, fractions, lists), and the
+    /// pairs that must be ordered.
     pub fn validate(&self) -> Result<(), LocalConfigError> {
-        let bad = |m: String| Err(LocalConfigError::Invalid(m));
-        if !(1..=10_000).contains(&self.batch_size) {
-            return bad(format!(
-                "batch_size = {} must be in 1..=10000",
-                self.batch_size
-            ));
+        let table = toml::Table::try_from(self)
+            .map_err(|e| LocalConfigError::Invalid(format!("cannot serialise: {e}")))?;
+        for s in SETTINGS {
+            let (Some(key), Some(v)) = (s.toml_key(), table.get(s.name)) else {
+                continue;
+            };
+            check(s, key, v).map_err(LocalConfigError::Invalid)?;
         }
-        if self.maximum_batching_window_in_seconds > 300 {
-            return bad(format!(
-                "maximum_batching_window_in_seconds = {} must be in 0..=300",
-                self.maximum_batching_window_in_seconds
-            ));
-        }
-        if !(1..=1000).contains(&self.maximum_concurrency) {
-            return bad(format!(
-                "maximum_concurrency = {} must be in 1..=1000",
-                self.maximum_concurrency
-            ));
-        }
-        if !(1..=900).contains(&self.function_timeout_seconds) {
-            return bad(format!(
-                "function_timeout_seconds = {} must be in 1..=900",
-                self.function_timeout_seconds
-            ));
-        }
-        if self.visibility_timeout_seconds > 43_200 {
-            return bad(format!(
-                "visibility_timeout_seconds = {} must be at most 43200",
-                self.visibility_timeout_seconds
-            ));
-        }
-        if !(1..=1000).contains(&self.max_receive_count) {
-            return bad(format!(
-                "max_receive_count = {} must be in 1..=1000",
-                self.max_receive_count
-            ));
-        }
-        if !(self.target_utilisation > 0.0 && self.target_utilisation <= 1.0) {
-            return bad(format!(
-                "target_utilisation = {} must be in (0, 1]",
-                self.target_utilisation
-            ));
-        }
-        if let Some(r) = self.ses_max_send_rate_override
-            && !(r >= 0.0 && r.is_finite())
-        {
-            return bad(format!("ses_max_send_rate_override = {r} must be >= 0"));
-        }
-        if self.allowed_recipient_domains.is_empty() {
-            return bad("allowed_recipient_domains must name at least one domain".into());
-        }
-        if self.send_concurrency == 0 {
-            return bad("send_concurrency must be at least 1".into());
+        for (base, max) in [
+            ("retry_base_delay_seconds", "retry_max_delay_seconds"),
+            ("park_base_delay_seconds", "park_max_delay_seconds"),
+        ] {
+            let (b, m) = (table[base].as_integer(), table[max].as_integer());
+            if m < b {
+                return Err(LocalConfigError::Invalid(format!(
+                    "{max} = {} must be >= {base} = {}",
+                    m.unwrap_or_default(),
+                    b.unwrap_or_default()
+                )));
+            }
         }
         Ok(())
     }
@@ -296,6 +273,25 @@ impl LocalConfig {
                 "batch_size = {}: AWS requires maximum_batching_window_in_seconds >= 1 when batch_size > 10",
                 self.batch_size
             ));
+        }
+        if let Some(verified) = self
+            .sim
+            .get("verified_identities")
+            .and_then(|v| v.as_array())
+        {
+            let identity = self.sender_identity.to_ascii_lowercase();
+            let domain = identity.rsplit('@').next().unwrap_or_default();
+            let covered = verified.iter().filter_map(|v| v.as_str()).any(|v| {
+                let v = v.to_ascii_lowercase();
+                v == identity || v == domain
+            });
+            if !covered {
+                w.push(format!(
+                    "sender_identity = {:?} is not in [sim] verified_identities: the simulator rejects the stack's own sends from {}",
+                    self.sender_identity,
+                    self.sender_address()
+                ));
+            }
         }
         let rule = 6 * self.function_timeout_seconds + self.maximum_batching_window_in_seconds;
         if self.visibility_timeout_seconds < rule {
@@ -315,41 +311,44 @@ impl LocalConfig {
         Duration::from_secs(self.function_timeout_seconds)
     }
 
-    /// The poller's environment (names of `sesload_core::config::ENV_VARS`) for this stack.
+    /// The simulator's settings: `[sim]`, with `verified_identities` defaulting to
+    /// `[sender_identity]`.
+    pub fn sim_table(&self) -> toml::Table {
+        let mut sim = self.sim.clone();
+        sim.entry("verified_identities").or_insert_with(|| {
+            toml::Value::Array(vec![toml::Value::String(self.sender_identity.clone())])
+        });
+        sim
+    }
+
+    /// The address the stack's own generators (backlogs, demos) send from: `sender_identity`
+    /// when it is an address, else `sender@<sender_identity>`.
+    pub fn sender_address(&self) -> String {
+        if self.sender_identity.contains('@') {
+            self.sender_identity.clone()
+        } else {
+            format!("sender@{}", self.sender_identity)
+        }
+    }
+
+    /// The poller's environment for this stack: every variable of the settings table the local
+    /// stack sets (its own queue and tables, and the `sesload.toml` keys the poller reads).
     pub fn poller_env(&self) -> HashMap<String, String> {
-        let mut m = HashMap::new();
-        let mut put = |k: &str, v: String| {
-            m.insert(k.to_string(), v);
-        };
-        put("QUEUE_URL", "sqlite://local/queue".into());
-        put("DLQ_URL", "sqlite://local/dlq".into());
-        put("CUSTOMERS_TABLE", "customers".into());
-        put("LEDGER_TABLE", "ledger".into());
-        put("IDEMPOTENCY_ENABLED", self.idempotency_enabled.to_string());
-        put("CLAIM_LEASE_SECONDS", self.claim_lease_seconds.to_string());
-        put(
-            "ALLOWED_RECIPIENT_DOMAINS",
-            self.allowed_recipient_domains.join(","),
-        );
-        put(
-            "DEFAULT_CONFIGURATION_SET",
-            self.configuration_set_name.clone(),
-        );
-        put("TARGET_UTILISATION", self.target_utilisation.to_string());
-        put(
-            "SES_MAX_SEND_RATE_OVERRIDE",
-            self.ses_max_send_rate_override
-                .filter(|r| *r > 0.0)
-                .map(|r| r.to_string())
-                .unwrap_or_default(),
-        );
-        put("MAXIMUM_CONCURRENCY", self.maximum_concurrency.to_string());
-        put("SEND_CONCURRENCY", self.send_concurrency.to_string());
-        put(
-            "RETRY_BASE_DELAY_SECONDS",
-            self.retry_base_delay_seconds.to_string(),
-        );
-        m
+        let table = toml::Table::try_from(self).expect("a LocalConfig serialises");
+        SETTINGS
+            .iter()
+            .filter_map(|s| {
+                let env = s.env?;
+                let value = match s.local {
+                    Local::Absent => return None,
+                    Local::Wired(v) => v.to_string(),
+                    Local::Key | Local::Override { .. } => {
+                        table.get(s.name).map(env_value).unwrap_or_default()
+                    }
+                };
+                Some((env.to_string(), value))
+            })
+            .collect()
     }
 
     /// The validated poller configuration for this stack.
@@ -357,6 +356,39 @@ impl LocalConfig {
         let env = self.poller_env();
         sesload_core::PollerConfig::from_lookup(|k| env.get(k).cloned())
     }
+}
+
+/// One key's value against its setting's rule; the message names the key and the value.
+fn check(s: &Setting, key: &str, v: &toml::Value) -> Result<(), String> {
+    let number = v.as_float().or_else(|| v.as_integer().map(|i| i as f64));
+    match s.kind {
+        Kind::Int { min, max } => {
+            let n = v.as_integer().unwrap_or(-1);
+            if n < 0 || !(min..=max).contains(&n.unsigned_abs()) {
+                return Err(format!("{key} = {v} must be in {min}..={max}"));
+            }
+        }
+        Kind::Fraction => {
+            if !number.is_some_and(|f| f > 0.0 && f <= 1.0) {
+                return Err(format!("{key} = {v} must be in (0, 1]"));
+            }
+        }
+        Kind::Rate => {
+            // 0 means unset locally.
+            if !number.is_some_and(|f| f >= 0.0 && f.is_finite()) {
+                return Err(format!(
+                    "{key} = {v} must be >= 0 (0 or absent = ask GetAccount)"
+                ));
+            }
+        }
+        Kind::Domains => {
+            if v.as_array().is_none_or(|a| a.is_empty()) {
+                return Err(format!("{key} must name at least one domain"));
+            }
+        }
+        Kind::Bool | Kind::Text => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -405,6 +437,137 @@ mod tests {
     }
 
     #[test]
+    fn keys_and_defaults_are_the_settings_tables() {
+        // Every field but `sim` is a key of the table, and every key of the table a field.
+        let with_override = LocalConfig {
+            ses_max_send_rate_override: Some(5.0),
+            ..LocalConfig::default()
+        };
+        let fields: Vec<String> = toml::Table::try_from(&with_override)
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "sim")
+            .cloned()
+            .collect();
+        let mut want: Vec<String> = keys().map(str::to_string).collect();
+        let mut got = fields.clone();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        // The defaults are the table's local defaults, overrides included.
+        let d = LocalConfig::default();
+        assert_eq!(d.batch_size, 100);
+        assert_eq!(d.max_receive_count, 10);
+        assert_eq!(d.configuration_set_name, "load-test-config");
+        assert_eq!(d.sender_identity, "example.com");
+        assert_eq!(d.park_base_delay_seconds, 10);
+        assert_eq!(d.park_max_delay_seconds, 900);
+        assert_eq!(d.ses_max_send_rate_override, None);
+        assert!(d.validate().is_ok());
+        assert_eq!(
+            LocalConfig::load(None, false, |_| None, &[]).unwrap(),
+            d,
+            "no file, no env, no flags = the defaults"
+        );
+    }
+
+    #[test]
+    fn poller_env_is_the_tables_env_vars() {
+        let cfg = LocalConfig {
+            park_base_delay_seconds: 3,
+            allowed_recipient_domains: vec!["a.com".into(), "b.org".into()],
+            ..LocalConfig::default()
+        };
+        let env = cfg.poller_env();
+        for s in SETTINGS {
+            let Some(name) = s.env else { continue };
+            assert_eq!(
+                env.contains_key(name),
+                s.local != Local::Absent,
+                "{name}: set locally iff the table gives the local stack a value"
+            );
+        }
+        assert_eq!(env["CONTROL_TABLE"], "control");
+        assert_eq!(env["CONFIGURATION_SET_NAME"], "load-test-config");
+        assert_eq!(env["PARK_BASE_DELAY_SECONDS"], "3");
+        assert_eq!(env["PARK_MAX_DELAY_SECONDS"], "900");
+        assert_eq!(env["ALLOWED_RECIPIENT_DOMAINS"], "a.com,b.org");
+        assert_eq!(env["TARGET_UTILISATION"], "0.98");
+        assert_eq!(env["SES_MAX_SEND_RATE_OVERRIDE"], "");
+        let pc = cfg.poller_config().unwrap();
+        assert_eq!(pc.park_base_delay, Duration::from_secs(3));
+        assert_eq!(
+            pc.default_configuration_set.as_deref(),
+            Some("load-test-config")
+        );
+        assert_eq!(pc.control_table, "control");
+        // 0 means "ask GetAccount" locally.
+        let zero = LocalConfig::load(
+            None,
+            false,
+            |_| None,
+            &[("ses_max_send_rate_override".into(), "0".into())],
+        )
+        .unwrap();
+        assert_eq!(
+            zero.poller_config().unwrap().ses_max_send_rate_override,
+            None
+        );
+        let fixed = LocalConfig::load(
+            None,
+            false,
+            |k| (k == "SESLOAD_SES_MAX_SEND_RATE_OVERRIDE").then(|| "50".to_string()),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            fixed.poller_config().unwrap().ses_max_send_rate_override,
+            Some(50.0)
+        );
+    }
+
+    #[test]
+    fn sender_identity_is_verified_and_sends() {
+        let d = LocalConfig::default();
+        assert_eq!(d.sender_address(), "sender@example.com");
+        assert_eq!(
+            d.sim_table()["verified_identities"],
+            toml::Value::Array(vec!["example.com".into()])
+        );
+        let addr = LocalConfig {
+            sender_identity: "ops@mail.test".into(),
+            ..LocalConfig::default()
+        };
+        assert_eq!(addr.sender_address(), "ops@mail.test");
+        assert!(addr.warnings().is_empty());
+        // An explicit [sim] list wins, and a sender it does not verify is said at start.
+        let mut unverified = addr.clone();
+        unverified.sim.insert(
+            "verified_identities".into(),
+            toml::Value::Array(vec!["example.com".into()]),
+        );
+        assert_eq!(
+            unverified.sim_table()["verified_identities"],
+            toml::Value::Array(vec!["example.com".into()])
+        );
+        let w = unverified.warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("sender_identity = \"ops@mail.test\""),
+            "{w:?}"
+        );
+        let mut domain = addr;
+        domain.sim.insert(
+            "verified_identities".into(),
+            toml::Value::Array(vec!["MAIL.test".into()]),
+        );
+        assert!(
+            domain.warnings().is_empty(),
+            "the domain verifies the address"
+        );
+    }
+
+    #[test]
     fn bad_values_name_the_key() {
         let err = LocalConfig::load(None, false, |_| None, &[("batch_size".into(), "0".into())])
             .unwrap_err();
@@ -441,5 +604,44 @@ mod tests {
             err.to_string().contains("function_timeout_seconds = 0"),
             "{err}"
         );
+        for (key, value, says) in [
+            (
+                "park_max_delay_seconds",
+                "901",
+                "park_max_delay_seconds = 901 must be in 1..=900",
+            ),
+            (
+                "park_base_delay_seconds",
+                "0",
+                "park_base_delay_seconds = 0 must be in 1..=900",
+            ),
+            (
+                "target_utilisation",
+                "1.5",
+                "target_utilisation = 1.5 must be in (0, 1]",
+            ),
+            (
+                "retry_max_delay_seconds",
+                "1",
+                "retry_max_delay_seconds = 1 must be >= retry_base_delay_seconds = 2",
+            ),
+            (
+                "park_max_delay_seconds",
+                "5",
+                "park_max_delay_seconds = 5 must be >= park_base_delay_seconds = 10",
+            ),
+            (
+                "send_concurrency",
+                "0",
+                "send_concurrency = 0 must be in 1..=1024",
+            ),
+        ] {
+            let err = LocalConfig::load(None, false, |_| None, &[(key.into(), value.into())])
+                .unwrap_err();
+            assert!(err.to_string().contains(says), "{key}={value}: {err}");
+        }
+        let err = LocalConfig::load(None, false, |_| None, &[("sender".into(), "a@b.c".into())])
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown key \"sender\""), "{err}");
     }
 }

@@ -21,7 +21,7 @@ impl Backlog {
     /// The body of request `n`: a mailbox-simulator success address, a unique code per request.
     pub fn request_body(&self, cfg: &LocalConfig, n: u64) -> String {
         serde_json::json!({
-            "from": cfg.sender,
+            "from": cfg.sender_address(),
             "to": format!("success+{n}@simulator.amazonses.com"),
             "template_name": cfg.template_name,
             "user_id": ((n % self.customers.max(1)) + 1).to_string(),

@@ -16,10 +16,11 @@ use crate::StackError;
 /// Name of the event destination the stack creates on its configuration set.
 pub const EVENT_DESTINATION: &str = "lake";
 
-/// The simulator configuration of `cfg`: its `[sim]` table, with the lake under `data_dir`
+/// The simulator configuration of `cfg`: its `[sim]` table (verified identities default to
+/// `sender_identity`), with the lake under `data_dir`
 /// and no pre-made configuration sets (the stack creates its own through the SDK).
 pub fn sim_config(cfg: &LocalConfig, data_dir: &Path) -> Result<SimConfig, StackError> {
-    let mut table = cfg.sim.clone();
+    let mut table = cfg.sim_table();
     if !table.contains_key("configuration_sets") {
         table.insert("configuration_sets".into(), toml::Value::Array(Vec::new()));
     }

@@ -56,7 +56,7 @@ fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -595,13 +595,21 @@ mod tests {
                 s.name
             );
             if s.env.is_some() {
-                assert!(s.modules.contains(&"poller"), "{}: env var without a poller module variable", s.name);
+                assert!(
+                    s.modules.contains(&"poller"),
+                    "{}: env var without a poller module variable",
+                    s.name
+                );
             }
             if let Default::Value(v) = s.local_default()
                 && let Kind::Int { min, max } = s.kind
             {
                 let n: u64 = v.parse().unwrap();
-                assert!((min..=max).contains(&n), "{}: default {n} outside its range", s.name);
+                assert!(
+                    (min..=max).contains(&n),
+                    "{}: default {n} outside its range",
+                    s.name
+                );
             }
         }
     }

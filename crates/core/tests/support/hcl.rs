@@ -44,9 +44,16 @@ pub fn parse(src: &str) -> Result<Vec<Item>, String> {
 }
 
 /// The blocks `kind "label" ...` of `items`.
-pub fn blocks<'a>(items: &'a [Item], kind: &'a str) -> impl Iterator<Item = (&'a [String], &'a [Item])> {
+pub fn blocks<'a>(
+    items: &'a [Item],
+    kind: &'a str,
+) -> impl Iterator<Item = (&'a [String], &'a [Item])> {
     items.iter().filter_map(move |it| match it {
-        Item::Block { kind: k, labels, body } if k == kind => Some((labels.as_slice(), body.as_slice())),
+        Item::Block {
+            kind: k,
+            labels,
+            body,
+        } if k == kind => Some((labels.as_slice(), body.as_slice())),
         _ => None,
     })
 }
@@ -59,7 +66,11 @@ pub fn block<'a>(items: &'a [Item], kind: &str, label: &str) -> Option<&'a [Item
 /// The block `kind "label1" "label2" ...` of `items` (e.g. `resource "type" "name"`).
 pub fn labelled<'a>(items: &'a [Item], kind: &str, want: &[&str]) -> Option<&'a [Item]> {
     items.iter().find_map(|it| match it {
-        Item::Block { kind: k, labels, body } if k == kind && labels.iter().map(String::as_str).eq(want.iter().copied()) => {
+        Item::Block {
+            kind: k,
+            labels,
+            body,
+        } if k == kind && labels.iter().map(String::as_str).eq(want.iter().copied()) => {
             Some(body.as_slice())
         }
         _ => None,
@@ -116,7 +127,11 @@ impl Parser {
     }
 
     fn err(&self, what: &str) -> String {
-        let line = self.s[..self.i.min(self.s.len())].iter().filter(|c| **c == '\n').count() + 1;
+        let line = self.s[..self.i.min(self.s.len())]
+            .iter()
+            .filter(|c| **c == '\n')
+            .count()
+            + 1;
         format!("line {line}: {what}")
     }
 
@@ -130,7 +145,9 @@ impl Parser {
             }
             (Some('/'), Some('*')) => {
                 self.i += 2;
-                while self.i < self.s.len() && !(self.peek() == Some('*') && self.peek2() == Some('/')) {
+                while self.i < self.s.len()
+                    && !(self.peek() == Some('*') && self.peek2() == Some('/'))
+                {
                     self.i += 1;
                 }
                 self.i = (self.i + 2).min(self.s.len());
@@ -154,7 +171,10 @@ impl Parser {
 
     fn ident(&mut self) -> Option<String> {
         let start = self.i;
-        while self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+        while self
+            .peek()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        {
             self.i += 1;
         }
         (self.i > start).then(|| self.s[start..self.i].iter().collect())
@@ -185,7 +205,10 @@ impl Parser {
                         labels.push(raw[1..raw.len() - 1].to_string());
                     }
                     Some('{') => break,
-                    _ => labels.push(self.ident().ok_or_else(|| self.err("expected a label or '{'"))?),
+                    _ => labels.push(
+                        self.ident()
+                            .ok_or_else(|| self.err("expected a label or '{'"))?,
+                    ),
                 }
             }
             self.i += 1;
@@ -194,7 +217,11 @@ impl Parser {
                 return Err(self.err(&format!("block {name} is not closed")));
             }
             self.i += 1;
-            items.push(Item::Block { kind: name, labels, body });
+            items.push(Item::Block {
+                kind: name,
+                labels,
+                body,
+            });
         }
     }
 
@@ -316,7 +343,12 @@ impl Parser {
                 {
                     self.i += 1;
                 }
-                self.s[start..self.i].iter().collect::<String>().parse().ok().map(Value::Number)
+                self.s[start..self.i]
+                    .iter()
+                    .collect::<String>()
+                    .parse()
+                    .ok()
+                    .map(Value::Number)
             }
             _ => match self.ident()?.as_str() {
                 "true" => Some(Value::Bool(true)),
@@ -360,7 +392,10 @@ impl Parser {
                     // `$${` is a literal `${`; a bare `${` is an interpolation: not a literal.
                     return None;
                 }
-                '$' | '%' if self.peek2() == Some(self.peek()?) && self.s.get(self.i + 2) == Some(&'{') => {
+                '$' | '%'
+                    if self.peek2() == Some(self.peek()?)
+                        && self.s.get(self.i + 2) == Some(&'{') =>
+                {
                     out.push(self.peek()?);
                     out.push('{');
                     self.i += 3;
@@ -405,7 +440,10 @@ locals {
         assert_eq!(attr(body, "type"), Some("list(string)"));
         assert_eq!(
             literal(attr(body, "default").unwrap()),
-            Some(Value::List(vec![Value::Str("x".into()), Value::Str("y".into())]))
+            Some(Value::List(vec![
+                Value::Str("x".into()),
+                Value::Str("y".into())
+            ]))
         );
         assert_eq!(literal(attr(body, "description").unwrap()), None);
         let (_, locals) = blocks(&items, "locals").next().unwrap();
@@ -414,13 +452,22 @@ locals {
             env,
             vec![
                 ("A_B".to_string(), "tostring(var.b)".to_string()),
-                ("C".to_string(), "var.c == null ? \"\" : tostring(var.c)".to_string()),
+                (
+                    "C".to_string(),
+                    "var.c == null ? \"\" : tostring(var.c)".to_string()
+                ),
             ]
         );
         assert_eq!(literal("0.98"), Some(Value::Number(0.98)));
         assert_eq!(literal("null"), Some(Value::Null));
         assert_eq!(literal("\"a\\r\\nb\""), Some(Value::Str("a\r\nb".into())));
-        assert_eq!(literal("{ project = \"sesload\" }"), Some(Value::Object(vec![("project".into(), Value::Str("sesload".into()))])));
+        assert_eq!(
+            literal("{ project = \"sesload\" }"),
+            Some(Value::Object(vec![(
+                "project".into(),
+                Value::Str("sesload".into())
+            )]))
+        );
         assert_eq!(literal("var.x"), None);
     }
 }

@@ -276,6 +276,7 @@ async fn one_run(
         ),
         ("CUSTOMERS_TABLE", "customers".into()),
         ("LEDGER_TABLE", "ledger".into()),
+        ("CONTROL_TABLE", "control".into()),
         ("SES_MAX_SEND_RATE_OVERRIDE", "100000".into()),
         ("MAXIMUM_CONCURRENCY", "1".into()),
         (
