@@ -1,7 +1,10 @@
 """Contracts between the Terraform stack and the rest of the repository.
 
-- The poller module sets exactly the environment variables the Rust poller reads
-  (`crates/core/src/config.rs` `ENV_VARS`), and the Terraform tests assert that same list.
+The settings (Terraform variables, the poller module's environment, the env-var lists the Terraform
+tests assert, `sesload.toml`) are checked against the Rust settings table in one place:
+`cargo test -p sesload-core --test settings`. Here:
+
+- The seeder reads CUSTOMERS_TABLE only; `terraform.tfvars.example` sets only root variables.
 - The Glue table `ses_events` (Firehose's Parquet schema, Athena's table) has the same columns,
   partition keys and projection as `sql/ddl/ses_events.sql`, the SQL single source, and the local
   DuckDB definition (`sql/local/ses_events.sql`) reads the SES records into the same columns.
@@ -24,29 +27,13 @@ import hcl2  # installed with checkov (bc-python-hcl2)
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG_RS = REPO / "crates/core/src/config.rs"
 TF = REPO / "terraform"
-POLLER_MAIN = TF / "modules/poller/main.tf"
 ANALYTICS_MAIN = TF / "modules/analytics/main.tf"
 DDL = REPO / "sql/ddl/ses_events.sql"
 SQL = REPO / "sql"
 
 
 # --- parsing helpers ------------------------------------------------------------------------
-
-
-def rust_env_vars() -> list[str]:
-    """Names in `pub const ENV_VARS: &[(&str, Option<&str>, &str)] = &[ ... ];`."""
-    src = CONFIG_RS.read_text()
-    m = re.search(r"pub const ENV_VARS\b[^=]*=\s*&\[(.*?)\n\];", src, re.S)
-    assert m, f"ENV_VARS not found in {CONFIG_RS}"
-    body = m.group(1)
-    names = re.findall(r'\(\s*"([A-Z][A-Z0-9_]*)"\s*,', body)
-    # Every tuple must have been recognised: count the tuple openings independently.
-    tuples = len(re.findall(r"^\s*\(\s*$|^\s*\(\s*\"", body, re.M))
-    assert names and len(names) == tuples, f"parsed {names} from {tuples} tuples in ENV_VARS"
-    assert len(names) == len(set(names)), f"duplicate names in ENV_VARS: {names}"
-    return names
 
 
 # bc-python-hcl2 (checkov's fork) wraps every attribute value in a one-element list;
@@ -75,15 +62,6 @@ def hcl_resource(path: Path, rtype: str, name: str) -> dict:
         if rtype in block and name in block[rtype]:
             return block[rtype][name]
     raise AssertionError(f"{rtype}.{name} not found in {path}")
-
-
-def tftest_env_lists(path: Path) -> list[list[str]]:
-    """The literal env-var lists the Terraform tests assert (toset([...]) / sort([...]) with QUEUE_URL)."""
-    text = path.read_text()
-    lists = []
-    for m in re.finditer(r"(?:toset|sort)\(\[(\s*\"QUEUE_URL\".*?)\]\)", text, re.S):
-        lists.append(re.findall(r'"([A-Z][A-Z0-9_]*)"', m.group(1)))
-    return lists
 
 
 def split_top_level(s: str, sep: str = ",") -> list[str]:
@@ -135,31 +113,6 @@ def ddl_parts() -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str,
 
 
 # --- tests ----------------------------------------------------------------------------------
-
-
-def test_poller_module_sets_exactly_the_rust_env_vars():
-    rust = rust_env_vars()
-    env = hcl_locals(POLLER_MAIN)["environment"]
-    tf = list(env.keys())
-    assert sorted(tf) == sorted(rust), (
-        f"missing in Terraform: {sorted(set(rust) - set(tf))}; "
-        f"not read by the poller: {sorted(set(tf) - set(rust))}"
-    )
-
-
-def test_poller_lambda_environment_comes_from_that_map():
-    # The function's environment must be the checked map, not a second hand-written one.
-    src = POLLER_MAIN.read_text()
-    block = re.search(r"environment\s*\{\s*variables\s*=\s*([^\n]+)\n", src)
-    assert block and block.group(1).strip() == "local.environment"
-
-
-@pytest.mark.parametrize("tftest", ["poller.tftest.hcl", "root.tftest.hcl"])
-def test_terraform_tests_assert_the_same_names(tftest):
-    lists = tftest_env_lists(TF / "tests" / tftest)
-    assert lists, f"no env-var list found in {tftest}"
-    for names in lists:
-        assert sorted(names) == sorted(rust_env_vars()), f"{tftest} asserts a stale list: {names}"
 
 
 def test_seeder_reads_customers_table_only():
