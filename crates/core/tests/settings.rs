@@ -302,6 +302,35 @@ fn terraform_tests_assert_the_tables_env_vars() {
     assert_none(problems);
 }
 
+#[test]
+fn tfvars_example_shows_the_tables_defaults() {
+    let file = "terraform/terraform.tfvars.example";
+    let items = parse(file);
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for item in &items {
+        let Item::Attr { name, expr } = item else { continue };
+        let Some(s) = by_name(name) else { continue };
+        checked += 1;
+        if !s.root {
+            problems.push(format!("{file} sets `{name}`, which is not a root variable"));
+            continue;
+        }
+        let ok = match (hcl::literal(expr), s.default) {
+            (Some(Value::Null), Default::Unset) => true,
+            (Some(l), Default::Value(v)) => hcl_equals(s.kind, &l, v),
+            // A required variable's example value is the user's to choose.
+            (Some(_), Default::Required) => true,
+            _ => false,
+        };
+        if !ok {
+            problems.push(format!("{file}: `{name} = {expr}`, the default is {:?}", s.default));
+        }
+    }
+    assert!(checked >= 10, "only {checked} settings found in {file}");
+    assert_none(problems);
+}
+
 /// The line of `sesload.toml` that starts the local-only keys.
 const LOCAL_ONLY_MARKER: &str = "# --- the local stack only";
 
