@@ -59,35 +59,35 @@ run "widgets_and_alarms" {
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.access_denied.alarm_name == "t-access-denied" &&
-      aws_cloudwatch_metric_alarm.access_denied.namespace == "sesload" &&
-      aws_cloudwatch_metric_alarm.access_denied.metric_name == "access_denied" &&
-      aws_cloudwatch_metric_alarm.access_denied.dimensions == tomap({ FunctionName = "t-poller" }) &&
-      aws_cloudwatch_metric_alarm.access_denied.statistic == "Sum" &&
-      aws_cloudwatch_metric_alarm.access_denied.threshold == 0 &&
-      aws_cloudwatch_metric_alarm.access_denied.comparison_operator == "GreaterThanThreshold" &&
-      aws_cloudwatch_metric_alarm.access_denied.evaluation_periods == 1
+      aws_cloudwatch_metric_alarm.counter["access_denied"].alarm_name == "t-access-denied" &&
+      aws_cloudwatch_metric_alarm.counter["access_denied"].namespace == "sesload" &&
+      aws_cloudwatch_metric_alarm.counter["access_denied"].metric_name == "access_denied" &&
+      aws_cloudwatch_metric_alarm.counter["access_denied"].dimensions == tomap({ FunctionName = "t-poller" }) &&
+      aws_cloudwatch_metric_alarm.counter["access_denied"].statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.counter["access_denied"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.counter["access_denied"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.counter["access_denied"].evaluation_periods == 1
     )
     error_message = "access denied alarm: any access_denied of the fleet in one minute"
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.emails_parked.alarm_name == "t-emails-parked" &&
-      aws_cloudwatch_metric_alarm.emails_parked.metric_name == "emails_parked" &&
-      aws_cloudwatch_metric_alarm.emails_parked.period == 60 &&
-      aws_cloudwatch_metric_alarm.emails_parked.evaluation_periods == 15 &&
-      aws_cloudwatch_metric_alarm.emails_parked.datapoints_to_alarm == 15 &&
-      aws_cloudwatch_metric_alarm.emails_parked.threshold == 0 &&
-      aws_cloudwatch_metric_alarm.emails_parked.treat_missing_data == "notBreaching"
+      aws_cloudwatch_metric_alarm.counter["emails_parked"].alarm_name == "t-emails-parked" &&
+      aws_cloudwatch_metric_alarm.counter["emails_parked"].metric_name == "emails_parked" &&
+      aws_cloudwatch_metric_alarm.counter["emails_parked"].period == 60 &&
+      aws_cloudwatch_metric_alarm.counter["emails_parked"].evaluation_periods == 15 &&
+      aws_cloudwatch_metric_alarm.counter["emails_parked"].datapoints_to_alarm == 15 &&
+      aws_cloudwatch_metric_alarm.counter["emails_parked"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.counter["emails_parked"].treat_missing_data == "notBreaching"
     )
     error_message = "parked alarm: records parked in every minute of 15 (sustained, not one park)"
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.quota_fetch_failures.alarm_name == "t-quota-fetch-failures" &&
-      aws_cloudwatch_metric_alarm.quota_fetch_failures.metric_name == "quota_fetch_failures" &&
-      aws_cloudwatch_metric_alarm.quota_fetch_failures.evaluation_periods == 5 &&
-      aws_cloudwatch_metric_alarm.quota_fetch_failures.datapoints_to_alarm == 5
+      aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].alarm_name == "t-quota-fetch-failures" &&
+      aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].metric_name == "quota_fetch_failures" &&
+      aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].evaluation_periods == 5 &&
+      aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].datapoints_to_alarm == 5
     )
     error_message = "GetAccount alarm: failures in every minute of 5"
   }
@@ -159,11 +159,11 @@ run "alarm_windows_and_timeout_follow_the_variables" {
     error_message = "95 % of a 120 s timeout is 114,000 ms"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.emails_parked.evaluation_periods == 30 && aws_cloudwatch_metric_alarm.quota_fetch_failures.evaluation_periods == 2
+    condition     = aws_cloudwatch_metric_alarm.counter["emails_parked"].evaluation_periods == 30 && aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].evaluation_periods == 2
     error_message = "the sustained windows follow their variables"
   }
   assert {
-    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.access_denied, aws_cloudwatch_metric_alarm.emails_parked, aws_cloudwatch_metric_alarm.quota_fetch_failures] : a.namespace == "loadtest"])
+    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.counter["access_denied"], aws_cloudwatch_metric_alarm.counter["emails_parked"], aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"]] : a.namespace == "loadtest"])
     error_message = "the EMF alarms read metrics_namespace"
   }
 }

@@ -243,51 +243,39 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
 # --- second-wave regimes: one alarm each for the whole fleet (the FunctionName dimension sums every
 # instance) ---------------------------------------------------------------------------------------
 
-resource "aws_cloudwatch_metric_alarm" "access_denied" {
-  alarm_name          = "${var.name_prefix}-access-denied"
-  alarm_description   = "SES answered AccessDeniedException: IAM does not allow the identity, configuration set or template a request names; those records are dead-lettered with reason access_denied (docs/operations.md)."
-  namespace           = local.ns
-  metric_name         = "access_denied"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
+locals {
+  # Poller counters that alarm when they are above 0 in every minute of `minutes` minutes.
+  counter_alarms = {
+    access_denied = {
+      alarm   = "access-denied"
+      minutes = 1
+      why     = "SES answered AccessDeniedException: IAM does not allow the identity, configuration set or template a request names; those records are dead-lettered with reason access_denied (docs/operations.md)."
+    }
+    emails_parked = {
+      alarm   = "emails-parked"
+      minutes = var.parked_alarm_minutes
+      why     = "The poller has parked records every minute for ${var.parked_alarm_minutes} minutes: sending is paused (account or configuration set) or the daily quota is used up; nothing is lost, records wait on the source queue (docs/operations.md)."
+    }
+    quota_fetch_failures = {
+      alarm   = "quota-fetch-failures"
+      minutes = var.quota_fetch_failure_alarm_minutes
+      why     = "SES GetAccount has failed every minute for ${var.quota_fetch_failure_alarm_minutes} minutes: the poller paces from its last answer (or parks with reason quota_unknown) and cannot see a paused account or a used-up daily quota (docs/operations.md)."
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "emails_parked" {
-  alarm_name          = "${var.name_prefix}-emails-parked"
-  alarm_description   = "The poller has parked records every minute for ${var.parked_alarm_minutes} minutes: sending is paused (account or configuration set) or the daily quota is used up; nothing is lost, records wait on the source queue (docs/operations.md)."
-  namespace           = local.ns
-  metric_name         = "emails_parked"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = var.parked_alarm_minutes
-  datapoints_to_alarm = var.parked_alarm_minutes
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
-}
+resource "aws_cloudwatch_metric_alarm" "counter" {
+  for_each = local.counter_alarms
 
-resource "aws_cloudwatch_metric_alarm" "quota_fetch_failures" {
-  alarm_name          = "${var.name_prefix}-quota-fetch-failures"
-  alarm_description   = "SES GetAccount has failed every minute for ${var.quota_fetch_failure_alarm_minutes} minutes: the poller paces from its last answer (or parks with reason quota_unknown) and cannot see a paused account or a used-up daily quota (docs/operations.md)."
+  alarm_name          = "${var.name_prefix}-${each.value.alarm}"
+  alarm_description   = each.value.why
   namespace           = local.ns
-  metric_name         = "quota_fetch_failures"
+  metric_name         = each.key
   dimensions          = { FunctionName = var.function_name }
   statistic           = "Sum"
   period              = 60
-  evaluation_periods  = var.quota_fetch_failure_alarm_minutes
-  datapoints_to_alarm = var.quota_fetch_failure_alarm_minutes
+  evaluation_periods  = each.value.minutes
+  datapoints_to_alarm = each.value.minutes
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"

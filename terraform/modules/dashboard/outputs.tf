@@ -14,9 +14,9 @@ output "alarm_names" {
     aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name,
     aws_cloudwatch_metric_alarm.throttle_ratio.alarm_name,
     aws_cloudwatch_metric_alarm.oldest_message_age.alarm_name,
-    aws_cloudwatch_metric_alarm.access_denied.alarm_name,
-    aws_cloudwatch_metric_alarm.emails_parked.alarm_name,
-    aws_cloudwatch_metric_alarm.quota_fetch_failures.alarm_name,
+    aws_cloudwatch_metric_alarm.counter["access_denied"].alarm_name,
+    aws_cloudwatch_metric_alarm.counter["emails_parked"].alarm_name,
+    aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].alarm_name,
     aws_cloudwatch_metric_alarm.poller_timeouts.alarm_name,
   ]
 }
