@@ -309,11 +309,15 @@ fn tfvars_example_shows_the_tables_defaults() {
     let mut problems = Vec::new();
     let mut checked = 0;
     for item in &items {
-        let Item::Attr { name, expr } = item else { continue };
+        let Item::Attr { name, expr } = item else {
+            continue;
+        };
         let Some(s) = by_name(name) else { continue };
         checked += 1;
         if !s.root {
-            problems.push(format!("{file} sets `{name}`, which is not a root variable"));
+            problems.push(format!(
+                "{file} sets `{name}`, which is not a root variable"
+            ));
             continue;
         }
         let ok = match (hcl::literal(expr), s.default) {
@@ -324,7 +328,10 @@ fn tfvars_example_shows_the_tables_defaults() {
             _ => false,
         };
         if !ok {
-            problems.push(format!("{file}: `{name} = {expr}`, the default is {:?}", s.default));
+            problems.push(format!(
+                "{file}: `{name} = {expr}`, the default is {:?}",
+                s.default
+            ));
         }
     }
     assert!(checked >= 10, "only {checked} settings found in {file}");
