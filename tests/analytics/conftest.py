@@ -1,4 +1,4 @@
-"""Fixtures for the analytics tests: the sesload binary, the DuckDB CLI and fixture lakes."""
+"""Fixtures of the analytics tests: the DuckDB CLI, `sesload query/report` runs and the fixture lake."""
 
 from __future__ import annotations
 
@@ -6,36 +6,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).parent))
-
-import lakegen  # noqa: E402
-
-
-def _find_bin() -> Path:
-    if os.environ.get("SESLOAD_BIN"):
-        return Path(os.environ["SESLOAD_BIN"])
-    target = os.environ.get("CARGO_TARGET_DIR")
-    candidates = ([Path(target) / "debug/sesload"] if target else []) + [ROOT / "target/debug/sesload"]
-    for c in candidates:
-        if c.is_file():
-            return c
-    # Build it (bounded), as a clean clone must work.
-    subprocess.run(["cargo", "build", "-q", "-p", "sesload"], cwd=ROOT, check=True, timeout=1800)
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise RuntimeError(f"sesload binary not found in {candidates}")
-
-
-@pytest.fixture(scope="session")
-def sesload_bin() -> Path:
-    return _find_bin()
+from tests.analytics import lakegen
+from tests.harness import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -47,11 +23,13 @@ def duckdb_bin() -> Path:
         return p
     found = shutil.which("duckdb")
     if not found:
-        pytest.fail("DuckDB CLI missing: .venv/bin/pip install duckdb-cli")
+        pytest.fail("DuckDB CLI missing: .venv/bin/pip install duckdb-cli (`just setup`)")
     return Path(found)
 
 
 class Run:
+    """Runs `sesload <args>` with the DuckDB CLI, over `data_dir`."""
+
     def __init__(self, bin: Path, duckdb: Path, data_dir: Path):
         self.bin, self.duckdb, self.data_dir = bin, duckdb, data_dir
 
@@ -72,6 +50,12 @@ class Run:
 
 
 @pytest.fixture(scope="session")
+def make_run(sesload_bin, duckdb_bin):
+    """`make_run(data_dir)`: a `Run` of `sesload` over that data dir."""
+    return lambda data_dir: Run(sesload_bin, duckdb_bin, data_dir)
+
+
+@pytest.fixture(scope="session")
 def fixture_lake(tmp_path_factory) -> tuple[Path, dict]:
     """A data dir whose lake holds the fixture events; returns (data_dir, counters)."""
     d = tmp_path_factory.mktemp("analytics-data")
@@ -81,5 +65,5 @@ def fixture_lake(tmp_path_factory) -> tuple[Path, dict]:
 
 
 @pytest.fixture(scope="session")
-def run(sesload_bin, duckdb_bin, fixture_lake) -> Run:
-    return Run(sesload_bin, duckdb_bin, fixture_lake[0])
+def run(make_run, fixture_lake) -> Run:
+    return make_run(fixture_lake[0])

@@ -7,8 +7,10 @@ import math
 import os
 from pathlib import Path
 
-import expected as X
 import pytest
+
+from tests.analytics import expected as X
+from tests.analytics import lakegen
 
 CAMPAIGN = "fixture-1"
 
@@ -97,10 +99,9 @@ def test_throughput_segments_never_divide_by_zero(run, ev):
         assert close(got[k][1], rate, 1e-6), (k, got[k], rate)
 
 
-def test_zero_span_gives_null_rate_not_an_error(sesload_bin, duckdb_bin, tmp_path):
+def test_zero_span_gives_null_rate_not_an_error(make_run, tmp_path):
     # Every event in the same millisecond: the original query divided by zero here.
     import json
-    import lakegen
     from datetime import datetime, timezone
     d = tmp_path / "lake" / "ses_events" / "dt=2026-11-27" / "hour=10"
     d.mkdir(parents=True)
@@ -110,8 +111,7 @@ def test_zero_span_gives_null_rate_not_an_error(sesload_bin, duckdb_bin, tmp_pat
         m = lakegen.mail(f"m{i}", at, f"success+{i}@simulator.amazonses.com", {"campaign": "burst", "unique_code": f"u{i}"}, "s")
         lines.append(json.dumps({"eventType": "Send", "mail": m, "send": {}}))
     (d / "a.json").write_text("\n".join(lines) + "\n")
-    from conftest import Run
-    r = Run(sesload_bin, duckdb_bin, tmp_path)
+    r = make_run(tmp_path)
     seg = r.query("07_throughput_segments", "burst")
     assert seg and all(s["events_per_second"] is None for s in seg), seg
     rec = r.query("06_reconciliation", "burst")[0]

@@ -5,38 +5,24 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
-import expected as X
-import lakegen
 import pytest
-from conftest import Run
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def chromium(tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium missing: apt-get install -y chromium")
-    profile = tmp / "chromium-profile"
-    profile.mkdir(exist_ok=True)
-    return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-                          capture_output=True, text=True, timeout=120)
-
+from tests.analytics import expected as X
+from tests.analytics import lakegen
+from tests.harness import chromium
 
 @pytest.fixture(scope="module")
-def clean(sesload_bin, duckdb_bin, tmp_path_factory):
+def clean(make_run, tmp_path_factory):
     """A campaign without duplicates, with counters that balance."""
     d = tmp_path_factory.mktemp("clean")
     counters = lakegen.generate(d / "lake", campaign="clean-1", duplicates=False)
     (d / "counters.json").write_text(json.dumps(counters))
-    return Run(sesload_bin, duckdb_bin, d), counters
+    return make_run(d), counters
 
 
-def report(r: Run, campaign: str, *extra: str, check=False):
+def report(r, campaign: str, *extra: str, check=False):
     out = r.data_dir / f"{campaign}.html"
     p = r("report", "--campaign", campaign, "--data-dir", str(r.data_dir), "--out", str(out), *extra, check=check)
     return p, out
@@ -96,7 +82,7 @@ def test_report_renders_in_chromium_with_charts_that_have_data(clean, tmp_path):
     html = out.read_text()
     # Self-contained: no script, no stylesheet or image fetched from anywhere.
     assert "<script" not in html and "<link" not in html and not re.search(r'(src|href)="', html)
-    dom = chromium(tmp_path, "--dump-dom", out.as_uri())
+    dom = chromium("--dump-dom", out.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     doc = dom.stdout
     assert 'id="verdict" class="verdict pass"' in doc
@@ -115,7 +101,7 @@ def test_report_renders_in_chromium_with_charts_that_have_data(clean, tmp_path):
     want = X.reconciliation(ev)
     assert f'<rect class="bar" data-value="{want["delivered"]}"' in doc
     shot = tmp_path / "report.png"
-    s = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,2200", "--hide-scrollbars", out.as_uri())
+    s = chromium(f"--screenshot={shot}", "--window-size=1200,2200", "--hide-scrollbars", out.as_uri())
     assert s.returncode == 0 and shot.exists() and shot.stat().st_size > 20_000, s.stderr[-2000:]
     keep = Path(__file__).resolve().parents[2] / "target" / "analytics-report.png"
     keep.parent.mkdir(exist_ok=True)

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import subprocess
-import time
-import urllib.request
-from pathlib import Path
 
-import expected as X
 import pytest
-from conftest import Run
+
+from tests.analytics import expected as X
+from tests.harness import Simulator
 
 CAMPAIGN = "sim-1"
 KINDS = ["success"] * 6 + ["bounce", "ooto", "complaint", "suppressionlist", "render"]
@@ -24,33 +19,13 @@ N = 66
 DUPLICATED = (3, 10)
 
 
-def _sim_available(bin: Path) -> bool:
-    p = subprocess.run([str(bin), "sim", "--help"], capture_output=True, text=True, timeout=30)
-    return p.returncode == 0 and "--ready-file" in p.stdout
-
-
 @pytest.fixture(scope="module")
-def sim_lake(sesload_bin, duckdb_bin, tmp_path_factory):
-    boto3 = pytest.importorskip("boto3")
-    if not _sim_available(sesload_bin):
-        pytest.skip("this sesload build has no `sesload sim` yet (crates/sim CLI wiring)")
+def sim_lake(make_run, tmp_path_factory):
     d = tmp_path_factory.mktemp("sim-data")
-    ready = d / "ready.json"
-    proc = subprocess.Popen(
-        [str(sesload_bin), "sim", "--port", "0", "--ready-file", str(ready), "--data-dir", str(d),
-         "--no-quota", "--latency-ms", "0", "--delivery-delay-ms-min", "20", "--delivery-delay-ms-max", "400",
-         "--roll-ms", "200", "--seed", "7", "--verified-identity", "*"],
-        stdout=subprocess.DEVNULL, stderr=open(d / "sim.log", "w"), start_new_session=True)
+    sim = Simulator(d, "--no-quota", "--latency-ms", "0", "--delivery-delay-ms-min", "20",
+                    "--delivery-delay-ms-max", "400", "--roll-ms", "200", "--seed", "7", "--verified-identity", "*")
     try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"sesload sim did not start: {(d / 'sim.log').read_text()[-2000:]}")
-            time.sleep(0.05)
-        time.sleep(0.05)
-        endpoint = json.loads(ready.read_text())["endpoint"]
-        ses = boto3.client("sesv2", endpoint_url=endpoint, region_name="us-east-1",
-                           aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="secret")
+        ses = sim.sesv2("AKIDEXAMPLE")
         ses.create_email_template(TemplateName="AnalyticsTest", TemplateContent={
             "Subject": "Hello {{first_name}}", "Text": "Hi {{first_name}}, code {{unique_code}}",
             "Html": "<p>Hi {{first_name}}, code {{unique_code}}</p>"})
@@ -73,16 +48,10 @@ def sim_lake(sesload_bin, duckdb_bin, tmp_path_factory):
         ids += [send(i, CAMPAIGN, f"sim-{i:04d}") for i in DUPLICATED]  # the same request, sent twice
         ids += [send(i, "sim-other", f"other-{i}") for i in range(5)]
         assert len(set(ids)) == len(ids)
-        req = urllib.request.Request(endpoint + "/_sim/flush?all=true", method="POST", data=b"")
-        urllib.request.urlopen(req, timeout=30).read()
-        yield Run(sesload_bin, duckdb_bin, d)
+        sim.flush()
+        yield make_run(d)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        sim.stop(timeout=10)
 
 
 @pytest.fixture(scope="module")

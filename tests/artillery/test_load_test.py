@@ -2,7 +2,8 @@
 recording HTTP endpoint that checks every request the way the ingest API does: path, x-api-key,
 content type, and the body against schemas/send-request.schema.json.
 
-Needs `just setup` (artillery/node_modules). Each run is a few seconds of load.
+Needs `just setup` (artillery/node_modules; tests/artillery/conftest.py fails without it). Each
+run is a few seconds of load.
 """
 
 from __future__ import annotations
@@ -15,21 +16,16 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import jsonschema
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.harness import ROOT
+
 RUN = ROOT / "artillery" / "run.sh"
 SCHEMA = json.loads((ROOT / "schemas" / "send-request.schema.json").read_text())
 VALIDATOR = jsonschema.Draft4Validator(SCHEMA)
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "artillery" / "node_modules" / ".bin" / "artillery").exists(),
-    reason="artillery/node_modules missing: run `just setup`",
-)
 
 
 class Recorder:

@@ -1,23 +1,16 @@
-"""Fixtures of the fault and fuzz suite; the harness itself is in faults_harness.py."""
-
-from faults_harness import Stack
+"""The fault and fuzz suite's stacks: the shared `make_stack` with a simulator that keeps a long
+message log (the tests look for duplicates in it) and has no daily quota."""
 
 import pytest
 
+from tests.harness import deep_merge
+
+FAULTS_BASE = {"sim": {"message_log_capacity": 200_000, "max_24_hour_send": -1}}
+
 
 @pytest.fixture
-def make_stack(tmp_path):
-    stacks: list[Stack] = []
+def make_stack(make_stack):
+    def make(config: dict | None = None, **kw):
+        return make_stack(deep_merge(FAULTS_BASE, config or {}), **kw)
 
-    def make(config: dict | None = None, customers: int = 500, name: str = "stack") -> Stack:
-        s = Stack(tmp_path / name, config or {}, customers=customers)
-        stacks.append(s)
-        return s
-
-    yield make
-    for s in stacks:
-        try:
-            s.stop()
-        except Exception:  # noqa: BLE001 - cleanup must reach every stack
-            if s.proc is not None:
-                s.proc.kill()
+    return make

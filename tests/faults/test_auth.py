@@ -2,7 +2,7 @@
 
 import time
 
-from faults_harness import API_KEY, request_body
+from tests.harness import API_KEY, request_body
 
 
 def test_bad_keys_are_refused_and_nothing_is_enqueued(make_stack):

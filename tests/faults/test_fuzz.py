@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jsonschema
 
-from faults_harness import API_KEY, INGEST_PATH, ROOT, SCHEMA_PATH, request_body
+from tests.harness import API_KEY, INGEST_PATH, ROOT, SCHEMA_PATH, request_body
 
 MAX_EXAMPLES = 200
 

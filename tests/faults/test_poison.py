@@ -6,7 +6,7 @@ Valid records in the same batches are still sent."""
 import json
 import time
 
-from faults_harness import request_body, sim_codes
+from tests.harness import request_body, sim_codes
 
 CAMPAIGN = "poison"
 

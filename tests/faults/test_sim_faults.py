@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from faults_harness import request_body, sim_codes
+from tests.harness import request_body, sim_codes
 
 N_VALID = 1200
 N_PERMANENT = 20

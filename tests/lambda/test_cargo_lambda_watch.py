@@ -21,29 +21,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
-boto3 = pytest.importorskip("boto3")
+from tests.harness import ROOT, free_port, require_tool, terminate
 
-ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 REGION = "us-east-1"
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
 SENDER = "sender@example.com"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(port: int, proc: subprocess.Popen, what: str, log: Path, timeout: float) -> None:
@@ -59,31 +51,12 @@ def wait_listening(port: int, proc: subprocess.Popen, what: str, log: Path, time
     pytest.fail(f"{what} did not listen on {port} within {timeout} s: {log.read_text()[-3000:]}")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-
-
-def sesload_bin() -> Path:
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    b = Path(os.environ.get("SESLOAD_BIN", target / "debug" / "sesload"))
-    if not b.exists():
-        subprocess.run(["cargo", "build", "-q", "-p", "sesload"], cwd=ROOT, check=True, timeout=1800)
-    assert b.exists(), f"sesload binary not found at {b}"
-    return b
-
-
 @pytest.fixture
 def procs(tmp_path):
     started: list[subprocess.Popen] = []
     yield started, tmp_path
     for p in reversed(started):
-        stop(p)
+        terminate(p, timeout=15)
 
 
 def start(started, argv, log: Path, env=None, cwd=None) -> subprocess.Popen:
@@ -108,12 +81,12 @@ def record(msg: dict, queue_arn: str) -> dict:
     }
 
 
-def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttled_records(procs):
+def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttled_records(procs, make_sim):
     started, tmp = procs
     cargo_lambda = VENV_BIN / "cargo-lambda"
     if not cargo_lambda.exists():
         pytest.fail(f"{cargo_lambda} missing: run `just setup`")
-    assert shutil.which("cargo"), "cargo is not on PATH"
+    require_tool("cargo")
 
     # DynamoDB + SQS.
     moto_port = free_port()
@@ -134,17 +107,9 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttle
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     # SES: the simulator at 1 email/s, one template, the configuration set.
-    ready = tmp / "sim-ready.json"
-    sim = start(started, [str(sesload_bin()), "sim", "--port", "0", "--ready-file", str(ready),
-                          "--data-dir", str(tmp / "sim"), "--no-lake", "--max-send-rate", "1",
-                          "--configuration-set", "load-test-config", "--verified-identity", SENDER],
-                tmp / "sim.log")
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if sim.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"sesload sim did not start: {(tmp / 'sim.log').read_text()[-2000:]}")
-        time.sleep(0.05)
-    sim_url = json.loads(ready.read_text())["endpoint"]
+    sim = make_sim("--no-lake", "--max-send-rate", "1", "--configuration-set", "load-test-config",
+                   "--verified-identity", SENDER)
+    sim_url = sim.endpoint
     ses = boto3.client("sesv2", endpoint_url=sim_url, **CREDS)
     ses.create_email_template(TemplateName="SimpleEmail", TemplateContent={
         "Subject": "Hello {{first_name}}", "Text": "Dear {{first_name}}, code {{unique_code}}."})

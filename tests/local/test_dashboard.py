@@ -5,36 +5,18 @@ Also checks the Prometheus endpoint names (sesload_ prefix, common metric names)
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import pytest
+from tests.harness import chromium, http, request_body, require_tool
 
-from conftest import http, send_body
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+WINDOW = "--window-size=1400,1100"
 
 
-def chromium(args, timeout=60):
-    profile = tempfile.mkdtemp(prefix="sesload-chromium-")
-    try:
-        return subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--no-first-run", f"--user-data-dir={profile}", "--window-size=1400,1100", *args],
-            capture_output=True, text=True, timeout=timeout,
-        )
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium not installed (just setup installs it)")
 def test_dashboard_charts_have_data_in_headless_chromium(make_stack, tmp_path):
-    stack = make_stack(["batch_size=10", "maximum_concurrency=2", "maximum_batching_window_in_seconds=0",
-                        "sim.max_send_rate=40", "sim.latency.p50_ms=20", "sim.latency.p99_ms=60"])
+    require_tool("chromium")  # before the stack: a missing browser fails at once
+    stack = make_stack({"batch_size": 10, "maximum_concurrency": 2, "maximum_batching_window_in_seconds": 0,
+                        "sim": {"max_send_rate": 40, "latency": {"p50_ms": 20, "p99_ms": 60}}})
     stack.start()
     stack.seed(100)
     campaign = f"dash-{int(time.time())}"
@@ -42,12 +24,12 @@ def test_dashboard_charts_have_data_in_headless_chromium(make_stack, tmp_path):
     with ThreadPoolExecutor(4) as pool:
         for second in range(6):
             t = time.time()
-            list(pool.map(lambda n: stack.post(send_body(campaign, n, 100)), range(second * 80, second * 80 + 80)))
+            list(pool.map(lambda n: stack.post(request_body(campaign, n, 100)), range(second * 80, second * 80 + 80)))
             time.sleep(max(0.0, 1.0 - (time.time() - t)))
     time.sleep(2)
 
-    url = stack.url + "/dashboard"
-    dom = chromium(["--virtual-time-budget=4000", "--dump-dom", url]).stdout
+    url = stack.url("/dashboard")
+    dom = chromium(WINDOW, "--virtual-time-budget=4000", "--dump-dom", url, timeout=60).stdout
     charts = dict(re.findall(r'<svg id="c-[a-z]+" data-chart="([a-z]+)"[^>]*data-points="(\d+)"', dom))
     assert set(charts) == {"queuing", "depth", "latency", "poller", "dlq"}, charts
     assert all(int(n) >= 3 for n in charts.values()), charts
@@ -58,14 +40,14 @@ def test_dashboard_charts_have_data_in_headless_chromium(make_stack, tmp_path):
     assert re.search(r'id="k-accepted">[1-9]', dom), "header KPIs filled"
 
     shot = tmp_path / "dashboard.png"
-    r = chromium(["--virtual-time-budget=4000", f"--screenshot={shot}", url])
+    r = chromium(WINDOW, "--virtual-time-budget=4000", f"--screenshot={shot}", url, timeout=60)
     assert shot.exists() and shot.stat().st_size > 10_000, r.stderr[-2000:]
     keep = os.environ.get("SESLOAD_SCREENSHOT")
     if keep:
         shutil.copy(shot, keep)
     print(f"dashboard: charts {charts}; screenshot {keep or shot}")
 
-    status, text = http("GET", stack.url + "/metrics")
+    status, text = http("GET", stack.url("/metrics"))
     assert status == 200
     for name in ["emails_received", "emails_sent", "emails_throttled", "emails_retried", "emails_dead_lettered",
                  "duplicates_skipped", "ambiguous_retries"]:

@@ -10,28 +10,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import send_body
+from tests.harness import request_body
 
 N = 1200
 
 
-def lake_send_codes(data_dir):
-    codes = []
-    for f in (data_dir / "lake").rglob("*.json"):
-        for line in f.read_text().splitlines():
-            if line.strip():
-                e = json.loads(line)
-                if e.get("eventType") == "Send":
-                    codes.append((e["mail"]["tags"].get("unique_code") or ["?"])[0])
-    return codes
-
-
 def test_kill9_during_ingest_and_sending_then_restart_loses_nothing(make_stack):
-    stack = make_stack([
-        "batch_size=10", "maximum_concurrency=2", "maximum_batching_window_in_seconds=0",
-        "visibility_timeout_seconds=4", "claim_lease_seconds=3", "retry_base_delay_seconds=1",
-        "sim.max_send_rate=150", "sim.latency.p50_ms=10", "sim.latency.p99_ms=30",
-    ])
+    stack = make_stack({
+        "batch_size": 10, "maximum_concurrency": 2, "maximum_batching_window_in_seconds": 0,
+        "visibility_timeout_seconds": 4, "claim_lease_seconds": 3, "retry_base_delay_seconds": 1,
+        "sim": {"max_send_rate": 150, "latency": {"p50_ms": 10, "p99_ms": 30}},
+    })
     stack.start()
     stack.seed(200)
     campaign = f"kill-{int(time.time())}"
@@ -40,18 +29,18 @@ def test_kill9_during_ingest_and_sending_then_restart_loses_nothing(make_stack):
     killed = threading.Event()
 
     def one(n):
-        body = send_body(campaign, n)
+        body = request_body(campaign, n, 200)
         try:
-            status, resp = stack.post(body)
-        except OSError:
+            r = stack.post(body)
+        except OSError:  # requests' exceptions are OSErrors: the connection died with the process
             return
-        if status == 200:
-            assert resp["messageId"]
+        if r.status_code == 200:
+            assert r.json()["messageId"]
             with lock:
                 accepted.add(body["unique_code"])
         else:
             # Only refusals caused by the kill are allowed (no 4xx for valid bodies).
-            assert status >= 500 or killed.is_set(), (status, resp)
+            assert r.status_code >= 500 or killed.is_set(), (r.status_code, r.text)
 
     with ThreadPoolExecutor(16) as pool:
         futs = [pool.submit(one, n) for n in range(N // 2)]
@@ -95,7 +84,7 @@ def test_kill9_during_ingest_and_sending_then_restart_loses_nothing(make_stack):
     assert c["unaccounted"] == 0, c
     # One ledger record per code (primary key) and no code sent twice at the simulator as far as
     # the lake saw it (events of the killed run still in memory are lost with it).
-    lake = collections.Counter(x for x in lake_send_codes(stack.data_dir) if x.startswith(campaign))
+    lake = collections.Counter(x for x in stack.lake_send_codes() if x.startswith(campaign))
     twice = {k: v for k, v in lake.items() if v > 1}
     assert not twice, f"sent twice: {twice}"
     print(f"kill/restart: {N} offered, {accepted_at_kill} accepted before the kill (sent {before['sent']} at kill), "

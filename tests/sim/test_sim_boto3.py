@@ -1,95 +1,38 @@
 """boto3 `sesv2` (an independent client) against the real `sesload sim` binary.
 
-The binary: $SESLOAD_BIN, else $CARGO_TARGET_DIR/debug/sesload, else target/debug/sesload; if none
-exists it is built with `cargo build -p sesload`. Each simulator runs on a free port (`--port 0`,
-address read from `--ready-file`) in a temporary directory, and is stopped with SIGTERM (then
-SIGKILL) whatever happens.
+Each simulator runs on a free port (`--port 0`, address read from `--ready-file`) in a temporary
+directory (tests.harness.Simulator), and is stopped with SIGTERM (then SIGKILL) whatever happens.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionClosedError
 
-boto3 = pytest.importorskip("boto3")
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError, ConnectionClosedError  # noqa: E402
+from tests.harness import Simulator, sesload_bin
 
-ROOT = Path(__file__).resolve().parents[2]
 SENDER = "sender@example.com"
 
 
-def sesload_bin() -> Path:
-    candidates = []
-    if os.environ.get("SESLOAD_BIN"):
-        candidates.append(Path(os.environ["SESLOAD_BIN"]))
-    if os.environ.get("CARGO_TARGET_DIR"):
-        candidates.append(Path(os.environ["CARGO_TARGET_DIR"]) / "debug" / "sesload")
-    candidates.append(ROOT / "target" / "debug" / "sesload")
-    for c in candidates:
-        if c.is_file() and os.access(c, os.X_OK):
-            return c
-    subprocess.run(["cargo", "build", "-q", "-p", "sesload"], cwd=ROOT, check=True, timeout=1500)
-    for c in candidates:
-        if c.is_file():
-            return c
-    raise RuntimeError(f"sesload binary not found after building (tried {candidates})")
+class Sim(Simulator):
+    """The simulator with JSON logs and a boto3 `sesv2` client (`ses`, one attempt per call)."""
 
-
-class Sim:
     def __init__(self, tmp: Path, *flags: str):
-        self.dir = tmp
-        ready = tmp / "ready.json"
-        self.log = open(tmp / "sim.log", "w")
-        self.proc = subprocess.Popen(
-            [str(sesload_bin()), "sim", "--port", "0", "--ready-file", str(ready), "--data-dir", str(tmp),
-             "--log-format", "json", *flags],
-            cwd=tmp, stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"sesload sim did not start: {(tmp / 'sim.log').read_text()[-2000:]}")
-            time.sleep(0.05)
-        info = json.loads(ready.read_text())
-        self.endpoint = info["endpoint"]
-        # The same object is the first stdout line.
-        line = json.loads(self.proc.stdout.readline())
-        assert line["event"] == "ready" and line["endpoint"] == self.endpoint and line["port"] == info["port"]
-        self.ses = boto3.client(
-            "sesv2", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id="AKIDBOTO", aws_secret_access_key="secret",
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=50))
-
-    def get(self, path: str):
-        with urllib.request.urlopen(self.endpoint + path, timeout=10) as r:
-            return json.loads(r.read())
-
-    def post(self, path: str, body: dict | None = None):
-        req = urllib.request.Request(self.endpoint + path, data=json.dumps(body or {}).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return json.loads(r.read())
-
-    def stop(self) -> int | None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        self.log.close()
-        return self.proc.returncode
+        super().__init__(tmp, "--log-format", "json", *flags)
+        # The ready file's object is also the first stdout line.
+        line = json.loads(self.stdout_lines()[0])
+        assert line["event"] == "ready" and line["endpoint"] == self.endpoint and line["port"] == self.info["port"]
+        self.ses = self.sesv2("AKIDBOTO", Config(retries={"max_attempts": 1, "mode": "standard"},
+                                                 max_pool_connections=50))
 
     def lake(self) -> list[dict]:
         out = []

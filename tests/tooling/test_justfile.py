@@ -32,7 +32,7 @@ def just(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module", autouse=True)
 def need_just():
     if not JUST.exists():
-        pytest.skip(".venv/bin/just missing: run .ci/run or `pip install rust-just` into .venv")
+        pytest.fail(".venv/bin/just missing: run .ci/run or `pip install rust-just` into .venv", pytrace=False)
 
 
 def test_every_recipe_is_listed_with_a_description():
