@@ -8,14 +8,21 @@
 #   scripts/bench.sh poller quota         some of them
 #   SESLOAD_BENCH_BIN=/path/to/sesload    use this binary instead of building one
 #   SESLOAD_BENCH_JSON=out.json           also write {scenario: result} there
-#   SESLOAD_BENCH_STRICT=1                exit 1 when a figure misses its target as well
+#   SESLOAD_BENCH_STRICT=0                only report missed targets (exploration); the default,
+#                                         SESLOAD_BENCH_STRICT=1, fails on them
 #
-# Exit status: 1 if a scenario failed to run (non-zero exit or no JSON object on stdout), or
-# (with SESLOAD_BENCH_STRICT=1) if a figure missed its target; 0 otherwise.
+# Exit status: 1 if a scenario failed to run (non-zero exit or no JSON object on stdout) or a
+# figure missed its target (unless SESLOAD_BENCH_STRICT=0); 2 on bad usage; 0 otherwise.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+
+STRICT="${SESLOAD_BENCH_STRICT:-1}"
+case "$STRICT" in
+  0|1) ;;
+  *) echo "bench.sh: SESLOAD_BENCH_STRICT must be 0 (only report missed targets) or 1 (fail on them), got '$STRICT'" >&2; exit 2 ;;
+esac
 
 ALL=(sim sim-5k poller cold-start ingest e2e quota)
 if [ "$#" -gt 0 ]; then SCENARIOS=("$@"); else SCENARIOS=("${ALL[@]}"); fi
@@ -144,7 +151,7 @@ if os.environ.get("SESLOAD_BENCH_JSON"):
         json.dump(results, f, indent=2)
 if run_failed:
     sys.exit(1)
-if missed and os.environ.get("SESLOAD_BENCH_STRICT") == "1":
+if missed:
     sys.exit(3)
 PY
 rc=$?
@@ -154,7 +161,11 @@ if [ "$failed" -ne 0 ] || [ "$rc" -eq 1 ]; then
   exit 1
 fi
 if [ "$rc" -eq 3 ]; then
-  echo "bench.sh: at least one figure missed its target (SESLOAD_BENCH_STRICT=1)" >&2
+  if [ "$STRICT" = 0 ]; then
+    echo "bench.sh: at least one figure missed its target (MISS above); not failing: SESLOAD_BENCH_STRICT=0" >&2
+    exit 0
+  fi
+  echo "bench.sh: at least one figure missed its target (MISS above); SESLOAD_BENCH_STRICT=0 only reports" >&2
   exit 1
 fi
 exit "$rc"

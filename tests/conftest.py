@@ -130,7 +130,7 @@ def pytest_collectreport(report):
 
 
 def _ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("true", "1")
+    return os.environ.get("CI") == "true"
 
 
 def pytest_sessionfinish(session, exitstatus):
