@@ -478,6 +478,12 @@ class Simulator:
         r.raise_for_status()
         return r.json()
 
+    def post(self, path: str, body: dict | None = None):
+        """POST a JSON body (e.g. to a /_sim control endpoint); returns the JSON answer."""
+        r = requests.post(self.endpoint + path, json=body or {}, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
     def flush(self):
         """Write every pending event (deliveries follow sends by a delay) now."""
         requests.post(self.endpoint + "/_sim/flush", params={"all": "true"}, timeout=30).raise_for_status()
