@@ -7,28 +7,28 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-import expected as X
-import lakegen
 import pytest
-from conftest import Run
+
+from tests.analytics import expected as X
+from tests.analytics import lakegen
 
 CAMPAIGN = "span-1"
 DAY1, DAY2 = "2026-11-26", "2026-11-27"
 
 
 @pytest.fixture(scope="module")
-def midnight(sesload_bin, duckdb_bin, tmp_path_factory):
+def midnight(make_run, tmp_path_factory):
     """A campaign that runs across midnight: events under dt=DAY1 and dt=DAY2."""
     d = tmp_path_factory.mktemp("midnight")
     start = datetime(2026, 11, 26, 23, 59, 45, tzinfo=timezone.utc)
     counters = lakegen.generate(d / "lake", campaign=CAMPAIGN, n=300, start=start, duplicates=False)
-    r = Run(sesload_bin, duckdb_bin, d)
+    r = make_run(d)
     days = sorted(p.name for p in (d / "lake/ses_events").iterdir())
     assert days == [f"dt={DAY1}", f"dt={DAY2}"], days
     return r, counters
 
 
-def query(r: Run, name: str, *flags: str, check: bool = True):
+def query(r, name: str, *flags: str, check: bool = True):
     p = r("query", name, "--campaign", CAMPAIGN, "--format", "json", "--data-dir", str(r.data_dir), *flags,
           check=check)
     return json.loads(p.stdout) if check else p

@@ -19,9 +19,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-import lakegen
 import pytest
-from conftest import ROOT, Run
+
+from tests.analytics import lakegen
+from tests.harness import ROOT, free_port
 
 CAMPAIGN = "athena-1"
 DAY = "2026-11-27"
@@ -33,9 +34,7 @@ def moto(tmp_path_factory):
     exe = Path(os.environ.get("MOTO_SERVER", ROOT / ".venv/bin/moto_server"))
     if not exe.is_file():
         pytest.fail(f"moto server missing at {exe}: .venv/bin/pip install 'moto[server]'")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                             stderr=open(log, "w"))
@@ -85,13 +84,13 @@ def post(url: str, body: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded(sesload_bin, duckdb_bin, tmp_path_factory, moto):
+def seeded(make_run, tmp_path_factory, moto):
     import boto3
 
     d = tmp_path_factory.mktemp("athena-report")
     counters = lakegen.generate(d / "lake", campaign=CAMPAIGN, duplicates=False)
     (d / "counters.json").write_text(json.dumps(counters))
-    r = Run(sesload_bin, duckdb_bin, d)
+    r = make_run(d)
     results = []
     for q in QUERIES:
         args = ("query", q, "--campaign", CAMPAIGN, "--data-dir", str(d), "--from", DAY, "--to", DAY)
@@ -107,7 +106,7 @@ def seeded(sesload_bin, duckdb_bin, tmp_path_factory, moto):
     return r, athena
 
 
-def report(r: Run, out: Path, *extra: str, env: dict | None = None):
+def report(r, out: Path, *extra: str, env: dict | None = None):
     return r("report", "--campaign", CAMPAIGN, "--data-dir", str(r.data_dir), "--counters",
              str(r.data_dir / "counters.json"), "--quota", "14", "--from", DAY, "--to", DAY,
              "--out", str(out), *extra, env=env, check=False)
