@@ -95,7 +95,7 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttle
     wait_listening(moto_port, moto, "moto_server", tmp / "moto.log", 60)
     moto_url = f"http://127.0.0.1:{moto_port}"
     ddb = boto3.client("dynamodb", endpoint_url=moto_url, **CREDS)
-    for table, key in (("customers", "user_id"), ("ledger", "unique_code")):
+    for table, key in (("customers", "user_id"), ("ledger", "unique_code"), ("control", "pk")):
         ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                          AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
                          KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
@@ -144,7 +144,7 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttle
         "AWS_ENDPOINT_URL_SES": sim_url, "AWS_ENDPOINT_URL_SESV2": sim_url,
         "AWS_ENDPOINT_URL_DYNAMODB": moto_url, "AWS_ENDPOINT_URL_SQS": moto_url,
         "QUEUE_URL": queue_url, "DLQ_URL": dlq_url, "CUSTOMERS_TABLE": "customers", "LEDGER_TABLE": "ledger",
-        "SES_MAX_SEND_RATE_OVERRIDE": "100", "MAXIMUM_CONCURRENCY": "2", "RUST_LOG": "info",
+        "CONTROL_TABLE": "control", "SES_MAX_SEND_RATE_OVERRIDE": "100", "MAXIMUM_CONCURRENCY": "2", "RUST_LOG": "info",
     }
     env.update(function_env)
     argv = [str(cargo_lambda), "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(watch_port)]

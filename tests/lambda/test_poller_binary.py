@@ -63,4 +63,4 @@ def test_poller_refuses_to_start_without_configuration(release_poller):
     )
     assert out.returncode != 0
     # Every required variable is named in one message.
-    assert "QUEUE_URL, DLQ_URL, CUSTOMERS_TABLE are required but not set" in (out.stdout + out.stderr)
+    assert "QUEUE_URL, DLQ_URL, CUSTOMERS_TABLE, CONTROL_TABLE are required but not set" in (out.stdout + out.stderr)
