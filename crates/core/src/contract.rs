@@ -16,10 +16,12 @@
 //! | [`VisibilityControl`](crate::VisibilityControl) | [`visibility_control`] | a [`QueueProbe`] on the same queue |
 //! | [`SendSchedule`](crate::SendSchedule) | [`send_schedule`] | a fresh schedule per name |
 //! | [`Parking`](crate::Parking) | [`parking`], [`unavailable_parking`] | a [`ParkingProbe`] on the source queue |
+//! | [`CampaignControl`](crate::CampaignControl) | [`campaign_control`] | a store whose other keys do not start with the run's prefix |
 //!
 //! Real waits are short (lease expiry: [`EXPIRY_WAIT`]; visibility: about a second) and use
 //! `tokio::time`, so the in-memory adapters can run them under a paused clock.
 
+mod campaign;
 mod customers;
 mod ledger;
 mod mailer;
@@ -27,6 +29,7 @@ mod parking;
 mod queue;
 mod schedule;
 
+pub use campaign::campaign_control;
 pub use customers::{customer_fixture, customer_store};
 pub use ledger::{ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger};
 pub use mailer::{MISSING_TEMPLATE, mailer};

@@ -6,6 +6,7 @@
 //! `contract-tests`) the behaviours every adapter must have.
 
 pub mod cache;
+pub mod campaign;
 pub mod classify;
 pub mod config;
 #[cfg(feature = "contract-tests")]
@@ -19,6 +20,10 @@ pub mod processor;
 pub mod request;
 
 pub use cache::{CacheStats, CachedCustomerStore};
+pub use campaign::{
+    CampaignChange, CampaignCommand, CampaignControl, CampaignEntry, CampaignError, CampaignState,
+    CancelledRecord, SetOutcome, SteerError, Steered, steer,
+};
 pub use classify::{FailureClass, classify};
 pub use config::{ConfigError, PollerConfig};
 pub use model::*;

@@ -16,13 +16,16 @@
 //! | [`VisibilityControl`](crate::VisibilityControl) | [`MemoryVisibility`] | records delays, only issued receipt handles |
 //! | [`Parking`](crate::Parking) | [`MemoryParking`] | records parked copies, make unavailable |
 //! | [`SendSchedule`](crate::SendSchedule) | [`MemorySchedule`] | one `next_slot` on tokio time (share it with `Arc`), make unavailable |
+//! | [`CampaignControl`](crate::CampaignControl) | [`MemoryCampaigns`] | make unavailable, count gets, list cancelled codes |
 
+mod campaigns;
 mod customers;
 mod fleet;
 mod ledger;
 mod mailer;
 mod queue;
 
+pub use campaigns::MemoryCampaigns;
 pub use customers::MemoryCustomers;
 pub use fleet::{MemoryParking, MemorySchedule};
 pub use ledger::{LedgerEntry, MemoryLedger};
