@@ -41,6 +41,9 @@ pub struct Counters {
     /// Accepted requests that repeated an earlier request's unique_code (acknowledged without a send).
     #[serde(default)]
     pub duplicate_codes: u64,
+    /// Requests of a cancelled campaign, acknowledged without a send.
+    #[serde(default)]
+    pub cancelled: u64,
     /// The account's SES MaxSendRate during the run, when known.
     #[serde(default)]
     pub max_send_rate: Option<f64>,

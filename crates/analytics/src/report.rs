@@ -32,10 +32,12 @@ pub struct Reconciliation {
     pub queued: Option<u64>,
     /// Accepted requests that repeated a unique_code and were acknowledged without a send.
     pub duplicates_skipped: Option<u64>,
-    /// accepted - (sent + dlq + queued + duplicates_skipped), when positive.
+    /// Requests of a cancelled campaign acknowledged without a send.
+    pub cancelled: Option<u64>,
+    /// accepted - (sent + dlq + queued + duplicates_skipped + cancelled), when positive.
     pub lost: Option<u64>,
-    /// (sent + dlq + queued + duplicates_skipped) - accepted, when positive: sends the stack did
-    /// not account for.
+    /// (sent + dlq + queued + duplicates_skipped + cancelled) - accepted, when positive: sends the
+    /// stack did not account for.
     pub surplus: Option<u64>,
     /// unique_codes sent as more than one SES message (query 02 / 06). Must be 0.
     pub duplicates: u64,
@@ -192,15 +194,16 @@ pub fn reconcile(
         r.dlq_by_reason = c.dlq_by_reason.clone();
         r.queued = Some(c.queued);
         r.duplicates_skipped = Some(c.duplicate_codes);
+        r.cancelled = Some(c.cancelled);
         r.ses_send_p50_ms = c.ses_send_ms.map(|l| l.p50);
         r.ses_send_p99_ms = c.ses_send_ms.map(|l| l.p99);
         r.invocation_timeouts = c.invocation_timeouts;
-        let accounted = r.sent + c.dlq + c.queued + c.duplicate_codes;
+        let accounted = r.sent + c.dlq + c.queued + c.duplicate_codes + c.cancelled;
         r.lost = Some(c.accepted.saturating_sub(accounted));
         r.surplus = Some(accounted.saturating_sub(c.accepted));
         if let Some(lost) = r.lost.filter(|l| *l > 0) {
             r.problems.push(format!(
-                "{lost} accepted request(s) are neither sent, in the DLQ nor queued (lost)"
+                "{lost} accepted request(s) are neither sent, in the DLQ, cancelled nor queued (lost)"
             ));
         }
     }
@@ -243,9 +246,13 @@ impl Report {
         if let Some(note) = self.range_note() {
             let _ = writeln!(s, "  note: {note}");
         }
+        let cancelled = match r.cancelled {
+            Some(n) if n > 0 => format!(" + cancelled {n}"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             s,
-            "  accepted {}  = sent {} + dlq {} + queued {} + duplicates skipped {}   lost {}",
+            "  accepted {}  = sent {} + dlq {} + queued {} + duplicates skipped {}{cancelled}   lost {}",
             opt_u(r.accepted),
             r.sent,
             opt_u(r.dlq),
@@ -367,6 +374,10 @@ th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-n
             (
                 "duplicates acknowledged without sending",
                 opt_u(r.duplicates_skipped),
+            ),
+            (
+                "cancelled (acknowledged without sending)",
+                opt_u(r.cancelled),
             ),
             ("lost", opt_u(r.lost)),
             (
@@ -537,6 +548,9 @@ th{{background:#f4f6f7;text-align:left}} td.num{{text-align:right;font-variant-n
         if let Some(q) = r.queued {
             bars.push(("still queued".into(), q as f64, "#5d6d7e"));
         }
+        if let Some(n) = r.cancelled.filter(|n| *n > 0) {
+            bars.push(("cancelled".into(), n as f64, "#a569bd"));
+        }
         if let Some(l) = r.lost {
             bars.push(("lost".into(), l as f64, "#000000"));
         }
@@ -628,6 +642,18 @@ mod tests {
         );
         assert_eq!(r.lost, Some(1));
         assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
+    }
+
+    #[test]
+    fn cancelled_requests_are_accounted_for() {
+        let c = Counters::from_value(
+            "t",
+            serde_json::json!({"accepted": 100, "dlq_by_reason": {"unknown_customer": 6}, "queued": 0, "cancelled": 4}),
+        )
+        .unwrap();
+        let r = reconcile("c", &inputs(90, 0), &ResultSet::default(), Some(&c), None);
+        assert_eq!((r.lost, r.cancelled), (Some(0), Some(4)));
+        assert!(r.ok(), "{:?}", r.problems);
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod request;
 pub use cache::{CacheStats, CachedCustomerStore};
 pub use campaign::{
     CampaignChange, CampaignCommand, CampaignControl, CampaignEntry, CampaignError, CampaignState,
-    CancelledRecord, SetOutcome, SteerError, Steered, steer,
+    CancelledRecord, SetOutcome, SteerError, Steered, campaign_of_body, check_campaign_name, steer,
 };
 pub use classify::{FailureClass, classify};
 pub use config::{ConfigError, PollerConfig};

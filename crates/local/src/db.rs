@@ -166,6 +166,7 @@ fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Resul
         conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
             .map_err(DbError::sql("migrate"))?;
     }
+    crate::campaigns::migrate(conn)?;
     Ok(())
 }
 

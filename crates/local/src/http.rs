@@ -1,5 +1,6 @@
 //! The stack's HTTP server: ingest API (`POST /send_messages/events`, as API Gateway serves it),
-//! OpenAPI document, health, stats, dashboard and Prometheus metrics.
+//! OpenAPI document, health, stats, campaigns (`/_local/campaigns`, see
+//! [`campaigns::api`](crate::campaigns::api)), dashboard and Prometheus metrics.
 //!
 //! Ingest checks, in API Gateway's order: route (404/405) → API key (403) → content type (415) →
 //! size (413, 256 KB like an SQS message) → JSON (400) → JSON Schema draft-04 (400). Every error
@@ -13,11 +14,12 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use crate::campaigns::{self, CampaignApi, CampaignSources};
 use crate::metrics::Metrics;
 use crate::queue::{NewMessage, Queue};
 use crate::stats;
@@ -41,6 +43,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Extra information merged into `/_local/stats` (URLs, config) by the wiring.
     pub info: serde_json::Value,
+    /// What `/_local/campaigns` reads and writes.
+    pub campaigns: CampaignApi,
 }
 
 impl AppState {
@@ -51,12 +55,19 @@ impl AppState {
         info: serde_json::Value,
     ) -> Result<Self, String> {
         Ok(Self {
+            campaigns: CampaignApi::new(queue.db().clone(), Arc::clone(&metrics)),
             queue,
             api_key,
             validator: compile_schema()?,
             metrics,
             info,
         })
+    }
+
+    /// Campaign status with outcomes from the lake and the quota from `GetAccount`.
+    pub fn with_campaign_sources(mut self, sources: CampaignSources) -> Self {
+        self.campaigns = self.campaigns.with_sources(sources);
+        self
     }
 }
 
@@ -79,6 +90,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/_local/stats", get(stats_handler))
         .route("/_local/series", get(series_handler))
+        .route("/_local/campaigns", get(campaigns::api::list))
+        .route("/_local/campaigns/{name}", get(campaigns::api::get_status))
+        .route(
+            "/_local/campaigns/{name}/{action}",
+            post(campaigns::api::act),
+        )
         .route("/metrics", get(metrics_handler))
         .route("/dashboard", get(dashboard))
         .route(

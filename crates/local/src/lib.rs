@@ -7,6 +7,7 @@
 
 pub mod adapters;
 pub mod admin;
+pub mod campaigns;
 pub mod config;
 pub mod customers;
 pub mod db;
@@ -20,6 +21,7 @@ pub mod stats;
 
 pub use adapters::{LocalDeadLetterSink, LocalVisibility, SqliteCustomerStore, SqliteLedger};
 pub use admin::Admin;
+pub use campaigns::{CampaignSources, SqliteCampaignControl};
 pub use config::LocalConfig;
 pub use db::{Db, DbError};
 pub use emulator::{BatchHandler, EventSource, InvocationContext, MappingSettings};

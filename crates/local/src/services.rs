@@ -14,7 +14,7 @@ use crate::db::{Db, DbError, now_ms};
 use crate::http::{AppState, router};
 use crate::metrics::Metrics;
 use crate::queue::{Queue, QueueSettings};
-use crate::{DB_FILE, LocalConfig, stats};
+use crate::{CampaignSources, DB_FILE, LocalConfig, stats};
 
 /// Running services.
 pub struct Services {
@@ -44,6 +44,7 @@ impl Services {
         api_key: String,
         listener: TcpListener,
         info: serde_json::Value,
+        campaigns: CampaignSources,
     ) -> Result<Self, ServicesError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             ServicesError::Other(format!(
@@ -61,7 +62,8 @@ impl Services {
         );
         let metrics = Arc::new(Metrics::default());
         let state = AppState::new(queue.clone(), api_key, Arc::clone(&metrics), info)
-            .map_err(ServicesError::Other)?;
+            .map_err(ServicesError::Other)?
+            .with_campaign_sources(campaigns);
         let addr = listener
             .local_addr()
             .map_err(|e| ServicesError::Other(e.to_string()))?;

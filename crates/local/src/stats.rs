@@ -8,6 +8,7 @@
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sesload_core::campaign::progress::RATE_WINDOW;
 
 use crate::db::{DbError, now_ms};
 use crate::metrics::QueueGauges;
@@ -86,20 +87,36 @@ pub fn parked_by_reason(
         .collect())
 }
 
-/// Reconciliation of one campaign: accepted = sent + dlq + queued (+ duplicates skipped).
+/// Reconciliation of one campaign, disjoint at every instant: each accepted `unique_code` is
+/// counted once, by its most advanced status in one read snapshot — sent (the ledger has its
+/// message id) > dead-lettered > cancelled > queued — so that accepted = sent + dlq + cancelled +
+/// queued + duplicate_codes (+ unaccounted, which is lost) holds mid-run too: a record sent in a
+/// batch that has not finished yet is still in the queue, but it is counted as sent only.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct CampaignReconciliation {
     pub campaign: String,
     pub accepted: i64,
-    /// Accepted messages whose unique_code the ledger records as sent (one SES message id).
+    /// Accepted codes the ledger records as sent (one SES message id).
     pub sent: i64,
+    /// Accepted codes not sent with a dead letter in the DLQ.
     pub dlq: i64,
+    /// `dlq` by the reason of each code's latest dead letter.
     pub dlq_by_reason: serde_json::Map<String, serde_json::Value>,
+    /// Accepted codes neither sent nor dead-lettered that the poller acknowledged without
+    /// sending because their campaign was cancelled (the `cancelled` table).
+    #[serde(default)]
+    pub cancelled: i64,
+    /// Accepted codes otherwise still in the queue: visible, in flight or delayed (parked copies
+    /// waiting out their delay included).
     pub queued: i64,
+    /// Of `queued`, the codes whose copy is parked, waiting out its delay.
+    #[serde(default)]
+    pub parked: i64,
     /// Accepted messages sharing a unique_code with an earlier accepted message (acknowledged
     /// without sending by the ledger).
     pub duplicate_codes: i64,
-    /// accepted - sent - dlq - queued - duplicate_codes; 0 when nothing is lost.
+    /// Accepted codes found nowhere: accepted - sent - dlq - cancelled - queued -
+    /// duplicate_codes; 0 when nothing is lost.
     pub unaccounted: i64,
     pub first_accepted_ms: Option<i64>,
     pub last_accepted_ms: Option<i64>,
@@ -107,6 +124,12 @@ pub struct CampaignReconciliation {
     pub last_sent_ms: Option<i64>,
     /// Emails/s from the first to the last send the ledger recorded: [`achieved_send_rate`].
     pub achieved_send_rate: Option<f64>,
+    /// When the snapshot was read (epoch ms).
+    #[serde(default)]
+    pub as_of_ms: i64,
+    /// Of `sent`, those recorded in the [`RATE_WINDOW`] before `as_of_ms` (the current rate).
+    #[serde(default)]
+    pub sent_recently: i64,
 }
 
 /// The achieved send rate: `sent - 1` intervals over the time from the first to the last send
@@ -118,7 +141,8 @@ pub fn achieved_send_rate(sent: i64, first_ms: Option<i64>, last_ms: Option<i64>
 }
 
 impl CampaignReconciliation {
-    /// Every accepted request has left the queue (sent, dead-lettered or skipped as a duplicate).
+    /// Every accepted request has left the queue (sent, dead-lettered, cancelled or skipped as a
+    /// duplicate).
     pub fn drained(&self) -> bool {
         self.accepted > 0 && self.queued == 0
     }
@@ -136,12 +160,12 @@ impl CampaignReconciliation {
         let mut p = Vec::new();
         if self.unaccounted > 0 {
             p.push(format!(
-                "{} accepted request(s) are neither sent, in the DLQ nor queued (lost)",
+                "{} accepted request(s) are neither sent, in the DLQ, cancelled nor queued (lost)",
                 self.unaccounted
             ));
         } else if self.unaccounted < 0 {
             p.push(format!(
-                "{} more request(s) sent, dead-lettered or queued than accepted",
+                "{} more request(s) sent, dead-lettered, cancelled or queued than accepted",
                 -self.unaccounted
             ));
         }
@@ -160,77 +184,131 @@ pub fn campaign_queued(c: &Connection, campaign: &str) -> Result<i64, DbError> {
     .map_err(DbError::sql("campaign queued"))
 }
 
-/// Reconcile a campaign from the accepted log, the ledger, the DLQ and the queue.
+/// Reconcile a campaign from the accepted log, the ledger, the DLQ, the cancelled records and
+/// the queue, in one read snapshot.
 pub fn reconcile(c: &Connection, campaign: &str) -> Result<CampaignReconciliation, DbError> {
-    in_snapshot(c, |c| reconcile_in(c, campaign))
+    in_snapshot(c, |c| reconcile_in(c, campaign, now_ms()))
 }
 
-fn reconcile_in(c: &Connection, campaign: &str) -> Result<CampaignReconciliation, DbError> {
-    let e = DbError::sql("reconcile");
-    let accepted: i64 = c
-        .query_row(
-            "SELECT count(*) FROM accepted WHERE campaign = ?1",
-            params![campaign],
-            |r| r.get(0),
-        )
+/// Each accepted code's status, the most advanced first: sent > dlq > cancelled > queued. A
+/// request without a `unique_code` (only bodies written to the queue past the ingest checks) is
+/// keyed by its message id. Rows: status, DLQ reason (for `dlq`), codes, accepted messages,
+/// codes sent since ?2, first and last send, queued codes whose copy is parked at ?3.
+const STATUS_BY_CODE: &str = "
+WITH acc AS (
+    SELECT coalesce(unique_code, 'message:' || message_id) AS code, count(*) AS n
+    FROM accepted WHERE campaign = ?1 GROUP BY 1
+),
+dead AS (
+    SELECT code, reason FROM (
+        SELECT code, reason, row_number() OVER (PARTITION BY code ORDER BY seq DESC) AS latest
+        FROM (
+            SELECT seq, reason, coalesce(
+                CASE WHEN json_valid(body) AND json_type(body, '$.unique_code') = 'text'
+                     THEN json_extract(body, '$.unique_code') END,
+                'message:' || source_message_id) AS code
+            FROM dlq WHERE campaign = ?1))
+    WHERE latest = 1
+),
+gone AS (SELECT unique_code AS code FROM cancelled WHERE campaign = ?1),
+waiting AS (
+    SELECT coalesce(unique_code, 'message:' || id) AS code,
+           max(park_count > 0 AND receive_count = 0 AND visible_at > ?3) AS parked
+    FROM messages WHERE campaign = ?1 GROUP BY 1
+),
+status AS (
+    SELECT a.code, a.n, l.sent_at, w.parked,
+        CASE WHEN l.message_id IS NOT NULL THEN 'sent'
+             WHEN d.code IS NOT NULL THEN 'dlq'
+             WHEN g.code IS NOT NULL THEN 'cancelled'
+             WHEN w.code IS NOT NULL THEN 'queued'
+             ELSE 'unaccounted' END AS status,
+        d.reason
+    FROM acc a
+    LEFT JOIN ledger l ON l.unique_code = a.code
+    LEFT JOIN dead d ON d.code = a.code
+    LEFT JOIN gone g ON g.code = a.code
+    LEFT JOIN waiting w ON w.code = a.code
+)
+SELECT status, CASE WHEN status = 'dlq' THEN reason END, count(*), sum(n),
+       coalesce(sum(status = 'sent' AND sent_at >= ?2), 0),
+       min(CASE WHEN status = 'sent' THEN sent_at END), max(CASE WHEN status = 'sent' THEN sent_at END),
+       coalesce(sum(status = 'queued' AND parked), 0)
+FROM status GROUP BY 1, 2 ORDER BY 1, 2";
+
+/// status, reason, codes, accepted, sent since, first sent, last sent, parked
+type StatusRow = (
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
+
+fn reconcile_in(
+    c: &Connection,
+    campaign: &str,
+    now: i64,
+) -> Result<CampaignReconciliation, DbError> {
+    let window_start = now - i64::try_from(RATE_WINDOW.as_millis()).unwrap_or(i64::MAX);
+    let rows: Vec<StatusRow> = c
+        .prepare_cached(STATUS_BY_CODE)
+        .and_then(|mut s| {
+            s.query_map(params![campaign, window_start, now], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })?
+            .collect()
+        })
         .map_err(DbError::sql("reconcile"))?;
-    let distinct: i64 = c
-        .query_row(
-            "SELECT count(DISTINCT unique_code) FROM accepted WHERE campaign = ?1",
-            params![campaign],
-            |r| r.get(0),
-        )
-        .map_err(DbError::sql("reconcile"))?;
-    let (sent, first_sent, last_sent): (i64, Option<i64>, Option<i64>) = c
-        .query_row(
-            "SELECT count(*), min(l.sent_at), max(l.sent_at) FROM ledger l
-             WHERE l.message_id IS NOT NULL
-               AND l.unique_code IN (SELECT unique_code FROM accepted WHERE campaign = ?1)",
-            params![campaign],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .map_err(DbError::sql("reconcile"))?;
-    let mut dlq_by_reason = serde_json::Map::new();
-    let mut dlq = 0;
-    {
-        let mut stmt = c
-            .prepare("SELECT reason, count(*) FROM dlq WHERE campaign = ?1 GROUP BY reason ORDER BY reason")
-            .map_err(DbError::sql("reconcile"))?;
-        let rows = stmt
-            .query_map(params![campaign], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })
-            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-            .map_err(e)?;
-        for (reason, n) in rows {
-            dlq += n;
-            dlq_by_reason.insert(reason, json!(n));
+    let mut r = CampaignReconciliation {
+        campaign: campaign.to_string(),
+        as_of_ms: now,
+        ..Default::default()
+    };
+    for (status, reason, codes, accepted, recent, first, last, parked) in rows {
+        r.accepted += accepted;
+        r.duplicate_codes += accepted - codes;
+        match status.as_str() {
+            "sent" => {
+                r.sent += codes;
+                r.sent_recently += recent;
+                r.first_sent_ms = first;
+                r.last_sent_ms = last;
+            }
+            "dlq" => {
+                r.dlq += codes;
+                r.dlq_by_reason
+                    .insert(reason.unwrap_or_default(), json!(codes));
+            }
+            "cancelled" => r.cancelled += codes,
+            "queued" => {
+                r.queued += codes;
+                r.parked += parked;
+            }
+            _ => r.unaccounted += codes,
         }
     }
-    let queued = campaign_queued(c, campaign)?;
-    let (first_acc, last_acc): (Option<i64>, Option<i64>) = c
+    (r.first_accepted_ms, r.last_accepted_ms) = c
         .query_row(
             "SELECT first_accepted_at, last_accepted_at FROM campaigns WHERE campaign = ?1",
             params![campaign],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .unwrap_or((None, None));
-    let duplicate_codes = accepted - distinct;
-    Ok(CampaignReconciliation {
-        campaign: campaign.to_string(),
-        accepted,
-        sent,
-        dlq,
-        dlq_by_reason,
-        queued,
-        duplicate_codes,
-        unaccounted: accepted - sent - dlq - queued - duplicate_codes,
-        first_accepted_ms: first_acc,
-        last_accepted_ms: last_acc,
-        first_sent_ms: first_sent,
-        last_sent_ms: last_sent,
-        achieved_send_rate: achieved_send_rate(sent, first_sent, last_sent),
-    })
+    r.achieved_send_rate = achieved_send_rate(r.sent, r.first_sent_ms, r.last_sent_ms);
+    Ok(r)
 }
 
 /// Everything `/_local/stats` reports.
@@ -303,7 +381,8 @@ fn collect_in(c: &Connection, campaign: Option<&str>) -> Result<serde_json::Valu
         "campaigns": campaigns,
     });
     if let Some(name) = campaign {
-        out["campaign"] = serde_json::to_value(reconcile_in(c, name)?).unwrap_or_default();
+        out["campaign"] =
+            serde_json::to_value(reconcile_in(c, name, now_ms())?).unwrap_or_default();
     }
     Ok(out)
 }

@@ -29,7 +29,9 @@ use serde::{Deserialize, Serialize};
 use sesload_core::{ProcessorSettings, RateSource};
 use sesload_local::config::LocalConfigError;
 use sesload_local::services::ServicesError;
-use sesload_local::{DbError, EventSource, MappingSettings, Metrics, Queue, Services};
+use sesload_local::{
+    CampaignSources, DbError, EventSource, MappingSettings, Metrics, Queue, Services,
+};
 use sesload_sim::SimHandle;
 
 pub use sesload_local::{CampaignReconciliation, LocalConfig};
@@ -216,7 +218,19 @@ impl LocalStack {
             "config": &config,
             "sim_url": sim.as_ref().map(|s| s.endpoint_url()),
         });
-        let services = Services::start(&config, &data_dir, api_key.clone(), listener, info).await?;
+        let campaigns = match &sim {
+            Some(sim) => campaign_sources(sim, &sim_config),
+            None => CampaignSources::default(),
+        };
+        let services = Services::start(
+            &config,
+            &data_dir,
+            api_key.clone(),
+            listener,
+            info,
+            campaigns,
+        )
+        .await?;
         let mut stack = Self {
             config,
             services,
@@ -387,6 +401,23 @@ impl LocalStack {
             }
         }
         Ok(())
+    }
+}
+
+/// What campaign status reads beside the database: the simulator's lake, and its `GetAccount`
+/// through the real SES v2 adapter.
+fn campaign_sources(sim: &SimHandle, sim_config: &sesload_sim::SimConfig) -> CampaignSources {
+    use sesload_core::Mailer as _;
+    let mailer = sesload_aws::SesMailer::new(sesload_aws::ses::ses_client_for_endpoint(
+        &sim.endpoint_url(),
+        REGION,
+    ));
+    CampaignSources {
+        lake: sim_config.events.lake_dir.clone(),
+        quota: Some(Arc::new(move || {
+            let mailer = mailer.clone();
+            Box::pin(async move { mailer.quota().await })
+        })),
     }
 }
 
