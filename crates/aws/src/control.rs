@@ -4,8 +4,8 @@
 //! | item | `pk` | attributes |
 //! |---|---|---|
 //! | a send schedule ([`DynamoSchedule`]) | `schedule#<name>` | `next_slot_us` (N): the schedule's next free send slot, epoch microseconds |
-//!
-//! (Campaign state will live in the same table under `campaign#<name>`.)
+//! | a campaign's state ([`DynamoCampaigns`](crate::DynamoCampaigns)) | `campaign#<name>` | see [`crate::campaigns`] |
+//! | a record of a cancelled campaign ([`DynamoCampaigns`](crate::DynamoCampaigns)) | `cancelled#<name>#<unique_code>` | see [`crate::campaigns`] |
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -9,6 +9,9 @@
 //!   the source queue.
 //! - [`DynamoSchedule`]: the fleet's send schedule, an item of the control table moved with
 //!   conditional writes.
+//! - [`DynamoCampaigns`]: campaign states in the control table (conditional `UpdateItem` on a
+//!   version), cancelled records counted once (`TransactWriteItems`); [`campaigns::redrive`] a
+//!   campaign's dead letters back on the queue; [`campaigns::status`] what status reads.
 //! - [`emf_lines`]: Embedded Metric Format lines for a batch report.
 //! - [`handle_sqs_event_reported`]: Lambda SQS event → partial batch response + batch report.
 //! - [`athena`] (feature `athena`): the analytics `QueryRunner` over Athena (`sesload report
@@ -16,6 +19,7 @@
 
 #[cfg(feature = "athena")]
 pub mod athena;
+pub mod campaigns;
 pub mod control;
 pub mod dynamo;
 pub mod emf;
@@ -24,6 +28,7 @@ pub mod ses;
 pub mod sqs;
 pub mod sqs_event;
 
+pub use campaigns::DynamoCampaigns;
 pub use control::DynamoSchedule;
 pub use dynamo::{DynamoCustomers, DynamoLedger, customer_from_item};
 pub use emf::emf_lines;

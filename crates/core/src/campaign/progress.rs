@@ -45,6 +45,45 @@ pub fn daily_remaining(quota: &SendQuota) -> Option<f64> {
         .map(|m| (m - quota.sent_last_24_hours).max(0.0))
 }
 
+/// The account's quota as `GetAccount` answered, and what is left of the day's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QuotaView {
+    /// Emails/s; 0 = unlimited.
+    pub max_send_rate: f64,
+    /// None = unlimited.
+    pub max_24_hour_send: Option<f64>,
+    pub sent_last_24_hours: f64,
+    /// `Max24HourSend − SentLast24Hours` (None = unlimited).
+    pub daily_remaining: Option<f64>,
+    pub sending_enabled: bool,
+}
+
+impl From<SendQuota> for QuotaView {
+    fn from(q: SendQuota) -> Self {
+        Self {
+            max_send_rate: q.max_send_rate,
+            max_24_hour_send: q.max_24_hour_send,
+            sent_last_24_hours: q.sent_last_24_hours,
+            daily_remaining: daily_remaining(&q),
+            sending_enabled: q.sending_enabled,
+        }
+    }
+}
+
+/// The rate a backlog shrinks at, from samples `(epoch ms, backlog)` oldest first: the drop
+/// from the oldest sample within `window` of the newest to the newest, over the time between
+/// them. Net of arrivals (a backlog that grows answers a negative rate). None with less than
+/// [`MIN_RATE_SPAN`] between them.
+pub fn drain_rate(samples: &[(u64, u64)], window: Duration) -> Option<f64> {
+    let &(last_t, last_n) = samples.last()?;
+    let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    let &(first_t, first_n) = samples
+        .iter()
+        .find(|(t, _)| last_t.saturating_sub(*t) <= window_ms)?;
+    let span = Duration::from_millis(last_t.saturating_sub(first_t));
+    (span >= MIN_RATE_SPAN).then(|| (first_n as f64 - last_n as f64) / span.as_secs_f64())
+}
+
 /// What the ETA is computed from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EtaInput {
@@ -296,6 +335,18 @@ mod tests {
                 left: 5
             }
         );
+    }
+
+    #[test]
+    fn a_backlog_drains_at_the_rate_its_samples_fall() {
+        let w = Duration::from_secs(30);
+        // 100 s of samples: only the last 30 s count (300 gone in 30 s).
+        let samples: Vec<(u64, u64)> = (0..=100).map(|s| (s * 1000, 2_000 - s * 10)).collect();
+        assert_eq!(drain_rate(&samples, w), Some(10.0));
+        assert_eq!(drain_rate(&samples[..1], w), None, "one sample");
+        assert_eq!(drain_rate(&[(0, 5), (500, 4)], w), None, "under a second");
+        assert_eq!(drain_rate(&[(0, 5), (2_000, 9)], w), Some(-2.0), "growing");
+        assert_eq!(drain_rate(&[], w), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use sesload_core::campaign::progress::{
-    self, Eta, EtaInput, RATE_WINDOW, daily_remaining, quota_share, window_rate,
+    self, Eta, EtaInput, QuotaView, RATE_WINDOW, quota_share, window_rate,
 };
 use sesload_core::{CampaignEntry, PortError, SendQuota};
 
@@ -23,31 +23,6 @@ use crate::stats::CampaignReconciliation;
 pub type QuotaFuture = Pin<Box<dyn Future<Output = Result<SendQuota, PortError>> + Send>>;
 /// A `GetAccount` call, boxed so the HTTP server needs no SES client type.
 pub type QuotaSource = Arc<dyn Fn() -> QuotaFuture + Send + Sync>;
-
-/// The account's quota as `GetAccount` answered, and what is left of the day's.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct QuotaView {
-    /// Emails/s; 0 = unlimited.
-    pub max_send_rate: f64,
-    /// None = unlimited.
-    pub max_24_hour_send: Option<f64>,
-    pub sent_last_24_hours: f64,
-    /// `Max24HourSend − SentLast24Hours` (None = unlimited).
-    pub daily_remaining: Option<f64>,
-    pub sending_enabled: bool,
-}
-
-impl From<SendQuota> for QuotaView {
-    fn from(q: SendQuota) -> Self {
-        Self {
-            max_send_rate: q.max_send_rate,
-            max_24_hour_send: q.max_24_hour_send,
-            sent_last_24_hours: q.sent_last_24_hours,
-            daily_remaining: daily_remaining(&q),
-            sending_enabled: q.sending_enabled,
-        }
-    }
-}
 
 /// SES event outcomes of a campaign's sent messages (from the lake).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
