@@ -11,12 +11,8 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, WriteRequest,
-};
-use aws_sdk_sqs::types::QueueAttributeName;
-use common::start_moto;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use common::{create_queue, create_table, dynamo, sqs, start_moto};
 use sesload_aws::seed::{customer_item, seed_customers};
 use sesload_aws::{
     DynamoCustomers, DynamoLedger, DynamoSchedule, SqsDeadLetters, SqsParking, SqsVisibility,
@@ -26,57 +22,6 @@ use sesload_core::{
     Claim, Customer, CustomerStore, DeadLetter, DlqReason, Ledger, MessageId, SendSchedule,
     UniqueCode, UserId, dlq_attributes, park_attributes,
 };
-
-fn creds() -> aws_sdk_dynamodb::config::Credentials {
-    aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "test")
-}
-
-fn dynamo(url: &str) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(creds())
-            .endpoint_url(url)
-            .build(),
-    )
-}
-
-fn sqs(url: &str) -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .endpoint_url(url)
-            .build(),
-    )
-}
-
-async fn create_table(c: &aws_sdk_dynamodb::Client, name: &str, key: &str) {
-    c.create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(key)
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_and_sqs_adapters_against_moto() {
@@ -211,18 +156,6 @@ async fn ledger(d: &aws_sdk_dynamodb::Client) {
     );
     assert_eq!(item["status"].as_s().unwrap(), "sent");
     assert_eq!(item["message_id"].as_s().unwrap(), "ses-1");
-}
-
-async fn create_queue(q: &aws_sdk_sqs::Client, name: &str) -> String {
-    q.create_queue()
-        .queue_name(name)
-        .attributes(QueueAttributeName::VisibilityTimeout, "30")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string()
 }
 
 /// Receive every message of `url` as the dead letter its attributes describe.

@@ -16,7 +16,7 @@ use sesload_core::{
     SetOutcome,
 };
 
-use crate::db::{Db, DbError, now_ms};
+use crate::db::{Db, DbError, add_column, now_ms};
 
 pub use api::CampaignApi;
 pub use status::{CampaignStatus, CampaignSummary, QuotaSource};
@@ -43,14 +43,7 @@ pub(crate) fn migrate(conn: &Connection) -> Result<(), DbError> {
         ("changed_at", "INTEGER"),
     ];
     for (name, decl) in columns {
-        let exists: bool = conn
-            .prepare("SELECT 1 FROM pragma_table_info('campaigns') WHERE name = ?1")
-            .and_then(|mut s| s.exists([name]))
-            .map_err(DbError::sql("migrate campaigns"))?;
-        if !exists {
-            conn.execute_batch(&format!("ALTER TABLE campaigns ADD COLUMN {name} {decl}"))
-                .map_err(DbError::sql("migrate campaigns"))?;
-        }
+        add_column(conn, "campaigns", name, decl)?;
     }
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS cancelled(

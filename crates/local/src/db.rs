@@ -154,10 +154,16 @@ fn migrate(conn: &Connection) -> Result<(), DbError> {
     add_column(conn, "ledger", "token", "TEXT NOT NULL DEFAULT ''")?;
     add_column(conn, "messages", "park_count", "INTEGER NOT NULL DEFAULT 0")?;
     add_column(conn, "messages", "park_reason", "TEXT")?;
+    crate::campaigns::migrate(conn)?;
     Ok(())
 }
 
-fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Result<(), DbError> {
+pub(crate) fn add_column(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    decl: &str,
+) -> Result<(), DbError> {
     let exists: bool = conn
         .prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
         .and_then(|mut s| s.exists([table, column]))
@@ -166,7 +172,6 @@ fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> Resul
         conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
             .map_err(DbError::sql("migrate"))?;
     }
-    crate::campaigns::migrate(conn)?;
     Ok(())
 }
 

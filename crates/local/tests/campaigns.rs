@@ -6,10 +6,12 @@ use std::time::Duration;
 use rusqlite::Connection;
 use sesload_core::{
     CampaignControl, CampaignEntry, CancelledRecord, DeadLetter, DeadLetterSink, DlqReason, Ledger,
-    MessageId, UniqueCode, contract,
+    MessageId, ParkReason, ParkedRecord, Parking, UniqueCode, contract,
 };
 use sesload_local::stats::reconcile;
-use sesload_local::{Db, LocalDeadLetterSink, NewMessage, SqliteCampaignControl, SqliteLedger};
+use sesload_local::{
+    Db, LocalDeadLetterSink, LocalParking, NewMessage, SqliteCampaignControl, SqliteLedger,
+};
 
 mod common;
 use common::{body, queue, tmpdir};
@@ -118,6 +120,20 @@ async fn the_reconciliation_is_disjoint_while_a_batch_is_in_flight() {
             .is_empty()
     );
 
+    // c6 parked: its copy waits out a delay, still queued.
+    let c6 = batch.iter().find(|r| r.body.contains("\"c6\"")).unwrap();
+    let not_parked = LocalParking::new(q.clone())
+        .park(&[ParkedRecord {
+            source_message_id: c6.message_id.clone(),
+            receipt_handle: c6.receipt_handle.clone(),
+            body: c6.body.clone(),
+            reason: ParkReason::CampaignPaused,
+            delay: Duration::from_secs(60),
+            park_count: 1,
+        }])
+        .await;
+    assert!(not_parked.is_empty());
+
     let r = q.db().read(|c| reconcile(c, "run-1")).await.unwrap();
     assert_eq!(r.accepted, 11);
     assert_eq!(r.sent, 4, "{r:?}");
@@ -128,7 +144,7 @@ async fn the_reconciliation_is_disjoint_while_a_batch_is_in_flight() {
         "c3's dead letter does not count: it was sent ({r:?})"
     );
     assert_eq!(r.cancelled, 1);
-    assert_eq!(r.queued, 4, "c6..c9");
+    assert_eq!((r.queued, r.parked), (4, 1), "c6..c9, of which c6 parked");
     assert_eq!(r.duplicate_codes, 1);
     assert_eq!(r.unaccounted, 0);
     assert_eq!(
