@@ -34,6 +34,8 @@ enum Command {
     Seed(cmd::seed::Args),
     /// Inspect and redrive the local dead-letter queue.
     Dlq(cmd::dlq::Args),
+    /// Steer a campaign while it runs: list, status (--watch), pause, resume, cancel, redrive; local stack or --aws.
+    Campaign(cmd::campaign::Args),
     /// Run one of the saved queries in sql/ over the local event lake.
     Query(cmd::query::Args),
     /// Reconcile a campaign (accepted = sent + DLQ + queued) and write an HTML report.
@@ -53,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sim(a) => cmd::sim::run(a),
         Command::Seed(a) => cmd::seed::run(a),
         Command::Dlq(a) => cmd::dlq::run(a),
+        Command::Campaign(a) => cmd::campaign::run(a),
         Command::Query(a) => cmd::query::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Stats(a) => cmd::stats::run(a),

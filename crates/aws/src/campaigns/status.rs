@@ -79,6 +79,29 @@ pub struct AwsCampaignReader {
 }
 
 impl AwsCampaignReader {
+    /// Clients from the SDK's default chains (credentials, `AWS_REGION` / profile unless
+    /// `region` is given, `AWS_ENDPOINT_URL…` overrides) for the deployment's control table,
+    /// queue and DLQ.
+    pub async fn from_env(
+        region: Option<String>,
+        control_table: &str,
+        queue_url: &str,
+        dlq_url: &str,
+    ) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = region {
+            loader = loader.region(aws_config::Region::new(r));
+        }
+        let sdk = loader.load().await;
+        Self {
+            campaigns: DynamoCampaigns::new(aws_sdk_dynamodb::Client::new(&sdk), control_table),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            queue_url: queue_url.to_string(),
+            dlq_url: dlq_url.to_string(),
+            ses: SesMailer::new(aws_sdk_sesv2::Client::new(&sdk)),
+        }
+    }
+
     /// Read everything at once (the four calls run concurrently).
     pub async fn status(&self, campaign: &str) -> Result<AwsCampaignStatus, PortError> {
         let names = [campaign.to_string()];

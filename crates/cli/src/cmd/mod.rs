@@ -1,6 +1,7 @@
 //! One module per subcommand; each owns its `Args` and `run`.
 pub mod athena_args;
 pub mod bench;
+pub mod campaign;
 pub mod dlq;
 pub mod plan;
 pub mod query;

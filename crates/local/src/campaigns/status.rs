@@ -110,7 +110,8 @@ pub fn compose(
     }
 }
 
-/// The stack's send rate over the window, from the metrics sampled once a second.
+/// The stack's send rate over the window, from the metrics sampled once a second: the mean of
+/// the samples from the first one that saw a send (an idle start does not dilute it).
 pub fn account_rate(metrics: &Metrics, now_ms: i64) -> Option<f64> {
     let since = now_ms - i64::try_from(RATE_WINDOW.as_millis()).unwrap_or(i64::MAX);
     let recent: Vec<f64> = metrics
@@ -118,6 +119,7 @@ pub fn account_rate(metrics: &Metrics, now_ms: i64) -> Option<f64> {
         .into_iter()
         .filter(|s| s.t > since)
         .map(|s| s.emails_sent)
+        .skip_while(|sent| *sent <= 0.0)
         .collect();
     (!recent.is_empty()).then(|| recent.iter().sum::<f64>() / recent.len() as f64)
 }
