@@ -25,8 +25,8 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
 };
 use sesload_core::{
     CampaignChange, CampaignControl, CampaignEntry, CampaignState, CancelledRecord, PortError,
@@ -34,7 +34,7 @@ use sesload_core::{
 };
 
 use crate::control::CONTROL_KEY;
-use crate::dynamo::{BATCH_GET_MAX_KEYS, UNPROCESSED_MAX_ROUNDS, backoff, error_text};
+use crate::dynamo::{BATCH_GET_MAX_KEYS, backoff, batch_get_items, error_text};
 
 /// Key prefix of a campaign's state item.
 pub const CAMPAIGN_PREFIX: &str = "campaign#";
@@ -131,43 +131,8 @@ impl DynamoCampaigns {
     /// One `BatchGetItem` (≤ 100 keys) with its `UnprocessedKeys` rounds.
     async fn get_chunk(&self, names: &[String]) -> Result<Vec<CampaignEntry>, PortError> {
         let keys = names.iter().map(|c| campaign_key(c)).collect();
-        let mut pending = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| self.err("campaigns.get", e.to_string()))?;
-        let mut found = Vec::new();
-        for round in 0..=UNPROCESSED_MAX_ROUNDS {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, pending.clone())
-                .send()
-                .await
-                .map_err(|e| self.err("campaigns.get", error_text(&e)))?;
-            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
-                found.extend(items.iter().filter_map(entry_from_item));
-            }
-            match out
-                .unprocessed_keys()
-                .and_then(|u| u.get(&self.table))
-                .filter(|k| !k.keys().is_empty())
-            {
-                None => return Ok(found),
-                Some(rest) => {
-                    pending = rest.clone();
-                    tokio::time::sleep(backoff(round)).await;
-                }
-            }
-        }
-        Err(self.err(
-            "campaigns.get",
-            format!(
-                "{} keys still unprocessed after {} rounds",
-                pending.keys().len(),
-                UNPROCESSED_MAX_ROUNDS + 1
-            ),
-        ))
+        let items = batch_get_items(&self.client, &self.table, keys, true, "campaigns.get").await?;
+        Ok(items.iter().filter_map(entry_from_item).collect())
     }
 
     async fn read_entry(&self, campaign: &str) -> Result<CampaignEntry, PortError> {

@@ -97,58 +97,73 @@ impl DynamoCustomers {
 
     /// One `BatchGetItem` chunk (≤ 100 keys) including its `UnprocessedKeys` rounds.
     async fn get_chunk(&self, ids: &[UserId]) -> Result<Vec<Customer>, PortError> {
-        let keys: Vec<HashMap<String, AttributeValue>> = ids
+        let keys = ids
             .iter()
             .map(|id| HashMap::from([(CUSTOMER_KEY.to_string(), AttributeValue::S(id.0.clone()))]))
             .collect();
-        let mut pending = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .build()
-            .map_err(|e| PortError::new("customers.batch_get", e.to_string()))?;
-        let mut found = Vec::with_capacity(ids.len());
-        for round in 0..=UNPROCESSED_MAX_ROUNDS {
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, pending.clone())
-                .send()
-                .await
-                .map_err(|e| {
-                    PortError::new(
-                        "customers.batch_get",
-                        format!("table {:?}: {}", self.table, error_text(&e)),
-                    )
-                })?;
-            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
-                found.extend(items.iter().filter_map(customer_from_item));
-            }
-            match out
-                .unprocessed_keys()
-                .and_then(|u| u.get(&self.table))
-                .filter(|k| !k.keys().is_empty())
-            {
-                None => return Ok(found),
-                Some(rest) => {
-                    tracing::debug!(
-                        round,
-                        unprocessed = rest.keys().len(),
-                        "BatchGetItem returned UnprocessedKeys"
-                    );
-                    pending = rest.clone();
-                    tokio::time::sleep(backoff(round)).await;
-                }
+        let items = batch_get_items(
+            &self.client,
+            &self.table,
+            keys,
+            false,
+            "customers.batch_get",
+        )
+        .await?;
+        Ok(items.iter().filter_map(customer_from_item).collect())
+    }
+}
+
+/// The items of `keys` (≤ 100) that exist in `table`: one `BatchGetItem` and its
+/// `UnprocessedKeys` rounds, with backoff between them. `op` names the port operation in errors.
+pub(crate) async fn batch_get_items(
+    client: &Client,
+    table: &str,
+    keys: Vec<HashMap<String, AttributeValue>>,
+    consistent_read: bool,
+    op: &'static str,
+) -> Result<Vec<HashMap<String, AttributeValue>>, PortError> {
+    let wanted = keys.len();
+    let mut pending = KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .consistent_read(consistent_read)
+        .build()
+        .map_err(|e| PortError::new(op, e.to_string()))?;
+    let mut found = Vec::with_capacity(wanted);
+    for round in 0..=UNPROCESSED_MAX_ROUNDS {
+        let mut out = client
+            .batch_get_item()
+            .request_items(table, pending.clone())
+            .send()
+            .await
+            .map_err(|e| PortError::new(op, format!("table {table:?}: {}", error_text(&e))))?;
+        if let Some(items) = out.responses.as_mut().and_then(|r| r.remove(table)) {
+            found.extend(items);
+        }
+        match out
+            .unprocessed_keys()
+            .and_then(|u| u.get(table))
+            .filter(|k| !k.keys().is_empty())
+        {
+            None => return Ok(found),
+            Some(rest) => {
+                tracing::debug!(
+                    round,
+                    unprocessed = rest.keys().len(),
+                    "BatchGetItem returned UnprocessedKeys"
+                );
+                pending = rest.clone();
+                tokio::time::sleep(backoff(round)).await;
             }
         }
-        Err(PortError::new(
-            "customers.batch_get",
-            format!(
-                "table {:?}: {} keys still unprocessed after {} rounds",
-                self.table,
-                pending.keys().len(),
-                UNPROCESSED_MAX_ROUNDS + 1
-            ),
-        ))
     }
+    Err(PortError::new(
+        op,
+        format!(
+            "table {table:?}: {} keys still unprocessed after {} rounds",
+            pending.keys().len(),
+            UNPROCESSED_MAX_ROUNDS + 1
+        ),
+    ))
 }
 
 impl CustomerStore for DynamoCustomers {

@@ -50,14 +50,7 @@ impl PartialSettings {
         outputs: &Value,
         origin: &str,
     ) -> Result<AthenaSettings, AthenaError> {
-        let out = |name: &str| {
-            outputs
-                .get(name)
-                .and_then(|o| o.get("value"))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
+        let out = |name: &str| output_value(outputs, name);
         let required = |given: Option<String>, name: &'static str| {
             given
                 .or_else(|| out(name))
@@ -85,6 +78,17 @@ impl PartialSettings {
         let origin = format!("`terraform output` in {}", terraform_dir.display());
         self.complete_with(&outputs, &origin)
     }
+}
+
+/// The string value of the output `name` in `outputs` (the JSON of `terraform output -json`);
+/// None when it is absent or empty.
+pub fn output_value(outputs: &Value, name: &str) -> Option<String> {
+    outputs
+        .get(name)
+        .and_then(|o| o.get("value"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// `terraform -chdir=<dir> output -json` (`$TERRAFORM` or `terraform` on `PATH`).

@@ -152,23 +152,12 @@ fn default_by() -> String {
     }
 }
 
-fn check_reason(reason: Option<&str>) -> anyhow::Result<()> {
-    if let Some(r) = reason {
-        anyhow::ensure!(
-            sesload_core::DlqReason::from_code(r).is_some(),
-            "unknown DLQ reason {r:?}; known: {}",
-            sesload_core::DlqReason::ALL.map(|r| r.code()).join(", ")
-        );
-    }
-    Ok(())
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(name) = args.action.campaign() {
         sesload_core::check_campaign_name(name)?;
     }
     if let Action::Redrive { reason, .. } = &args.action {
-        check_reason(reason.as_deref())?;
+        super::dlq::check_reason(reason)?;
     }
     if let Action::Status { interval, .. } = &args.action {
         anyhow::ensure!(

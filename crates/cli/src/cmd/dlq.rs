@@ -53,7 +53,8 @@ pub enum Action {
     },
 }
 
-fn check_reason(reason: &Option<String>) -> anyhow::Result<()> {
+/// An error naming the known reasons unless `reason` is a `DlqReason` code.
+pub fn check_reason(reason: &Option<String>) -> anyhow::Result<()> {
     if let Some(r) = reason {
         anyhow::ensure!(
             sesload_core::DlqReason::from_code(r).is_some(),

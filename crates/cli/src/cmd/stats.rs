@@ -69,8 +69,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if !args.wait_drained {
                 return Ok((stats, rec.drained()));
             }
+            let cancelled = if rec.cancelled > 0 {
+                format!("  cancelled {}", rec.cancelled)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "  accepted {}  sent {}  dlq {}  queued {}  (oldest message {} s)",
+                "  accepted {}  sent {}  dlq {}{cancelled}  queued {}  (oldest message {} s)",
                 rec.accepted, rec.sent, rec.dlq, rec.queued, stats["queue"]["oldest_message_age_s"]
             );
             if rec.drained() {

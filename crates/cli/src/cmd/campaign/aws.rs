@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
-use sesload_aws::athena::settings::terraform_outputs;
+use sesload_aws::athena::settings::{output_value, terraform_outputs};
 use sesload_aws::campaigns::redrive::{RedriveRequest, redrive_campaign};
 use sesload_aws::campaigns::status::AwsCampaignReader;
 use sesload_core::campaign::progress::{self, EtaInput, RATE_WINDOW, drain_rate};
@@ -43,14 +43,7 @@ fn resources(t: &Target, action: &Action) -> anyhow::Result<Resources> {
             "give --control-table (and --queue-url, --dlq-url for status and redrive), or a Terraform directory with the deployment's state (--terraform-dir)"
         })?
     };
-    let out = |name: &str| {
-        outputs
-            .get(name)
-            .and_then(|o| o.get("value"))
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
+    let out = |name: &str| output_value(&outputs, name);
     let origin = t.terraform_dir.display();
     let need = |given: &Option<String>, name: &str, flag: &str, needed: bool| match given
         .clone()
