@@ -9,6 +9,9 @@ CI=true (`.ci/run`), even the allowed skips fail the session, and the summary li
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -16,9 +19,13 @@ import pytest
 from tests.harness import (
     OPTIONAL_SKIP_PREFIX,
     OPTIONAL_TOOLS,
+    ROOT,
     LocalStack,
     Simulator,
+    free_port,
     sesload_bin as _sesload_bin,
+    tail,
+    terminate,
 )
 
 # ------------------------------------------------------------------------------- fixtures
@@ -52,6 +59,32 @@ def local_stack(make_stack) -> LocalStack:
     s = make_stack()
     s.seed()
     return s.start()
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    """A moto server (`moto[server]` from the venv, or $MOTO_SERVER) standing in for AWS: its
+    endpoint URL. One per session; tests keep apart by the names they create."""
+    exe = Path(os.environ.get("MOTO_SERVER", ROOT / ".venv/bin/moto_server"))
+    if not exe.is_file():
+        pytest.fail(f"moto server missing at {exe}: .venv/bin/pip install 'moto[server]'")
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=open(log, "w"), start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"moto_server did not start: {tail(log, 2000)}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        terminate(proc, 10)
 
 
 @pytest.fixture

@@ -11,48 +11,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import socket
-import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.analytics import lakegen
-from tests.harness import ROOT, free_port
+
 
 CAMPAIGN = "athena-1"
 DAY = "2026-11-27"
 QUERIES = ["01", "02", "03", "04", "05", "06", "07", "08"]
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    exe = Path(os.environ.get("MOTO_SERVER", ROOT / ".venv/bin/moto_server"))
-    if not exe.is_file():
-        pytest.fail(f"moto server missing at {exe}: .venv/bin/pip install 'moto[server]'")
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=open(log, "w"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"moto_server did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def athena_result(header: list[str], rows: list[dict]) -> dict:

@@ -7,44 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
-from pathlib import Path
 
 import boto3
 import pytest
 
-from conftest import ROOT, request_body, sesload_bin
+from tests.harness import request_body, sesload_bin
 
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory):
-    exe = Path(os.environ.get("MOTO_SERVER", ROOT / ".venv/bin/moto_server"))
-    if not exe.is_file():
-        pytest.fail(f"moto server missing at {exe}: .venv/bin/pip install 'moto[server]'")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=open(log, "w"))
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"moto_server did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def client(service: str, moto: str):

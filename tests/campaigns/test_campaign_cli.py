@@ -5,6 +5,8 @@ sends each dead letter once after its cause is fixed."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -12,23 +14,36 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 from botocore.config import Config
 
-from conftest import API_KEY, request_body
+from tests.harness import clean_env, request_body, sesload_bin
 
 # A fixed quota the stack can fill on a busy machine; small batches so that a batch in flight
 # (sent, not yet deleted) is common while the status is read.
-SETS = ["sim.max_send_rate=40", "batch_size=10", "maximum_concurrency=2",
-        "maximum_batching_window_in_seconds=0", "sim.latency.p50_ms=20", "sim.latency.p99_ms=60"]
+CONFIG = {"batch_size": 10, "maximum_concurrency": 2, "maximum_batching_window_in_seconds": 0,
+          "sim": {"max_send_rate": 40, "latency": {"p50_ms": 20, "p99_ms": 60}}}
 
 
-def accept(stack, campaign: str, n: int, start: int = 0, **over):
+def campaign(stack, *args: str) -> subprocess.CompletedProcess:
+    """`sesload campaign --ready-file <the stack's> --by cli:tester ARGS`."""
+    return subprocess.run([str(sesload_bin()), "campaign", "--ready-file", str(stack.ready_path),
+                           "--by", "cli:tester", *args], capture_output=True, text=True, timeout=120,
+                          env=clean_env(RUST_BACKTRACE="0"))
+
+
+def campaign_json(stack, *args: str):
+    p = campaign(stack, *args, "--json")
+    assert p.returncode == 0, f"sesload campaign {' '.join(args)}: {p.returncode}\n{p.stderr}"
+    return json.loads(p.stdout)
+
+
+def accept(stack, name: str, n: int, start: int = 0, **over):
     with ThreadPoolExecutor(8) as pool:
-        codes = list(pool.map(lambda i: stack.post(request_body(campaign, i, **over)).status_code,
+        codes = list(pool.map(lambda i: stack.post(request_body(name, i, 200, **over)).status_code,
                               range(start, start + n)))
     assert set(codes) == {200}, Counter(codes)
 
 
-def status(stack, campaign: str) -> dict:
-    r = stack.http.get(stack.url(f"/_local/campaigns/{campaign}"), timeout=10)
+def status(stack, name: str) -> dict:
+    r = stack.session.get(stack.url(f"/_local/campaigns/{name}"), timeout=10)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -38,18 +53,18 @@ def adds_up(r: dict) -> bool:
                              + r["duplicate_codes"] + r["unaccounted"])
 
 
-def wait_drained(stack, campaign: str, timeout: float = 90) -> dict:
+def wait_drained(stack, name: str, timeout: float = 90) -> dict:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        st = status(stack, campaign)
+        st = status(stack, name)
         if st["reconciliation"]["queued"] == 0:
             return st
         time.sleep(0.3)
-    raise AssertionError(f"{campaign} not drained in {timeout} s: {st['reconciliation']}")
+    raise AssertionError(f"{name} not drained in {timeout} s: {st['reconciliation']}")
 
 
 def test_the_status_adds_up_at_every_instant_and_steering_records_who_and_why(make_stack):
-    stack = make_stack(SETS)
+    stack = make_stack(CONFIG, customers=200)
     stack.seed()
     stack.start()
     accept(stack, "steer-a", 300)
@@ -76,7 +91,7 @@ def test_the_status_adds_up_at_every_instant_and_steering_records_who_and_why(ma
     assert abs(st["eta"]["seconds"] - r["queued"] / st["rate"]) < 1e-6 * max(1, r["queued"])
 
     # --watch follows it to the end (already drained here: it prints the final status at once).
-    p = stack.campaign("status", "steer-a", "--watch", "--timeout", "60")
+    p = campaign(stack, "status", "steer-a", "--watch", "--timeout", "60")
     assert p.returncode == 0, p.stderr
     assert "accepted 300 = sent 300 + dlq 0 + cancelled 0 + queued 0" in p.stdout, p.stdout
     assert "ETA: done" in p.stdout
@@ -87,43 +102,43 @@ def test_the_status_adds_up_at_every_instant_and_steering_records_who_and_why(ma
     assert status(stack, "steer-a")["outcomes"]["delivered"] == 300
 
     # Pause, with who and why.
-    p = stack.campaign("pause", "steer-a", "--reason", "wrong list")
+    p = campaign(stack, "pause", "steer-a", "--reason", "wrong list")
     assert p.returncode == 0 and "is now PAUSED" in p.stdout and "wrong list" in p.stdout, p
-    c = stack.campaign_json("status", "steer-a")["control"]
+    c = campaign_json(stack, "status", "steer-a")["control"]
     assert (c["state"], c["reason"], c["updated_by"], c["version"]) == ("paused", "wrong list", "cli:tester", 1)
-    assert stack.campaign_json("pause", "steer-a")["changed"] is False
-    listed = {e["control"]["campaign"]: e for e in stack.campaign_json("list")}
+    assert campaign_json(stack, "pause", "steer-a")["changed"] is False
+    listed = {e["control"]["campaign"]: e for e in campaign_json(stack, "list")}
     assert listed["steer-a"]["control"]["state"] == "paused" and listed["steer-a"]["accepted"] == 300
     assert listed["steer-b"]["control"]["state"] == "running" and listed["steer-b"]["accepted"] == 5
 
     # A change made on a version someone else has moved on from is refused, and says so.
-    r = stack.http.post(stack.url("/_local/campaigns/steer-a/resume"), json={"if_version": 0},
-                        headers={"x-api-key": API_KEY}, timeout=10)
+    r = stack.session.post(stack.url("/_local/campaigns/steer-a/resume"), json={"if_version": 0},
+                           headers={"x-api-key": stack.api_key}, timeout=10)
     assert r.status_code == 409 and "changed meanwhile" in r.json()["message"], r.text
     assert r.json()["current"]["version"] == 1
-    r = stack.http.post(stack.url("/_local/campaigns/steer-a/resume"), timeout=10)
+    r = stack.session.post(stack.url("/_local/campaigns/steer-a/resume"), timeout=10)
     assert r.status_code == 403, "writes need the API key"
-    p = stack.campaign("--api-key", "wrong", "resume", "steer-a")
+    p = campaign(stack, "--api-key", "wrong", "resume", "steer-a")
     assert p.returncode == 1 and "403" in p.stderr, p
 
-    resumed = stack.campaign_json("resume", "steer-a")
+    resumed = campaign_json(stack, "resume", "steer-a")
     assert resumed["changed"] and resumed["control"]["state"] == "running" and resumed["control"]["version"] == 2
 
     # Cancel is final.
-    p = stack.campaign("cancel", "steer-b")
+    p = campaign(stack, "cancel", "steer-b")
     assert p.returncode == 0 and "CANCELLED" in p.stdout, p
-    p = stack.campaign("resume", "steer-b")
+    p = campaign(stack, "resume", "steer-b")
     assert p.returncode == 1 and "cannot be resumed" in p.stderr, p
-    p = stack.campaign("redrive", "steer-b")
+    p = campaign(stack, "redrive", "steer-b")
     assert p.returncode == 1 and "cancelled" in p.stderr, p
-    p = stack.campaign("pause", "no such name")
+    p = campaign(stack, "pause", "no such name")
     assert p.returncode != 0 and "invalid campaign name" in p.stderr, p
-    p = stack.campaign("status", "never-seen")
+    p = campaign(stack, "status", "never-seen")
     assert p.returncode == 1 and "404" in p.stderr, p
 
 
 def test_a_campaigns_dead_letters_are_redriven_once_after_the_cause_is_fixed(make_stack):
-    stack = make_stack(SETS)
+    stack = make_stack(CONFIG, customers=200)
     stack.seed()
     stack.start()
     accept(stack, "redrive-a", 10)
@@ -133,7 +148,7 @@ def test_a_campaigns_dead_letters_are_redriven_once_after_the_cause_is_fixed(mak
     wait_drained(stack, "redrive-b")
     assert (a["sent"], a["dlq"], a["dlq_by_reason"]) == (10, 20, {"ses_not_found": 20}), a
 
-    dry = stack.campaign_json("redrive", "redrive-a", "--dry-run")
+    dry = campaign_json(stack, "redrive", "redrive-a", "--dry-run")
     assert dry["would_redrive"] == 20
 
     # Fix the cause: create the missing template in the simulator, through the SES v2 API.
@@ -143,11 +158,11 @@ def test_a_campaigns_dead_letters_are_redriven_once_after_the_cause_is_fixed(mak
     ses.create_email_template(TemplateName="LaterTemplate", TemplateContent={
         "Subject": "Hello {{first_name}}", "Text": "code {{unique_code}}"})
 
-    p = stack.campaign("redrive", "redrive-a", "--reason", "ses_not_found")
+    p = campaign(stack, "redrive", "redrive-a", "--reason", "ses_not_found")
     assert p.returncode == 0 and "redrove 20 dead letters of redrive-a" in p.stdout, p
     a = wait_drained(stack, "redrive-a")["reconciliation"]
     assert (a["accepted"], a["sent"], a["dlq"], a["unaccounted"]) == (30, 30, 0, 0), a
-    again = stack.campaign_json("redrive", "redrive-a")
+    again = campaign_json(stack, "redrive", "redrive-a")
     assert again["redriven"] == 0, "each dead letter once"
 
     time.sleep(1)
@@ -160,9 +175,8 @@ def test_a_campaigns_dead_letters_are_redriven_once_after_the_cause_is_fixed(mak
 
 def test_the_eta_at_a_quarter_of_a_campaign_is_within_15_percent_of_the_time_it_took(make_stack):
     # 2,000 requests at a fixed quota of 100/s: about 20 s of sending.
-    stack = make_stack(["sim.max_send_rate=100", "batch_size=10", "maximum_concurrency=4",
-                        "maximum_batching_window_in_seconds=0", "sim.latency.p50_ms=20",
-                        "sim.latency.p99_ms=60"])
+    stack = make_stack({"batch_size": 10, "maximum_concurrency": 4, "maximum_batching_window_in_seconds": 0,
+                        "sim": {"max_send_rate": 100, "latency": {"p50_ms": 20, "p99_ms": 60}}}, customers=200)
     stack.seed()
     stack.start()
     accept(stack, "eta-2000", 2000)
