@@ -29,7 +29,7 @@ mod parking;
 mod queue;
 mod schedule;
 
-pub use campaign::campaign_control;
+pub use campaign::{campaign_control, campaign_control_sequential};
 pub use customers::{customer_fixture, customer_store};
 pub use ledger::{ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger};
 pub use mailer::{MISSING_TEMPLATE, mailer};
