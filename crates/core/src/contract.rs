@@ -31,7 +31,9 @@ mod schedule;
 
 pub use campaign::{campaign_control, campaign_control_sequential};
 pub use customers::{customer_fixture, customer_store};
-pub use ledger::{ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger};
+pub use ledger::{
+    ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger, ledger_sequential,
+};
 pub use mailer::{MISSING_TEMPLATE, mailer};
 pub use parking::{
     ORIGINAL_HIDDEN, PARK_DELAY, PARKED_RECORDS, ParkingProbe, QueuedMessage, parking,
@@ -41,7 +43,7 @@ pub use queue::{
     DETAIL_KEPT_CHARS, QueueProbe, dead_letter_fixture, dead_letter_sink,
     unavailable_dead_letter_sink, visibility_control,
 };
-pub use schedule::{TOLERANCE as SCHEDULE_TOLERANCE, send_schedule};
+pub use schedule::{TOLERANCE as SCHEDULE_TOLERANCE, send_schedule, send_schedule_sequential};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
