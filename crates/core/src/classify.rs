@@ -6,21 +6,33 @@ use crate::ports::SendFailure;
 /// What to do with a record whose send failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureClass {
-    /// SES throttled us (`TooManyRequestsException`, `LimitExceededException`): slow the
-    /// pacer down (multiplicative decrease) and retry later with a jittered delay.
+    /// SES throttled the send (`TooManyRequestsException`): slow this instance down
+    /// (multiplicative decrease) and park the record for a short, jittered delay.
     Throttled,
-    /// Transient: 5xx, timeouts, connection errors, unknown codes. Retry later.
+    /// The account's rolling 24-hour quota is used up (`LimitExceededException`): stop sending,
+    /// park the record until the window frees capacity.
+    DailyQuota,
+    /// Sending is paused for the account or the configuration set (`SendingPausedException`):
+    /// stop sending in that scope, park the record.
+    SendingPaused,
+    /// The account may not send at all (`AccountSuspendedException`): dead-letter
+    /// (`account_suspended`) and call SES no more for the rest of the batch.
+    AccountSuspended,
+    /// Transient: 5xx, timeouts, connection errors, unknown codes. Retry later (a real failure:
+    /// it spends the record's receive budget).
     Transient,
-    /// The account cannot send right now (`AccountSuspendedException`,
-    /// `SendingPausedException`): retry with the maximum delay and log loudly.
-    AccountPaused,
-    /// Will never succeed: dead-letter with this reason.
+    /// Will never succeed: dead-letter with this reason (`AccessDeniedException` is
+    /// `access_denied`: IAM denied the identity, template or configuration set).
     Permanent(DlqReason),
 }
 
 impl FailureClass {
+    /// Whether the record comes back to be sent again (retried or parked), as opposed to the DLQ.
     pub fn is_retryable(self) -> bool {
-        !matches!(self, FailureClass::Permanent(_))
+        !matches!(
+            self,
+            FailureClass::Permanent(_) | FailureClass::AccountSuspended
+        )
     }
 }
 
@@ -28,8 +40,11 @@ impl FailureClass {
 ///
 /// | code | class |
 /// |---|---|
-/// | `TooManyRequestsException`, `LimitExceededException`, `Throttling`, `ThrottlingException` | throttled |
-/// | `AccountSuspendedException`, `SendingPausedException` | account paused (max delay, loud log) |
+/// | `TooManyRequestsException`, `Throttling`, `ThrottlingException` | throttled (park) |
+/// | `LimitExceededException` | daily quota (park, stop sending) |
+/// | `SendingPausedException` | sending paused (park, stop sending in the scope) |
+/// | `AccountSuspendedException` | account suspended (DLQ `account_suspended`) |
+/// | `AccessDeniedException` | permanent `access_denied` |
 /// | `MessageRejected` | permanent `ses_rejected` |
 /// | `MailFromDomainNotVerifiedException` | permanent `sender_not_verified` |
 /// | `NotFoundException` | permanent `ses_not_found` |
@@ -40,11 +55,13 @@ impl FailureClass {
 /// record that keeps failing ends in the queue's redrive DLQ after `maxReceiveCount`.
 pub fn classify(failure: &SendFailure) -> FailureClass {
     match failure.code.as_str() {
-        "TooManyRequestsException"
-        | "LimitExceededException"
-        | "Throttling"
-        | "ThrottlingException" => FailureClass::Throttled,
-        "AccountSuspendedException" | "SendingPausedException" => FailureClass::AccountPaused,
+        "TooManyRequestsException" | "Throttling" | "ThrottlingException" => {
+            FailureClass::Throttled
+        }
+        "LimitExceededException" => FailureClass::DailyQuota,
+        "SendingPausedException" => FailureClass::SendingPaused,
+        "AccountSuspendedException" => FailureClass::AccountSuspended,
+        "AccessDeniedException" => FailureClass::Permanent(DlqReason::AccessDenied),
         "MessageRejected" => FailureClass::Permanent(DlqReason::SesRejected),
         "MailFromDomainNotVerifiedException" => {
             FailureClass::Permanent(DlqReason::SenderNotVerified)
@@ -53,6 +70,17 @@ pub fn classify(failure: &SendFailure) -> FailureClass {
         "BadRequestException" => FailureClass::Permanent(DlqReason::SesBadRequest),
         _ => FailureClass::Transient,
     }
+}
+
+/// The resource IAM denied, from an `AccessDeniedException` message ("User: … is not
+/// authorized to perform: ses:SendEmail on resource: arn:aws:ses:…:template/Name because …").
+/// `None` when the message names none.
+pub fn denied_resource(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once("on resource")?;
+    let rest = rest.trim_start_matches([':', ' ']);
+    let token = rest.split_whitespace().next()?;
+    let token = token.trim_matches(|c: char| matches!(c, '`' | '"' | '\'' | '.' | ','));
+    (!token.is_empty()).then_some(token)
 }
 
 #[cfg(test)]
@@ -73,9 +101,14 @@ mod tests {
         use FailureClass::*;
         let table = [
             ("TooManyRequestsException", Some(429), Throttled),
-            ("LimitExceededException", Some(400), Throttled),
-            ("AccountSuspendedException", Some(400), AccountPaused),
-            ("SendingPausedException", Some(400), AccountPaused),
+            ("LimitExceededException", Some(400), DailyQuota),
+            ("AccountSuspendedException", Some(400), AccountSuspended),
+            ("SendingPausedException", Some(400), SendingPaused),
+            (
+                "AccessDeniedException",
+                Some(403),
+                Permanent(DlqReason::AccessDenied),
+            ),
             (
                 "MessageRejected",
                 Some(400),
@@ -124,5 +157,23 @@ mod tests {
         );
         assert!(FailureClass::Throttled.is_retryable());
         assert!(!FailureClass::Permanent(DlqReason::SesRejected).is_retryable());
+        assert!(!FailureClass::AccountSuspended.is_retryable());
+        assert!(FailureClass::DailyQuota.is_retryable());
+    }
+
+    #[test]
+    fn the_denied_resource_is_read_from_the_iam_message() {
+        let m = "User: arn:aws:sts::123456789012:assumed-role/poller/x is not authorized to perform: \
+                 ses:SendEmail on resource: arn:aws:ses:us-east-1:123456789012:template/Promo because \
+                 no identity-based policy allows the ses:SendEmail action";
+        assert_eq!(
+            denied_resource(m),
+            Some("arn:aws:ses:us-east-1:123456789012:template/Promo")
+        );
+        assert_eq!(
+            denied_resource("not authorized to perform `ses:SendEmail` on resource `arn:x:y`."),
+            Some("arn:x:y")
+        );
+        assert_eq!(denied_resource("Access denied"), None);
     }
 }

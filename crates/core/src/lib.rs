@@ -27,10 +27,10 @@ pub use campaign::{
 pub use classify::{FailureClass, classify};
 pub use config::{ConfigError, PollerConfig};
 pub use model::*;
-pub use pacer::Pacer;
+pub use pacer::{Pacer, Slot};
 pub use ports::*;
 pub use processor::{
-    BatchOutcome, BatchProcessor, BatchReport, NoLedger, ProcessorSettings, RateSource,
-    RecordOutcome, RetryCause, compose,
+    BatchOutcome, BatchProcessor, BatchReport, DEADLINE_RESERVE, Deadline, NoLedger,
+    ProcessorSettings, RateSource, RecordOutcome, RetryCause, compose, deadline_from_epoch_ms,
 };
-pub use request::{Policy, Rejection, is_valid_tag_text};
+pub use request::{Policy, Rejection, is_mailbox_simulator, is_valid_tag_text};

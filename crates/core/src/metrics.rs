@@ -9,6 +9,16 @@ pub const EMAILS_SENT: &str = "emails_sent";
 pub const EMAILS_THROTTLED: &str = "emails_throttled";
 pub const EMAILS_RETRIED: &str = "emails_retried";
 pub const EMAILS_DEAD_LETTERED: &str = "emails_dead_lettered";
+/// Records parked (acknowledged and queued again with a delay); by `Reason` too.
+pub const EMAILS_PARKED: &str = "emails_parked";
+/// Records the invocation's deadline sent back unattempted.
+pub const DEADLINE_RETURNS: &str = "deadline_returns";
+/// `AccessDeniedException` answers from SES.
+pub const ACCESS_DENIED: &str = "access_denied";
+/// Failed `GetAccount` calls.
+pub const QUOTA_FETCH_FAILURES: &str = "quota_fetch_failures";
+/// Slots an instance paced alone because the shared send schedule could not be reached.
+pub const SCHEDULE_FALLBACKS: &str = "schedule_fallbacks";
 pub const DUPLICATES_SKIPPED: &str = "duplicates_skipped";
 pub const AMBIGUOUS_RETRIES: &str = "ambiguous_retries";
 pub const SES_SEND_MS: &str = "ses_send_ms";
@@ -17,12 +27,17 @@ pub const CUSTOMER_CACHE_HITS: &str = "customer_cache_hits";
 pub const CUSTOMER_CACHE_MISSES: &str = "customer_cache_misses";
 
 /// Every metric name, in a stable order.
-pub const ALL: [&str; 11] = [
+pub const ALL: [&str; 16] = [
     EMAILS_RECEIVED,
     EMAILS_SENT,
     EMAILS_THROTTLED,
     EMAILS_RETRIED,
     EMAILS_DEAD_LETTERED,
+    EMAILS_PARKED,
+    DEADLINE_RETURNS,
+    ACCESS_DENIED,
+    QUOTA_FETCH_FAILURES,
+    SCHEDULE_FALLBACKS,
     DUPLICATES_SKIPPED,
     AMBIGUOUS_RETRIES,
     SES_SEND_MS,

@@ -1,73 +1,153 @@
-//! Token-bucket pacing with AIMD (additive increase, multiplicative decrease).
+//! Fleet pacing: send slots from the fleet's shared [`SendSchedule`], AIMD per instance on top.
 //!
-//! Each `acquire` reserves the next free slot, `1 / rate` seconds after the previous one, and
-//! sleeps until it. An instance that was idle (between two batches: the last send's latency,
-//! the deletes, the next receive) may catch up on at most [`BURST`] of that idle time: the next
-//! slot is never earlier than `now - BURST`, so the bucket holds `rate × BURST` tokens at most
-//! and the sends of any window of `T` seconds stay under `rate × (T + BURST)`. The rate starts at the
-//! *ceiling* (this instance's share of the account's `MaxSendRate` × target utilisation).
-//! A throttle halves the rate (at most once per [`DECREASE_WINDOW`], because the throttles
-//! of requests already in flight describe the same overload); the rate then recovers
-//! additively by [`RECOVERY_PER_SECOND`] of the ceiling per second until it reaches the
-//! ceiling again.
+//! The whole fleet sends at `R = MaxSendRate × target_utilisation` (not a share per instance):
+//! every instance reserves its send slots, `1/R` apart, from one schedule (a DynamoDB item on
+//! AWS, a SQLite row locally), so that N instances never meet in SES's one-second bucket
+//! whatever their number and phase.
+//!
+//! - **Blocks.** One reservation takes `round(R × BLOCK)` consecutive slots (at least 1, at most
+//!   the number of sends of the batch still without a slot), so a fast fleet writes the store
+//!   once per [`BLOCK`] of sending rather than once per email, and a batch's end wastes none; the
+//!   slots an instance holds but has not used yet stay in its *pool* for its next sends.
+//! - **Deadline.** A reservation passes `max_wait` = the time left until the latest send start the
+//!   caller allows: a slot past the invocation's deadline is never reserved ([`Slot::TooLate`]).
+//! - **Burst rule.** SES refills a bucket holding one second of `MaxSendRate` (`C` tokens). A
+//!   schedule that was idle may hand out slots up to `burst` in the past, which lets up to
+//!   `burst × R` sends run ahead of the steady spacing; the bucket absorbs them only if
+//!   `burst × R ≤ C − 1` (one token is what the next send on time needs). [`burst`] keeps half of
+//!   that depth for arrival jitter and caps it at [`MAX_BURST`]:
+//!   `burst = min(MAX_BURST, (C − 1) / (2R))` — zero at 1/s (the sandbox: a catch-up send there
+//!   lands in the next instance's slot), 100 ms from about 1.3/s up.
+//! - **AIMD per instance.** A throttle halves the rate at which *this* instance reserves (its
+//!   slots are `1/(R × f)` apart, `f` its fraction, halved at most once per [`DECREASE_WINDOW`],
+//!   never below `1/MIN_RATE_DIVISOR`), empties its pool, and `f` recovers by
+//!   [`RECOVERY_PER_SECOND`] per second. Since the schedule is shared, the fleet slows while the
+//!   throttled instance's reservations are wider.
+//! - **Fallback.** If the schedule cannot be reached, the instance paces alone at its share
+//!   `R × f / maximum_concurrency` (a per-instance token bucket with the same burst rule), logs
+//!   it, counts it ([`Slot::At::fallback`]) and tries the schedule again after
+//!   [`SCHEDULE_RETRY`]. Sending never stops silently.
 //!
 //! Time is `tokio::time`, so tests run with paused time.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// Idle time an instance may catch up on (the bucket's depth in seconds of its rate). Small
-/// beside SES's one-second rate window, large enough to cover the idle gap between two
-/// batches (about one SES latency plus a few store writes), which otherwise costs 1-3 % of
-/// the quota at every batch boundary.
-pub const BURST: Duration = Duration::from_millis(100);
-/// Fraction of the ceiling regained per second after a decrease (20 s from 0 to full).
+use crate::ports::SendSchedule;
+
+/// One reservation covers about this much of the fleet's sending.
+pub const BLOCK: Duration = Duration::from_millis(50);
+/// The largest catch-up a reservation may take after an idle spell (see [`burst`]).
+pub const MAX_BURST: Duration = Duration::from_millis(100);
+/// Fraction of the full rate regained per second after a decrease (20 s from 0 to full).
 pub const RECOVERY_PER_SECOND: f64 = 0.05;
 /// Multiplicative decrease factor on throttling.
 pub const DECREASE_FACTOR: f64 = 0.5;
 /// Throttles within this window of a decrease do not decrease again.
 pub const DECREASE_WINDOW: Duration = Duration::from_secs(1);
-/// The rate never drops below the ceiling divided by this.
+/// The fraction never drops below 1 / this.
 pub const MIN_RATE_DIVISOR: f64 = 20.0;
+/// While the schedule fails, it is tried again at most this often.
+pub const SCHEDULE_RETRY: Duration = Duration::from_secs(1);
+/// The `max_wait` of a reservation when the invocation has no deadline.
+pub const NO_DEADLINE_WAIT: Duration = Duration::from_secs(3600);
+
+/// The catch-up a reservation may take: `min(MAX_BURST, (account_rate − 1) / (2 × fleet_rate))`,
+/// never negative (see the module documentation).
+pub fn burst(account_rate: f64, fleet_rate: f64) -> Duration {
+    if !(account_rate.is_finite() && fleet_rate.is_finite() && fleet_rate > 0.0) {
+        return Duration::ZERO;
+    }
+    let s = ((account_rate - 1.0) / (2.0 * fleet_rate)).max(0.0);
+    Duration::from_secs_f64(s).min(MAX_BURST)
+}
+
+/// Slots one reservation takes at `rate` emails/s when `wanted` sends still need one:
+/// `round(rate × BLOCK)`, at least 1, at most `wanted`.
+pub fn block_tokens(rate: f64, wanted: usize) -> u32 {
+    let k = (rate * BLOCK.as_secs_f64()).round();
+    let k = if k.is_finite() && k >= 1.0 {
+        k.min(f64::from(u32::MAX)) as u32
+    } else {
+        1
+    };
+    k.min(u32::try_from(wanted.max(1)).unwrap_or(u32::MAX))
+}
+
+/// What [`Pacer::acquire`] granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Send at `at` (now or later). `fallback`: the schedule could not be reached and the
+    /// instance paced alone.
+    At { at: Instant, fallback: bool },
+    /// No slot before the latest start the caller allows.
+    TooLate,
+}
 
 #[derive(Debug)]
 struct State {
-    /// `None`: unlimited (no pacing).
-    ceiling: Option<f64>,
-    rate: f64,
-    next_slot: Instant,
+    /// The account's `MaxSendRate`; `None` = unlimited (no pacing).
+    account_rate: Option<f64>,
+    /// AIMD fraction of the fleet rate this instance reserves at, in `[1/20, 1]`.
+    fraction: f64,
     last_update: Instant,
     last_decrease: Option<Instant>,
+    /// Slots reserved and not used yet, earliest first.
+    pool: VecDeque<Instant>,
+    /// Next slot of the per-instance schedule used while the shared one fails.
+    local_next: Instant,
+    /// `Some(t)`: the shared schedule failed; it is tried again from `t` on.
+    schedule_retry_at: Option<Instant>,
 }
 
-/// Paces sends of one instance. Shared by all tasks of all batches of a warm instance.
+/// Paces the sends of one instance. Shared by all tasks of all batches of a warm instance.
 #[derive(Debug)]
 pub struct Pacer {
+    target_utilisation: f64,
+    maximum_concurrency: u32,
     state: Mutex<State>,
+    /// One reservation at a time per instance (the others take from the pool it fills).
+    reserving: tokio::sync::Mutex<()>,
+}
+
+/// Decrements the batch's count of sends without a slot when an `acquire` ends.
+struct Wanted<'a>(&'a AtomicUsize);
+
+impl Drop for Wanted<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
 }
 
 impl Pacer {
-    /// A pacer that never waits (until a ceiling is set).
-    pub fn unlimited() -> Self {
+    /// A pacer that never waits until [`set_account_rate`](Self::set_account_rate) gives it a
+    /// rate. `maximum_concurrency` only sets the share used while the schedule fails.
+    pub fn new(target_utilisation: f64, maximum_concurrency: u32) -> Self {
         let now = Instant::now();
         Self {
+            target_utilisation: if target_utilisation.is_finite() && target_utilisation > 0.0 {
+                target_utilisation.min(1.0)
+            } else {
+                1.0
+            },
+            maximum_concurrency: maximum_concurrency.max(1),
             state: Mutex::new(State {
-                ceiling: None,
-                rate: f64::INFINITY,
-                next_slot: now,
+                account_rate: None,
+                fraction: 1.0,
                 last_update: now,
                 last_decrease: None,
+                pool: VecDeque::new(),
+                local_next: now,
+                schedule_retry_at: None,
             }),
+            reserving: tokio::sync::Mutex::new(()),
         }
-    }
-
-    /// A pacer at `ceiling` emails per second.
-    pub fn with_ceiling(ceiling: f64) -> Self {
-        let p = Self::unlimited();
-        p.set_ceiling(Some(ceiling));
-        p
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -75,208 +155,235 @@ impl Pacer {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Change the ceiling (e.g. a fresh `GetAccount` answer). The current rate keeps its
-    /// fraction of the ceiling, so an ongoing recovery continues.
-    pub fn set_ceiling(&self, ceiling: Option<f64>) {
-        let ceiling = ceiling.filter(|c| c.is_finite() && *c > 0.0);
+    /// Set the account's `MaxSendRate` (`None`: unlimited). Unusable values (≤ 0, not finite)
+    /// are ignored. The AIMD fraction is kept, so an ongoing recovery continues.
+    pub fn set_account_rate(&self, rate: Option<f64>) {
         let mut s = self.lock();
-        let now = Instant::now();
-        recover(&mut s, now);
-        match (s.ceiling, ceiling) {
-            (_, None) => s.rate = f64::INFINITY,
-            (Some(old), Some(new)) => {
-                s.rate = (s.rate / old * new).clamp(new / MIN_RATE_DIVISOR, new)
-            }
-            (None, Some(new)) => s.rate = new,
+        match rate {
+            None => s.account_rate = None,
+            Some(r) if r.is_finite() && r > 0.0 => s.account_rate = Some(r),
+            Some(_) => {}
         }
-        s.ceiling = ceiling;
-        s.last_update = now;
     }
 
-    /// Current ceiling (`None` = unlimited).
-    pub fn ceiling(&self) -> Option<f64> {
-        self.lock().ceiling
+    /// The account's `MaxSendRate` the pacer uses (`None` = unlimited).
+    pub fn account_rate(&self) -> Option<f64> {
+        self.lock().account_rate
     }
 
-    /// Current rate in emails per second (`INFINITY` when unlimited).
+    /// The fleet's rate, `MaxSendRate × target_utilisation` (`INFINITY` when unlimited).
+    pub fn fleet_rate(&self) -> f64 {
+        self.lock()
+            .account_rate
+            .map_or(f64::INFINITY, |r| r * self.target_utilisation)
+    }
+
+    /// The rate this instance reserves at: the fleet rate × its AIMD fraction.
     pub fn rate(&self) -> f64 {
         let mut s = self.lock();
         recover(&mut s, Instant::now());
-        s.rate
+        s.account_rate
+            .map_or(f64::INFINITY, |r| r * self.target_utilisation * s.fraction)
     }
 
-    /// Wait for the next send slot.
-    pub async fn acquire(&self) {
-        let slot = {
-            let mut s = self.lock();
-            let now = Instant::now();
-            recover(&mut s, now);
-            if s.ceiling.is_none() {
-                return;
-            }
-            let earliest = now.checked_sub(BURST).unwrap_or(now);
-            let slot = s.next_slot.max(earliest);
-            s.next_slot = slot + Duration::from_secs_f64(1.0 / s.rate);
-            if slot <= now {
-                return;
-            }
-            slot
+    /// The catch-up allowed at the current account rate ([`burst`]).
+    pub fn burst(&self) -> Duration {
+        let s = self.lock();
+        s.account_rate
+            .map_or(Duration::ZERO, |r| burst(r, r * self.target_utilisation))
+    }
+
+    /// Whether the instance paces alone because the schedule failed.
+    pub fn in_fallback(&self) -> bool {
+        self.lock().schedule_retry_at.is_some()
+    }
+
+    /// A send slot no later than `latest` (`None`: no limit): from the pool, else from a new
+    /// reservation on `schedule`, else (schedule unreachable) from the per-instance fallback.
+    /// `wanted` counts the sends of the batch that still need a slot, this one included: a
+    /// reservation takes no more, and `acquire` decrements it when it ends, however it ends.
+    pub async fn acquire<S: SendSchedule>(
+        &self,
+        schedule: &S,
+        latest: Option<Instant>,
+        wanted: &AtomicUsize,
+    ) -> Slot {
+        let _wanted = Wanted(wanted);
+        if let Some(slot) = self.pooled(latest) {
+            return slot;
+        }
+        let _reserving = match latest {
+            Some(l) => match tokio::time::timeout_at(l, self.reserving.lock()).await {
+                Ok(g) => g,
+                Err(_) => return Slot::TooLate,
+            },
+            None => self.reserving.lock().await,
         };
-        tokio::time::sleep_until(slot).await;
+        // Another task may have filled the pool while this one waited for the lock.
+        if let Some(slot) = self.pooled(latest) {
+            return slot;
+        }
+        let now = Instant::now();
+        let (tokens, interval, burst, retry_schedule) = {
+            let mut s = self.lock();
+            recover(&mut s, now);
+            let Some(account) = s.account_rate else {
+                return Slot::At {
+                    at: now,
+                    fallback: false,
+                };
+            };
+            let rate = account * self.target_utilisation * s.fraction;
+            let tokens = block_tokens(rate, wanted.load(Ordering::SeqCst));
+            let retry = s.schedule_retry_at.is_none_or(|t| now >= t);
+            (
+                tokens,
+                Duration::from_secs_f64(1.0 / rate),
+                burst(account, account * self.target_utilisation),
+                retry,
+            )
+        };
+        if !retry_schedule {
+            return self.local_slot(now, latest);
+        }
+        let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| l.saturating_duration_since(now));
+        let reserved = match latest {
+            Some(l) => tokio::time::timeout_at(l, schedule.reserve(tokens, interval, burst, max_wait))
+                .await
+                .ok(),
+            None => Some(schedule.reserve(tokens, interval, burst, max_wait).await),
+        };
+        match reserved {
+            None => Slot::TooLate,
+            Some(Ok(None)) => {
+                self.schedule_answered();
+                Slot::TooLate
+            }
+            Some(Ok(Some(wait))) => {
+                self.schedule_answered();
+                let first = now + wait;
+                let mut s = self.lock();
+                for i in 1..tokens {
+                    s.pool.push_back(first + interval * i);
+                }
+                Slot::At {
+                    at: first,
+                    fallback: false,
+                }
+            }
+            Some(Err(e)) => {
+                let retry_at = now + SCHEDULE_RETRY;
+                let was = self.lock().schedule_retry_at.replace(retry_at);
+                if was.is_none() {
+                    tracing::warn!(error = %e, share = 1.0 / f64::from(self.maximum_concurrency),
+                        "send schedule unreachable; pacing this instance alone at its share of the fleet rate");
+                }
+                self.local_slot(Instant::now(), latest)
+            }
+        }
     }
 
-    /// SES throttled a send: decrease multiplicatively (once per window).
+    fn schedule_answered(&self) {
+        if self.lock().schedule_retry_at.take().is_some() {
+            tracing::info!("send schedule reachable again; pacing with the fleet");
+        }
+    }
+
+    /// The earliest pooled slot still usable (not more than the burst in the past), or
+    /// `TooLate` when even that one is past `latest`; `None` when the pool is empty. Unpaced:
+    /// always now.
+    fn pooled(&self, latest: Option<Instant>) -> Option<Slot> {
+        let now = Instant::now();
+        let mut s = self.lock();
+        recover(&mut s, now);
+        let Some(account) = s.account_rate else {
+            return Some(Slot::At {
+                at: now,
+                fallback: false,
+            });
+        };
+        let b = burst(account, account * self.target_utilisation);
+        let oldest = now.checked_sub(b).unwrap_or(now);
+        while s.pool.front().is_some_and(|t| *t < oldest) {
+            s.pool.pop_front();
+        }
+        let first = *s.pool.front()?;
+        if latest.is_some_and(|l| first > l) {
+            return Some(Slot::TooLate);
+        }
+        s.pool.pop_front();
+        Some(Slot::At {
+            at: first,
+            fallback: false,
+        })
+    }
+
+    /// A slot of the per-instance fallback schedule: the instance's share of the fleet rate.
+    fn local_slot(&self, now: Instant, latest: Option<Instant>) -> Slot {
+        let mut s = self.lock();
+        recover(&mut s, now);
+        let Some(account) = s.account_rate else {
+            return Slot::At {
+                at: now,
+                fallback: true,
+            };
+        };
+        let fleet = account * self.target_utilisation;
+        let share = fleet * s.fraction / f64::from(self.maximum_concurrency);
+        let b = burst(account, fleet);
+        let slot = s.local_next.max(now.checked_sub(b).unwrap_or(now));
+        if latest.is_some_and(|l| slot > l) {
+            return Slot::TooLate;
+        }
+        s.local_next = slot + Duration::from_secs_f64(1.0 / share);
+        Slot::At {
+            at: slot,
+            fallback: true,
+        }
+    }
+
+    /// Give back a slot the caller could not use (e.g. the claim found the code in flight): the
+    /// next send of this instance may take it.
+    pub fn give_back(&self, slot: Instant) {
+        let mut s = self.lock();
+        if s.account_rate.is_none() || slot < Instant::now() {
+            return;
+        }
+        let at = s.pool.partition_point(|t| *t <= slot);
+        s.pool.insert(at, slot);
+    }
+
+    /// SES throttled a send: halve this instance's rate (once per window) and drop the slots
+    /// it holds, so nothing more goes out before one slot at the new rate.
     pub fn on_throttle(&self) {
         let mut s = self.lock();
         let now = Instant::now();
-        let Some(ceiling) = s.ceiling else { return };
+        let Some(account) = s.account_rate else {
+            return;
+        };
         recover(&mut s, now);
         if s.last_decrease
             .is_some_and(|t| now.saturating_duration_since(t) < DECREASE_WINDOW)
         {
             return;
         }
-        s.rate = (s.rate * DECREASE_FACTOR).max(ceiling / MIN_RATE_DIVISOR);
+        s.fraction = (s.fraction * DECREASE_FACTOR).max(1.0 / MIN_RATE_DIVISOR);
         s.last_decrease = Some(now);
         s.last_update = now;
-        // Nothing new goes out before one slot at the new rate.
-        let gap = Duration::from_secs_f64(1.0 / s.rate);
-        s.next_slot = s.next_slot.max(now + gap);
+        s.pool.clear();
+        let share = account * self.target_utilisation * s.fraction
+            / f64::from(self.maximum_concurrency);
+        s.local_next = s.local_next.max(now + Duration::from_secs_f64(1.0 / share));
     }
 }
 
 fn recover(s: &mut State, now: Instant) {
-    if let Some(ceiling) = s.ceiling
-        && s.rate < ceiling
-    {
+    if s.fraction < 1.0 {
         let dt = now.saturating_duration_since(s.last_update).as_secs_f64();
-        s.rate = (s.rate + ceiling * RECOVERY_PER_SECOND * dt).min(ceiling);
+        s.fraction = (s.fraction + RECOVERY_PER_SECOND * dt).min(1.0);
     }
     s.last_update = now;
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn count_in(p: &Pacer, window: Duration) -> usize {
-        let start = Instant::now();
-        let mut n = 0;
-        loop {
-            p.acquire().await;
-            if start.elapsed() >= window {
-                return n;
-            }
-            n += 1;
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn paces_to_the_ceiling() {
-        let p = Pacer::with_ceiling(10.0);
-        let n = count_in(&p, Duration::from_secs(10)).await;
-        assert!((99..=101).contains(&n), "{n} sends in 10 s at 10/s");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn idle_time_is_caught_up_only_up_to_the_burst() {
-        let p = Pacer::with_ceiling(100.0);
-        // A long idle period earns at most BURST × rate = 10 immediate sends (+1 due now).
-        tokio::time::advance(Duration::from_secs(5)).await;
-        let start = Instant::now();
-        let mut immediate = 0;
-        loop {
-            p.acquire().await;
-            if start.elapsed() > Duration::ZERO {
-                break;
-            }
-            immediate += 1;
-        }
-        assert_eq!(
-            immediate, 11,
-            "sends without waiting after 5 s idle at 100/s"
-        );
-        // A 100 ms pause inside a stream costs nothing: 10 s at 100/s with the pause ≈ 1000.
-        let p = Pacer::with_ceiling(100.0);
-        let start = Instant::now();
-        let mut n = 0;
-        while start.elapsed() < Duration::from_secs(10) {
-            if n == 500 {
-                tokio::time::advance(Duration::from_millis(100)).await;
-            }
-            p.acquire().await;
-            n += 1;
-        }
-        assert!(
-            (999..=1002).contains(&n),
-            "{n} sends in 10 s at 100/s with a 100 ms pause"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_throttle_cancels_the_burst() {
-        let p = Pacer::with_ceiling(100.0);
-        tokio::time::advance(Duration::from_secs(1)).await;
-        p.on_throttle(); // 50/s, next slot 20 ms out
-        let start = Instant::now();
-        p.acquire().await;
-        assert!(
-            start.elapsed() >= Duration::from_millis(20),
-            "{:?}",
-            start.elapsed()
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn unlimited_never_waits() {
-        let p = Pacer::unlimited();
-        let start = Instant::now();
-        for _ in 0..10_000 {
-            p.acquire().await;
-        }
-        assert_eq!(start.elapsed(), Duration::ZERO);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn throttle_halves_then_recovers_slowly() {
-        let p = Pacer::with_ceiling(20.0);
-        p.on_throttle();
-        assert_eq!(p.rate(), 10.0);
-        // further throttles inside the window are the same overload
-        p.on_throttle();
-        p.on_throttle();
-        assert_eq!(p.rate(), 10.0);
-        tokio::time::advance(Duration::from_secs(2)).await;
-        // +5% of 20/s per second
-        assert!((p.rate() - 12.0).abs() < 1e-9, "{}", p.rate());
-        p.on_throttle();
-        assert!((p.rate() - 6.0).abs() < 1e-9, "{}", p.rate());
-        // halving never goes below ceiling / 20
-        for _ in 0..20 {
-            tokio::time::advance(DECREASE_WINDOW).await;
-            p.on_throttle();
-        }
-        assert!(p.rate() >= 1.0 - 1e-9, "{}", p.rate());
-        tokio::time::advance(Duration::from_secs(60)).await;
-        assert_eq!(p.rate(), 20.0);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn sends_slow_down_after_a_throttle() {
-        let p = Pacer::with_ceiling(10.0);
-        p.on_throttle(); // 5/s, recovering 0.5/s per s
-        let n = count_in(&p, Duration::from_secs(4)).await;
-        // rate goes 5 -> 7 over 4 s: roughly 24 sends, well under the 40 at full rate
-        assert!((20..=28).contains(&n), "{n}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn new_ceiling_keeps_the_fraction() {
-        let p = Pacer::with_ceiling(10.0);
-        p.on_throttle();
-        p.set_ceiling(Some(40.0));
-        assert_eq!(p.rate(), 20.0);
-        p.set_ceiling(None);
-        assert!(p.rate().is_infinite());
-    }
-}
+mod tests;

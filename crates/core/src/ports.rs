@@ -218,3 +218,92 @@ impl<T: SendSchedule> SendSchedule for std::sync::Arc<T> {
         T::reserve(self, tokens, interval, burst, max_wait).await
     }
 }
+
+/// A ledger shared by several processors (instances of one fleet in a test or benchmark).
+impl<T: Ledger> Ledger for std::sync::Arc<T> {
+    async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
+        T::claim(self, code, lease).await
+    }
+    async fn record_sent(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
+        message_id: &MessageId,
+    ) -> Result<Recorded, PortError> {
+        T::record_sent(self, code, token, message_id).await
+    }
+    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
+        T::release(self, code, token).await
+    }
+}
+
+/// A mailer shared by several processors (one simulated SES account for a fleet).
+impl<T: Mailer> Mailer for std::sync::Arc<T> {
+    async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
+        T::send(self, email).await
+    }
+    async fn quota(&self) -> Result<SendQuota, PortError> {
+        T::quota(self).await
+    }
+}
+
+/// Everything the batch processor talks to, by name: `BatchProcessor::new(ports, settings)`.
+#[derive(Debug, Clone, Default)]
+pub struct Ports<C, L, M, D, V, P, S> {
+    pub customers: C,
+    pub ledger: L,
+    pub mailer: M,
+    pub dead_letters: D,
+    pub visibility: V,
+    pub parking: P,
+    pub schedule: S,
+}
+
+/// The adapter types of one [`Ports`] value, so that the processor takes one type parameter
+/// (`BatchProcessor<Ports<…>>`, usually behind an alias such as `AwsPorts`).
+pub trait PortSet: Send + Sync + 'static {
+    type Customers: CustomerStore + 'static;
+    type Ledger: Ledger + 'static;
+    type Mailer: Mailer + 'static;
+    type DeadLetters: DeadLetterSink + 'static;
+    type Visibility: VisibilityControl + 'static;
+    type Parking: Parking + 'static;
+    type Schedule: SendSchedule + 'static;
+
+    /// The ports themselves.
+    #[allow(clippy::type_complexity)]
+    fn into_ports(
+        self,
+    ) -> Ports<
+        Self::Customers,
+        Self::Ledger,
+        Self::Mailer,
+        Self::DeadLetters,
+        Self::Visibility,
+        Self::Parking,
+        Self::Schedule,
+    >;
+}
+
+impl<C, L, M, D, V, P, S> PortSet for Ports<C, L, M, D, V, P, S>
+where
+    C: CustomerStore + 'static,
+    L: Ledger + 'static,
+    M: Mailer + 'static,
+    D: DeadLetterSink + 'static,
+    V: VisibilityControl + 'static,
+    P: Parking + 'static,
+    S: SendSchedule + 'static,
+{
+    type Customers = C;
+    type Ledger = L;
+    type Mailer = M;
+    type DeadLetters = D;
+    type Visibility = V;
+    type Parking = P;
+    type Schedule = S;
+
+    fn into_ports(self) -> Self {
+        self
+    }
+}

@@ -1,20 +1,29 @@
 //! The batch processor: one invocation's worth of records in, a partial batch response out.
 //!
 //! [`BatchProcessor::process`] runs one batch through named steps, each a method readable on
-//! its own (the batch's bookkeeping is in `processor/steps.rs`, one record's claim and send in
-//! `processor/send.rs`):
+//! its own (the batch's bookkeeping is in `processor/steps.rs`, one record's task in
+//! `processor/send.rs`, `GetAccount` in `processor/quota.rs`, the regime gate in
+//! `processor/gate.rs`, the deadline's limits in `processor/deadline.rs`):
 //!
-//! 1. [refresh the quota](BatchProcessor::refresh_quota) (the pacing ceiling from `GetAccount`);
+//! 1. [refresh the quota](Inner::refresh_quota): the account's rate and the gate's numbers
+//!    from `GetAccount` (cached; retried; a closed gate probed);
 //! 2. validate every body;
-//! 3. look up the customers of the valid records, once per batch (cached);
-//! 4. compose each record's email, or settle it as an unknown customer / lookup failure;
-//! 5. claim + paced send + record/release, per record, concurrently and bounded;
-//! 6. write the dead letters, retrying the records whose write failed;
-//! 7. settle every record's [`RecordOutcome`] and set the retried records' visibility delays.
+//! 3. park the valid records at once if nothing can be sent: the rate was never known
+//!    (`quota_unknown`), the account's gate is closed (`daily_quota`, `sending_paused`), or the
+//!    deadline is too close (`deadline`);
+//! 4. look up the customers of the valid records, once per batch (cached);
+//! 5. compose each record's email, or settle it as an unknown customer / lookup failure;
+//! 6. per record, concurrently and bounded: gate → send slot → claim → send → record/release;
+//!    the records a task parks are written in small groups while the others still send;
+//! 7. write the dead letters and the remaining parks, retrying the records whose write failed;
+//! 8. settle every record's [`RecordOutcome`] and set the retried records' visibility delays.
 //!
 //! Every record ends as exactly one [`RecordOutcome`]; only retryable ones are returned in
-//! `batch_item_failures`.
+//! `batch_item_failures`. Nothing runs past the invocation's deadline (see [`Deadline`]).
 
+mod deadline;
+mod gate;
+mod quota;
 mod report;
 mod send;
 mod settings;
@@ -22,28 +31,43 @@ mod steps;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::join_all;
+use futures::stream::FuturesUnordered;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::cache::CachedCustomerStore;
 use crate::model::{
-    Customer, InboundRecord, MessageId, OutgoingEmail, SendRequest, UniqueCode, UserId,
+    Customer, InboundRecord, MessageId, OutgoingEmail, ParkReason, SendRequest, UniqueCode,
+    UserId,
 };
 use crate::pacer::Pacer;
 use crate::ports::{
-    Claim, ClaimToken, CustomerStore, DeadLetterSink, Ledger, Mailer, PortError, Recorded,
+    Claim, ClaimToken, DeadLetterSink, Ledger, Parking, PortError, PortSet, Recorded,
     VisibilityControl,
 };
 
+pub use deadline::{
+    DEADLINE_RESERVE, Deadline, FINISH_MARGIN, SEND_END_MARGIN, deadline_from_epoch_ms,
+};
 pub use report::{BatchOutcome, BatchReport, RecordOutcome, RetryCause};
-pub use settings::{FALLBACK_MAX_SEND_RATE, ProcessorSettings, RateSource};
+pub use settings::{ProcessorSettings, RateSource};
 pub use steps::compose;
 
+use deadline::within;
+use gate::Gate;
+use quota::QuotaCache;
+use send::RecordMeta;
 use steps::{Batch, RetryDelay};
+
+/// How long a parked record waits before its park is written, so that the parks of records
+/// refused at nearly the same time (e.g. every slot past the deadline) share one call.
+pub const PARK_LINGER: Duration = Duration::from_millis(200);
 
 /// A ledger for when idempotency is disabled: every claim succeeds, nothing is stored.
 #[derive(Debug, Clone, Copy, Default)]
@@ -66,27 +90,48 @@ impl Ledger for NoLedger {
     }
 }
 
-struct Inner<C, L, M, D, V> {
-    customers: CachedCustomerStore<C>,
-    ledger: L,
-    mailer: M,
-    dlq: D,
-    visibility: V,
+struct Inner<P: PortSet> {
+    customers: CachedCustomerStore<P::Customers>,
+    ledger: P::Ledger,
+    mailer: P::Mailer,
+    dlq: P::DeadLetters,
+    visibility: P::Visibility,
+    parking: P::Parking,
+    schedule: P::Schedule,
     settings: ProcessorSettings,
     pacer: Pacer,
+    gate: Gate,
+    quota: Mutex<QuotaCache>,
     semaphore: Arc<Semaphore>,
-    /// When the pacing ceiling was last set from `GetAccount`.
-    quota_fetched: Mutex<Option<Instant>>,
     rng: Mutex<u64>,
 }
 
-/// The poller's logic, generic over the ports. Cheap to clone (shared state: pacer,
-/// customer cache, quota cache), created once per warm instance.
-pub struct BatchProcessor<C, L, M, D, V> {
-    inner: Arc<Inner<C, L, M, D, V>>,
+/// What the tasks of one batch share.
+struct BatchCtx {
+    deadline: Deadline,
+    /// SES answered `AccountSuspendedException`: no more calls in this batch.
+    suspended: AtomicBool,
+    quota_fetch_failures: AtomicUsize,
+    /// Records of the batch that may still need a send slot (the pacer reserves no more).
+    unslotted: AtomicUsize,
 }
 
-impl<C, L, M, D, V> Clone for BatchProcessor<C, L, M, D, V> {
+impl BatchCtx {
+    /// A record left before asking the pacer for a slot.
+    fn no_slot_needed(&self) {
+        let _ = self
+            .unslotted
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    }
+}
+
+/// The poller's logic over a set of [`Ports`](crate::Ports). Cheap to clone (shared state:
+/// pacer, gate, customer cache, quota cache), created once per warm instance.
+pub struct BatchProcessor<P: PortSet> {
+    inner: Arc<Inner<P>>,
+}
+
+impl<P: PortSet> Clone for BatchProcessor<P> {
     fn clone(&self) -> Self {
         Self {
             inner: Arc::clone(&self.inner),
@@ -94,30 +139,14 @@ impl<C, L, M, D, V> Clone for BatchProcessor<C, L, M, D, V> {
     }
 }
 
-impl<C, L, M, D, V> BatchProcessor<C, L, M, D, V>
-where
-    C: CustomerStore + 'static,
-    L: Ledger + 'static,
-    M: Mailer + 'static,
-    D: DeadLetterSink + 'static,
-    V: VisibilityControl + 'static,
-{
-    pub fn new(
-        customers: C,
-        ledger: L,
-        mailer: M,
-        dlq: D,
-        visibility: V,
-        settings: ProcessorSettings,
-    ) -> Self {
-        let pacer = match settings.rate_source {
-            RateSource::Unlimited => Pacer::unlimited(),
-            RateSource::Fixed(r) => Pacer::with_ceiling(settings.instance_share(r)),
-            // until GetAccount answers (first batch), the sandbox rate
-            RateSource::Account => {
-                Pacer::with_ceiling(settings.instance_share(FALLBACK_MAX_SEND_RATE))
-            }
-        };
+impl<P: PortSet> BatchProcessor<P> {
+    pub fn new(ports: P, settings: ProcessorSettings) -> Self {
+        let p = ports.into_ports();
+        let pacer = Pacer::new(settings.target_utilisation, settings.maximum_concurrency);
+        match settings.rate_source {
+            RateSource::Fixed(r) => pacer.set_account_rate(Some(r)),
+            RateSource::Unlimited | RateSource::Account => pacer.set_account_rate(None),
+        }
         let seed = std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish()
@@ -125,18 +154,21 @@ where
         Self {
             inner: Arc::new(Inner {
                 customers: CachedCustomerStore::new(
-                    customers,
+                    p.customers,
                     settings.customer_cache_capacity,
                     settings.customer_cache_ttl,
                 ),
-                ledger,
-                mailer,
-                dlq,
-                visibility,
+                ledger: p.ledger,
+                mailer: p.mailer,
+                dlq: p.dead_letters,
+                visibility: p.visibility,
+                parking: p.parking,
+                schedule: p.schedule,
                 semaphore: Arc::new(Semaphore::new(settings.send_concurrency.max(1))),
+                gate: Gate::new(settings.park_base_delay),
+                quota: Mutex::new(QuotaCache::default()),
                 settings,
                 pacer,
-                quota_fetched: Mutex::new(None),
                 rng: Mutex::new(seed),
             }),
         }
@@ -150,72 +182,294 @@ where
         &self.inner.pacer
     }
 
-    pub fn mailer(&self) -> &M {
+    pub fn mailer(&self) -> &P::Mailer {
         &self.inner.mailer
     }
 
-    pub fn ledger(&self) -> &L {
+    pub fn ledger(&self) -> &P::Ledger {
         &self.inner.ledger
     }
 
-    pub fn dead_letters(&self) -> &D {
+    pub fn dead_letters(&self) -> &P::DeadLetters {
         &self.inner.dlq
     }
 
-    pub fn visibility(&self) -> &V {
+    pub fn visibility(&self) -> &P::Visibility {
         &self.inner.visibility
     }
 
-    pub fn customers(&self) -> &CachedCustomerStore<C> {
+    pub fn parking(&self) -> &P::Parking {
+        &self.inner.parking
+    }
+
+    pub fn schedule(&self) -> &P::Schedule {
+        &self.inner.schedule
+    }
+
+    pub fn customers(&self) -> &CachedCustomerStore<P::Customers> {
         &self.inner.customers
     }
 
-    /// Refresh the pacing ceiling from `GetAccount` when the cached answer is stale.
-    pub async fn refresh_quota(&self) {
-        let s = &self.inner.settings;
-        if s.rate_source != RateSource::Account {
-            return;
-        }
-        let stale = {
-            let q = self
-                .inner
-                .quota_fetched
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            q.is_none_or(|t| t.elapsed() >= s.quota_cache)
+    /// Why this instance does not call SES for the whole account now, if it does not.
+    pub fn account_gate(&self) -> Option<ParkReason> {
+        self.inner.gate.account_closed()
+    }
+
+    /// Process one batch before `deadline` (`None`: no deadline). Never fails: every record
+    /// ends as one outcome.
+    pub async fn process(
+        &self,
+        records: Vec<InboundRecord>,
+        deadline: Option<Instant>,
+    ) -> BatchOutcome {
+        let started = Instant::now();
+        let inner = &self.inner;
+        let ctx = Arc::new(BatchCtx {
+            deadline: Deadline(deadline),
+            suspended: AtomicBool::new(false),
+            quota_fetch_failures: AtomicUsize::new(0),
+            unslotted: AtomicUsize::new(0),
+        });
+        let mut batch = Batch::new(&records);
+        let rate_known = inner.refresh_quota(&ctx).await;
+        let valid = batch.validate(&inner.settings.policy);
+        let valid = self.park_if_nothing_can_be_sent(valid, rate_known, &ctx, &mut batch);
+        let customers = self.look_up_customers(&valid, &ctx, &mut batch).await;
+        let emails = batch.compose_emails(
+            valid,
+            customers.as_ref(),
+            inner.settings.default_configuration_set.as_deref(),
+        );
+        self.claim_and_send(&mut batch, emails, &ctx).await;
+        self.write_dead_letters_and_parks(&mut batch, ctx.deadline.finish())
+            .await;
+        batch.report.quota_fetch_failures = ctx.quota_fetch_failures.load(Ordering::SeqCst);
+        let (mut outcome, delays) =
+            batch.settle(|_, receive_count| inner.settings.retry_delay(receive_count, inner.jitter()));
+        self.set_retry_delays(&delays, ctx.deadline.finish()).await;
+        outcome.report.batch_duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        outcome
+    }
+
+    /// Step 3: when no record of the batch can be sent, park every valid one now (no lookup, no
+    /// slot, no claim). Returns the records still to send.
+    fn park_if_nothing_can_be_sent(
+        &self,
+        valid: Vec<(usize, SendRequest)>,
+        rate_known: bool,
+        ctx: &BatchCtx,
+        batch: &mut Batch<'_>,
+    ) -> Vec<(usize, SendRequest)> {
+        let reason = if !rate_known {
+            tracing::warn!(
+                records = valid.len(),
+                "GetAccount has never answered: the account's rate is unknown; parking the batch"
+            );
+            ParkReason::QuotaUnknown
+        } else if let Some(r) = self.inner.gate.account_closed() {
+            r
+        } else if !ctx.deadline.may_start_send() {
+            ParkReason::Deadline
+        } else {
+            return valid;
         };
-        if !stale {
-            return;
+        let inner = &self.inner;
+        batch.park_all(valid.iter().map(|(i, _)| *i), reason, |park_count| {
+            inner.park_delay(reason, park_count, None)
+        });
+        Vec::new()
+    }
+
+    /// Step 4: one lookup of the valid records' distinct `user_id`s (cache first), bounded by
+    /// the last send start. `None`: the lookup failed, and every valid record will be retried;
+    /// a lookup the deadline cut parks them (`deadline`).
+    async fn look_up_customers(
+        &self,
+        valid: &[(usize, SendRequest)],
+        ctx: &BatchCtx,
+        batch: &mut Batch<'_>,
+    ) -> Option<HashMap<UserId, Customer>> {
+        if valid.is_empty() {
+            return Some(HashMap::new());
         }
-        match self.inner.mailer.quota().await {
-            Ok(q) if q.max_send_rate > 0.0 && q.max_send_rate.is_finite() => {
-                let share = s.instance_share(q.max_send_rate);
-                self.inner.pacer.set_ceiling(Some(share));
-                *self
-                    .inner
-                    .quota_fetched
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-                tracing::debug!(
-                    max_send_rate = q.max_send_rate,
-                    instance_rate = share,
-                    "pacing ceiling from GetAccount"
-                );
+        let ids: Vec<UserId> = valid.iter().map(|(_, r)| r.user_id.clone()).collect();
+        let limit = ctx.deadline.last_send_start();
+        match within(limit, self.inner.customers.get_counted(&ids)).await {
+            Some(Ok((found, stats))) => {
+                batch.report.customer_cache_hits = stats.hits;
+                batch.report.customer_cache_misses = stats.misses;
+                Some(found)
             }
-            Ok(q) => tracing::warn!(
-                max_send_rate = q.max_send_rate,
-                "GetAccount returned an unusable MaxSendRate; keeping the current pacing ceiling"
-            ),
-            Err(e) => tracing::warn!(
-                error = %e,
-                ceiling = ?self.inner.pacer.ceiling(),
-                "GetAccount failed; keeping the current pacing ceiling"
-            ),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "customer lookup failed; retrying the batch's valid records");
+                None
+            }
+            None => {
+                tracing::warn!(
+                    records = valid.len(),
+                    "customer lookup still running at the last send start; parking the batch"
+                );
+                let inner = &self.inner;
+                batch.park_all(valid.iter().map(|(i, _)| *i), ParkReason::Deadline, |n| {
+                    inner.park_delay(ParkReason::Deadline, n, None)
+                });
+                Some(HashMap::new())
+            }
         }
     }
 
+    /// Step 6: one task per composed email, all spawned at once (the semaphore inside
+    /// `send_one` bounds how many hold a slot). Records a task parks are written after
+    /// [`PARK_LINGER`], so that another instance can take them while this batch still sends.
+    /// A task still running at the batch's finish limit is abandoned and its record retried.
+    async fn claim_and_send(
+        &self,
+        batch: &mut Batch<'_>,
+        emails: Vec<(usize, OutgoingEmail)>,
+        ctx: &Arc<BatchCtx>,
+    ) {
+        let finish = ctx.deadline.finish();
+        ctx.unslotted.store(emails.len(), Ordering::SeqCst);
+        let mut running = Vec::with_capacity(emails.len());
+        let mut tasks = FuturesUnordered::new();
+        for (i, email) in emails {
+            let inner = Arc::clone(&self.inner);
+            let r = &batch.records[i];
+            let meta = RecordMeta {
+                message_id: r.message_id.clone(),
+                park_count: r.park_count,
+            };
+            let ctx = Arc::clone(ctx);
+            let handle = tokio::spawn(async move { inner.send_one(meta, email, &ctx).await });
+            running.push((i, handle.abort_handle()));
+            tasks.push(async move { (i, handle.await) });
+        }
+        let mut pending: Vec<usize> = Vec::new();
+        let mut flush_at: Option<Instant> = None;
+        enum Event<T> {
+            Done(usize, T),
+            AllDone,
+            Flush,
+            Finish,
+        }
+        loop {
+            let event = tokio::select! {
+                next = tasks.next() => match next {
+                    Some((i, joined)) => Event::Done(i, joined),
+                    None => Event::AllDone,
+                },
+                _ = sleep_until_opt(flush_at) => Event::Flush,
+                _ = sleep_until_opt(finish) => Event::Finish,
+            };
+            match event {
+                Event::Done(i, joined) => {
+                    running.retain(|(j, _)| *j != i);
+                    batch.sent(i, joined);
+                    if batch.is_unwritten_park(i) {
+                        pending.push(i);
+                        flush_at.get_or_insert(Instant::now() + PARK_LINGER);
+                    }
+                }
+                Event::AllDone => break,
+                Event::Flush => {
+                    flush_at = None;
+                    let indices = std::mem::take(&mut pending);
+                    self.write_parks(batch, Some(&indices), finish).await;
+                }
+                Event::Finish => {
+                    for (i, abort) in running.drain(..) {
+                        abort.abort();
+                        batch.unfinished(i);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Park the records of `indices` (all waiting ones when `None`) in one call, bounded by
+    /// `limit`; those whose park failed are retried with the park's delay.
+    async fn write_parks(
+        &self,
+        batch: &mut Batch<'_>,
+        indices: Option<&[usize]>,
+        limit: Option<Instant>,
+    ) {
+        let (indices, parked): (Vec<usize>, Vec<_>) = batch.parks(indices).into_iter().unzip();
+        if parked.is_empty() {
+            return;
+        }
+        let failed = within(limit, self.inner.parking.park(&parked))
+            .await
+            .unwrap_or_else(|| parked.iter().map(|p| p.source_message_id.clone()).collect());
+        if !failed.is_empty() {
+            tracing::warn!(
+                count = failed.len(),
+                "parks failed; returning those records as batch item failures with the park delay"
+            );
+        }
+        batch.parks_done(&indices, &failed);
+    }
+
+    /// Step 7: the dead letters in one call and the parks still waiting in another, at the same
+    /// time, bounded by `limit`; a record whose write failed is retried.
+    async fn write_dead_letters_and_parks(&self, batch: &mut Batch<'_>, limit: Option<Instant>) {
+        let letters = batch.dead_letters();
+        let dlq = async {
+            if letters.is_empty() {
+                return Vec::new();
+            }
+            within(limit, self.inner.dlq.send_batch(&letters))
+                .await
+                .unwrap_or_else(|| letters.iter().map(|l| l.source_message_id.clone()).collect())
+        };
+        let (indices, parked): (Vec<usize>, Vec<_>) = batch.parks(None).into_iter().unzip();
+        let parks = async {
+            if parked.is_empty() {
+                return Vec::new();
+            }
+            within(limit, self.inner.parking.park(&parked))
+                .await
+                .unwrap_or_else(|| parked.iter().map(|p| p.source_message_id.clone()).collect())
+        };
+        let (dlq_failed, park_failed) = futures::join!(dlq, parks);
+        if !dlq_failed.is_empty() {
+            tracing::warn!(
+                count = dlq_failed.len(),
+                "dead-letter writes failed; retrying those records"
+            );
+            batch.dead_letter_writes_failed(&dlq_failed);
+        }
+        if !park_failed.is_empty() {
+            tracing::warn!(
+                count = park_failed.len(),
+                "parks failed; returning those records as batch item failures with the park delay"
+            );
+        }
+        batch.parks_done(&indices, &park_failed);
+    }
+
+    /// Step 8: `ChangeMessageVisibility` of every retried record, concurrently, bounded by
+    /// `limit`. Best effort: on error the queue's own visibility timeout applies.
+    async fn set_retry_delays(&self, delays: &[RetryDelay<'_>], limit: Option<Instant>) {
+        let vis = &self.inner.visibility;
+        let all = join_all(delays.iter().map(|d| async move {
+            if let Err(e) = vis.delay(d.receipt_handle, d.delay).await {
+                tracing::warn!(message_id = %d.message_id, error = %e, "could not set the retry delay; the queue's visibility timeout applies");
+            }
+        }));
+        if within(limit, all).await.is_none() {
+            tracing::warn!(
+                "retry delays still being set at the deadline; the queue's visibility timeout applies to the rest"
+            );
+        }
+    }
+}
+
+impl<P: PortSet> Inner<P> {
+    /// A uniform number in [0, 1).
     fn jitter(&self) -> f64 {
-        let mut x = self.inner.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let mut x = self.rng.lock().unwrap_or_else(|e| e.into_inner());
         // xorshift64*
         *x ^= *x >> 12;
         *x ^= *x << 25;
@@ -224,103 +478,35 @@ where
         (r >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Process one batch. Never fails: every record ends as one outcome.
-    pub async fn process(&self, records: Vec<InboundRecord>) -> BatchOutcome {
-        let started = Instant::now();
-        self.refresh_quota().await;
-        let mut batch = Batch::new(&records);
-        let valid = batch.validate(&self.inner.settings.policy);
-        let customers = self.look_up_customers(&valid, &mut batch).await;
-        let emails = batch.compose_emails(
-            valid,
-            customers.as_ref(),
-            self.inner.settings.default_configuration_set.as_deref(),
-        );
-        self.claim_and_send(&mut batch, emails).await;
-        self.write_dead_letters(&mut batch).await;
-        let (mut outcome, delays) =
-            batch.settle(|cause, receive_count| self.retry_delay(cause, receive_count));
-        self.set_retry_delays(&delays).await;
-        outcome.report.batch_duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        outcome
-    }
-
-    /// How long a retried record stays invisible: the maximum when the account cannot send,
-    /// otherwise exponential in its receive count, jittered.
-    fn retry_delay(&self, cause: &RetryCause, receive_count: u32) -> Duration {
-        let s = &self.inner.settings;
-        match cause {
-            RetryCause::AccountPaused(_) => s.retry_max_delay,
-            _ => s.retry_delay(receive_count, self.jitter()),
-        }
-    }
-
-    /// One lookup of the valid records' distinct `user_id`s (cache first). `None`: the
-    /// lookup failed, and every valid record will be retried.
-    async fn look_up_customers(
-        &self,
-        valid: &[(usize, SendRequest)],
-        batch: &mut Batch<'_>,
-    ) -> Option<HashMap<UserId, Customer>> {
-        if valid.is_empty() {
-            return Some(HashMap::new());
-        }
-        let ids: Vec<UserId> = valid.iter().map(|(_, r)| r.user_id.clone()).collect();
-        match self.inner.customers.get_counted(&ids).await {
-            Ok((found, stats)) => {
-                batch.report.customer_cache_hits = stats.hits;
-                batch.report.customer_cache_misses = stats.misses;
-                Some(found)
+    /// How long a record parked for `reason` waits:
+    ///
+    /// | reason | delay |
+    /// |---|---|
+    /// | `deadline` | 1 s + up to 1 s of jitter (the next invocation takes it) |
+    /// | `throttled` | `retry_base_delay` × [0.5, 1] |
+    /// | `claim_in_flight` | the other attempt's lease left + up to 1 s (≤ `park_max_delay`) |
+    /// | `daily_quota`, `sending_paused`, `quota_unknown`, `campaign_paused` | `park_base_delay × 2^park_count` ≤ `park_max_delay`, × [0.75, 1] |
+    fn park_delay(&self, reason: ParkReason, park_count: u32, lease_left: Option<Duration>) -> Duration {
+        let s = &self.settings;
+        let max = s.park_max_delay.min(Duration::from_secs(900));
+        let j = self.jitter();
+        match reason {
+            ParkReason::Deadline => Duration::from_secs(1).mul_f64(1.0 + j),
+            ParkReason::Throttled => s.retry_base_delay.mul_f64(0.5 + 0.5 * j),
+            ParkReason::ClaimInFlight => {
+                (lease_left.unwrap_or(s.claim_lease) + Duration::from_secs(1).mul_f64(j)).min(max)
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "customer lookup failed; retrying the batch's valid records");
-                None
-            }
+            ParkReason::DailyQuota
+            | ParkReason::SendingPaused
+            | ParkReason::QuotaUnknown
+            | ParkReason::CampaignPaused => s.park_delay(park_count, j),
         }
     }
+}
 
-    /// Claim and send every composed email: one task each, all at once; the semaphore inside
-    /// `send_one` bounds how many are past the claim.
-    async fn claim_and_send(&self, batch: &mut Batch<'_>, emails: Vec<(usize, OutgoingEmail)>) {
-        let records = batch.records;
-        let tasks = emails.into_iter().map(|(i, email)| {
-            let inner = Arc::clone(&self.inner);
-            let message_id = records[i].message_id.clone();
-            let task = tokio::spawn(async move { inner.send_one(message_id, email).await });
-            async move { (i, task.await) }
-        });
-        // Spawn every task before awaiting any of them.
-        let tasks: Vec<_> = tasks.collect();
-        for (i, joined) in join_all(tasks).await {
-            batch.sent(i, joined);
-        }
-    }
-
-    /// Write the batch's dead letters in one call; a record whose write failed is retried.
-    async fn write_dead_letters(&self, batch: &mut Batch<'_>) {
-        let letters = batch.dead_letters();
-        if letters.is_empty() {
-            return;
-        }
-        let failed = self.inner.dlq.send_batch(&letters).await;
-        if !failed.is_empty() {
-            tracing::warn!(
-                count = failed.len(),
-                "dead-letter writes failed; retrying those records"
-            );
-            batch.dead_letter_writes_failed(&failed);
-        }
-    }
-
-    /// `ChangeMessageVisibility` of every retried record, concurrently. Best effort: on
-    /// error the queue's own visibility timeout applies.
-    async fn set_retry_delays(&self, delays: &[RetryDelay<'_>]) {
-        let vis = &self.inner.visibility;
-        join_all(delays.iter().map(|d| async move {
-            if let Err(e) = vis.delay(d.receipt_handle, d.delay).await {
-                tracing::warn!(message_id = %d.message_id, error = %e, "could not set the retry delay; the queue's visibility timeout applies");
-            }
-        }))
-        .await;
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }

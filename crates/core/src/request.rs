@@ -51,6 +51,18 @@ impl Policy {
     }
 }
 
+/// The domain of the SES mailbox simulator: its recipients count against the sending rate but
+/// not against the daily quota.
+pub const MAILBOX_SIMULATOR_DOMAIN: &str = "simulator.amazonses.com";
+
+/// Whether `address` is a mailbox-simulator recipient (`success@simulator.amazonses.com`, any
+/// case, `+label` allowed).
+pub fn is_mailbox_simulator(address: &str) -> bool {
+    address
+        .rsplit_once('@')
+        .is_some_and(|(_, d)| d.eq_ignore_ascii_case(MAILBOX_SIMULATOR_DOMAIN))
+}
+
 /// Why a body was refused: a permanent failure that goes to the DLQ with `reason`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {detail}")]

@@ -4,27 +4,27 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::model::{DlqReason, MessageId};
+use crate::model::{DlqReason, MessageId, ParkReason};
 
-/// Why a record is returned to the queue.
+/// Why a record is returned to the queue as a batch item failure: a real failure, which spends
+/// one of the record's receives (waiting does not: it parks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RetryCause {
-    /// SES throttled the send.
-    Throttled,
     /// 5xx, timeout, connection error or unknown error code (the code is kept).
     Transient(String),
-    /// `AccountSuspendedException` / `SendingPausedException`.
-    AccountPaused(String),
-    /// Another attempt holds a live ledger lease on this `unique_code`.
-    ClaimInFlight,
     /// The customer lookup failed.
     CustomerLookupFailed,
     /// The ledger could not be reached for the claim.
     LedgerFailed,
     /// A permanent failure whose dead-letter write failed.
     DeadLetterWriteFailed(DlqReason),
+    /// The record was to be parked for this reason, but the park failed.
+    ParkFailed(ParkReason),
     /// The record's task panicked.
     Panicked,
+    /// The record's task had not finished when the batch had to answer (a port that ignored
+    /// its time limit).
+    Unfinished,
 }
 
 /// How one record ended.
@@ -40,6 +40,9 @@ pub enum RecordOutcome {
     DuplicateSkipped { message_id: MessageId },
     /// Written to the DLQ with a reason; acknowledged.
     DeadLettered { reason: DlqReason, detail: String },
+    /// Parked: acknowledged, and a copy queued again, visible after `delay` (receive budget
+    /// untouched).
+    Parked { reason: ParkReason, delay: Duration },
     /// Returned as a batch item failure, visible again after `delay`.
     Retry { cause: RetryCause, delay: Duration },
 }
@@ -49,14 +52,28 @@ pub enum RecordOutcome {
 pub struct BatchReport {
     pub emails_received: usize,
     pub emails_sent: usize,
-    /// SES throttling answers (each also counts in `emails_retried`).
+    /// SES throttling answers.
     pub emails_throttled: usize,
     /// Records returned as batch item failures.
     pub emails_retried: usize,
     pub emails_dead_lettered: usize,
     pub dead_lettered_by_reason: BTreeMap<DlqReason, usize>,
+    /// Records parked (acknowledged and queued again with a delay).
+    pub emails_parked: usize,
+    pub parked_by_reason: BTreeMap<ParkReason, usize>,
+    /// Records the deadline sent back unattempted (parked `deadline`, or retried if the park
+    /// failed).
+    pub deadline_returns: usize,
+    /// `AccessDeniedException` answers (IAM denied the identity, template or configuration set).
+    pub access_denied: usize,
+    /// `GetAccount` calls that failed (every attempt counts).
+    pub quota_fetch_failures: usize,
+    /// Slots this instance took from its own fallback pacing because the shared send schedule
+    /// could not be reached.
+    pub schedule_fallbacks: usize,
     pub duplicates_skipped: usize,
-    /// Sends after reclaiming an expired lease.
+    /// Sends that may have repeated an earlier attempt's send (an expired lease re-taken, or
+    /// a claim another attempt had re-taken meanwhile).
     pub ambiguous_retries: usize,
     /// Latency of every SendEmail call, in milliseconds.
     pub ses_send_ms: Vec<f64>,
@@ -77,6 +94,11 @@ impl BatchReport {
             (m::EMAILS_THROTTLED, self.emails_throttled as f64),
             (m::EMAILS_RETRIED, self.emails_retried as f64),
             (m::EMAILS_DEAD_LETTERED, self.emails_dead_lettered as f64),
+            (m::EMAILS_PARKED, self.emails_parked as f64),
+            (m::DEADLINE_RETURNS, self.deadline_returns as f64),
+            (m::ACCESS_DENIED, self.access_denied as f64),
+            (m::QUOTA_FETCH_FAILURES, self.quota_fetch_failures as f64),
+            (m::SCHEDULE_FALLBACKS, self.schedule_fallbacks as f64),
             (m::DUPLICATES_SKIPPED, self.duplicates_skipped as f64),
             (m::AMBIGUOUS_RETRIES, self.ambiguous_retries as f64),
             (m::CUSTOMER_CACHE_HITS, self.customer_cache_hits as f64),

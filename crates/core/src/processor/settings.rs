@@ -1,23 +1,22 @@
-//! Processor settings: where the pacing ceiling comes from, concurrency, caches and retry delays.
+//! Processor settings: where the fleet's rate comes from, concurrency, caches, retry and park
+//! delays.
 
 use std::time::Duration;
 
 use crate::config::PollerConfig;
 use crate::request::Policy;
 
-/// Where the pacing ceiling comes from.
+/// Where the fleet's send rate comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RateSource {
-    /// The account's `MaxSendRate` from `GetAccount` (cached for `quota_cache`).
+    /// The account's `MaxSendRate` from `GetAccount` (cached for `quota_cache`). Until it has
+    /// answered once, records are parked (`quota_unknown`) rather than paced at a guess.
     Account,
     /// A fixed account-wide rate in emails per second (`SES_MAX_SEND_RATE_OVERRIDE`).
     Fixed(f64),
     /// No pacing at all (benchmarks, simulators without a quota).
     Unlimited,
 }
-
-/// If `GetAccount` has never answered, pace as a sandbox account (1 email/s).
-pub const FALLBACK_MAX_SEND_RATE: f64 = 1.0;
 
 /// Processor settings (usually from [`PollerConfig`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -30,14 +29,22 @@ pub struct ProcessorSettings {
     pub send_concurrency: usize,
     pub default_configuration_set: Option<String>,
     pub rate_source: RateSource,
+    /// Fraction of the account's `MaxSendRate` the whole fleet sends at (one shared schedule).
     pub target_utilisation: f64,
-    /// The event source mapping's maximum concurrency: this instance paces to its share.
+    /// The event source mapping's maximum concurrency: the share an instance paces at alone
+    /// while the shared schedule cannot be reached.
     pub maximum_concurrency: u32,
     pub quota_cache: Duration,
     pub customer_cache_capacity: usize,
     pub customer_cache_ttl: Duration,
     pub retry_base_delay: Duration,
     pub retry_max_delay: Duration,
+    /// First delay of a record parked because SES cannot send (daily quota, sending paused,
+    /// quota unknown): `park_base_delay × 2^park_count`, capped at `park_max_delay`. Also how
+    /// often a closed regime gate is probed again.
+    pub park_base_delay: Duration,
+    /// Cap of the park delay (SQS `DelaySeconds` allows at most 900 s).
+    pub park_max_delay: Duration,
 }
 
 impl Default for ProcessorSettings {
@@ -56,6 +63,8 @@ impl Default for ProcessorSettings {
             customer_cache_ttl: Duration::from_secs(300),
             retry_base_delay: Duration::from_secs(2),
             retry_max_delay: Duration::from_secs(300),
+            park_base_delay: Duration::from_secs(10),
+            park_max_delay: Duration::from_secs(900),
         }
     }
 }
@@ -79,6 +88,7 @@ impl ProcessorSettings {
             customer_cache_ttl: c.customer_cache_ttl,
             retry_base_delay: c.retry_base_delay,
             retry_max_delay: c.retry_max_delay,
+            ..Self::default()
         }
     }
 
@@ -88,9 +98,9 @@ impl ProcessorSettings {
         self
     }
 
-    /// This instance's pacing ceiling for an account-wide rate.
-    pub fn instance_share(&self, account_rate: f64) -> f64 {
-        account_rate * self.target_utilisation / f64::from(self.maximum_concurrency.max(1))
+    /// The fleet's rate for an account's `MaxSendRate`: `MaxSendRate × target_utilisation`.
+    pub fn fleet_rate(&self, account_rate: f64) -> f64 {
+        account_rate * self.target_utilisation
     }
 
     /// Visibility delay of a retried record: exponential in its receive count
@@ -103,5 +113,17 @@ impl ProcessorSettings {
             .saturating_mul(1u32 << exp)
             .min(self.retry_max_delay);
         d.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+
+    /// Delay of a record parked because SES cannot send now, on its `park_count`-th park:
+    /// `park_base_delay × 2^park_count`, capped at `park_max_delay`, spread over its top quarter
+    /// (`[0.75 d, d]`) by `jitter` ∈ [0, 1].
+    pub fn park_delay(&self, park_count: u32, jitter: f64) -> Duration {
+        let max = self.park_max_delay.min(Duration::from_secs(900));
+        let d = self
+            .park_base_delay
+            .saturating_mul(1u32 << park_count.min(30))
+            .min(max);
+        d.mul_f64(0.75 + 0.25 * jitter.clamp(0.0, 1.0))
     }
 }

@@ -12,7 +12,8 @@ use tokio::task::JoinError;
 use super::send::TaskResult;
 use super::{BatchOutcome, BatchReport, RecordOutcome, RetryCause};
 use crate::model::{
-    Customer, DeadLetter, DlqReason, InboundRecord, MessageId, OutgoingEmail, SendRequest, UserId,
+    Customer, DeadLetter, DlqReason, InboundRecord, MessageId, OutgoingEmail, ParkReason,
+    ParkedRecord, SendRequest, UserId,
 };
 use crate::request::Policy;
 
@@ -25,6 +26,24 @@ pub(super) enum Step {
     Duplicate(MessageId),
     Dead(DlqReason, String),
     Retry(RetryCause),
+    /// To be parked (`written`: the copy is queued).
+    Park {
+        reason: ParkReason,
+        delay: Duration,
+        written: bool,
+    },
+    /// The park failed: retried with the park's delay.
+    ParkFailed { reason: ParkReason, delay: Duration },
+}
+
+impl Step {
+    pub(super) fn park(reason: ParkReason, delay: Duration) -> Self {
+        Step::Park {
+            reason,
+            delay,
+            written: false,
+        }
+    }
 }
 
 /// One retried record's visibility change.
@@ -110,11 +129,95 @@ impl<'a> Batch<'a> {
                 if t.throttled {
                     self.report.emails_throttled += 1;
                 }
+                if t.schedule_fallback {
+                    self.report.schedule_fallbacks += 1;
+                }
                 self.steps[i] = Some(t.step);
             }
             Err(e) => {
                 tracing::error!(message_id = %self.records[i].message_id, error = %e, "record task failed; retrying the record");
                 self.steps[i] = Some(Step::Retry(RetryCause::Panicked));
+            }
+        }
+    }
+
+    /// A record whose task had not finished when the batch had to answer.
+    pub(super) fn unfinished(&mut self, i: usize) {
+        tracing::error!(message_id = %self.records[i].message_id, "record task still running at the deadline; retrying the record");
+        self.steps[i] = Some(Step::Retry(RetryCause::Unfinished));
+    }
+
+    /// Park every record of `indices` for `reason`, each with `delay(park_count)`.
+    pub(super) fn park_all(
+        &mut self,
+        indices: impl IntoIterator<Item = usize>,
+        reason: ParkReason,
+        mut delay: impl FnMut(u32) -> Duration,
+    ) {
+        for i in indices {
+            self.steps[i] = Some(Step::park(reason, delay(self.records[i].park_count)));
+        }
+    }
+
+    /// Whether record `i` is waiting to be parked.
+    pub(super) fn is_unwritten_park(&self, i: usize) -> bool {
+        matches!(self.steps[i], Some(Step::Park { written: false, .. }))
+    }
+
+    /// The parked copies of the records of `indices` that wait to be parked (all of them when
+    /// `indices` is `None`), with their record index.
+    pub(super) fn parks(&self, indices: Option<&[usize]>) -> Vec<(usize, ParkedRecord)> {
+        let all: Vec<usize>;
+        let indices = match indices {
+            Some(i) => i,
+            None => {
+                all = (0..self.records.len()).collect();
+                &all
+            }
+        };
+        indices
+            .iter()
+            .filter_map(|&i| match &self.steps[i] {
+                Some(Step::Park {
+                    reason,
+                    delay,
+                    written: false,
+                }) => {
+                    let r = &self.records[i];
+                    Some((
+                        i,
+                        ParkedRecord {
+                            source_message_id: r.message_id.clone(),
+                            receipt_handle: r.receipt_handle.clone(),
+                            body: r.body.clone(),
+                            reason: *reason,
+                            delay: *delay,
+                            park_count: r.park_count.saturating_add(1),
+                        },
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The parks of `indices` were attempted; those of `failed` (source message ids) did not
+    /// happen: the records are retried with the park's delay instead, never dropped.
+    pub(super) fn parks_done(&mut self, indices: &[usize], failed: &[String]) {
+        for &i in indices {
+            let Some(Step::Park {
+                reason,
+                delay,
+                written,
+            }) = &mut self.steps[i]
+            else {
+                continue;
+            };
+            if failed.contains(&self.records[i].message_id) {
+                let (reason, delay) = (*reason, *delay);
+                self.steps[i] = Some(Step::ParkFailed { reason, delay });
+            } else {
+                *written = true;
             }
         }
     }
@@ -148,7 +251,8 @@ impl<'a> Batch<'a> {
     }
 
     /// Every record's outcome (in input order) and counters; the retried records become
-    /// batch item failures with the visibility delay `delay(cause, receive_count)`.
+    /// batch item failures with the visibility delay `delay(cause, receive_count)` (a failed
+    /// park keeps its park delay).
     pub(super) fn settle(
         self,
         mut delay: impl FnMut(&RetryCause, u32) -> Duration,
@@ -157,7 +261,17 @@ impl<'a> Batch<'a> {
         let mut failures = Vec::new();
         let mut delays = Vec::new();
         for (st, r) in self.steps.into_iter().zip(self.records) {
-            let outcome = match st.unwrap_or(Step::Retry(RetryCause::Panicked)) {
+            let mut retry = |cause: RetryCause, d: Duration, report: &mut BatchReport| {
+                report.emails_retried += 1;
+                failures.push(r.message_id.clone());
+                delays.push(RetryDelay {
+                    receipt_handle: &r.receipt_handle,
+                    message_id: &r.message_id,
+                    delay: d,
+                });
+                RecordOutcome::Retry { cause, delay: d }
+            };
+            let outcome = match st.unwrap_or(Step::Retry(RetryCause::Unfinished)) {
                 Step::Sent {
                     message_id,
                     ambiguous,
@@ -178,18 +292,40 @@ impl<'a> Batch<'a> {
                 Step::Dead(reason, detail) => {
                     report.emails_dead_lettered += 1;
                     *report.dead_lettered_by_reason.entry(reason).or_default() += 1;
+                    if reason == DlqReason::AccessDenied {
+                        report.access_denied += 1;
+                    }
                     RecordOutcome::DeadLettered { reason, detail }
                 }
+                Step::Park {
+                    reason,
+                    delay: d,
+                    written: true,
+                } => {
+                    report.emails_parked += 1;
+                    *report.parked_by_reason.entry(reason).or_default() += 1;
+                    if reason == ParkReason::Deadline {
+                        report.deadline_returns += 1;
+                    }
+                    RecordOutcome::Parked { reason, delay: d }
+                }
+                Step::Park {
+                    reason,
+                    delay: d,
+                    written: false,
+                }
+                | Step::ParkFailed { reason, delay: d } => {
+                    if reason == ParkReason::Deadline {
+                        report.deadline_returns += 1;
+                    }
+                    retry(RetryCause::ParkFailed(reason), d, &mut report)
+                }
                 Step::Retry(cause) => {
-                    report.emails_retried += 1;
+                    if cause == RetryCause::DeadLetterWriteFailed(DlqReason::AccessDenied) {
+                        report.access_denied += 1;
+                    }
                     let d = delay(&cause, r.receive_count);
-                    failures.push(r.message_id.clone());
-                    delays.push(RetryDelay {
-                        receipt_handle: &r.receipt_handle,
-                        message_id: &r.message_id,
-                        delay: d,
-                    });
-                    RecordOutcome::Retry { cause, delay: d }
+                    retry(cause, d, &mut report)
                 }
             };
             report.outcomes.push((r.message_id.clone(), outcome));
