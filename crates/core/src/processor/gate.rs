@@ -39,6 +39,9 @@ struct Closed {
     next_probe: Instant,
     /// A probe send is under way (configuration sets only).
     probing: bool,
+    /// Closed by this instance's own count reaching the daily budget (not by an SES answer):
+    /// the sends admitted before, each holding its unit, still go out.
+    by_budget: bool,
 }
 
 #[derive(Debug, Default)]
@@ -113,7 +116,10 @@ impl Gate {
                 tracing::warn!(
                     "SES DAILY QUOTA REACHED (SentLast24Hours + this instance's sends since GetAccount): parking records until the window frees capacity"
                 );
-                s.account = Some(self.closed(ParkReason::DailyQuota, now));
+                s.account = Some(Closed {
+                    by_budget: true,
+                    ..self.closed(ParkReason::DailyQuota, now)
+                });
                 if probe && let Some(c) = s.sets.get_mut(&email.configuration_set) {
                     c.probing = false;
                 }
@@ -125,10 +131,13 @@ impl Gate {
     }
 
     /// Just before the call (after waiting for the slot): `Some(reason)` if a scope of `email`
-    /// closed meanwhile. The caller then gives its admission back with [`not_sent`](Self::not_sent).
+    /// closed meanwhile (the daily budget running out does not stop the sends admitted before).
+    /// The caller then gives its admission back with [`not_sent`](Self::not_sent).
     pub(super) fn closed_for(&self, email: &OutgoingEmail, probe: bool) -> Option<ParkReason> {
         let s = self.lock();
-        if let Some(c) = &s.account {
+        if let Some(c) = &s.account
+            && !c.by_budget
+        {
             return Some(c.reason);
         }
         match s.sets.get(&email.configuration_set) {
@@ -169,6 +178,7 @@ impl Gate {
             reason,
             next_probe: now + self.probe_interval,
             probing: false,
+            by_budget: false,
         }
     }
 
@@ -177,9 +187,12 @@ impl Gate {
         let now = Instant::now();
         let mut s = self.lock();
         s.budget = Some(0.0);
-        if s.account.is_none() {
-            tracing::warn!("SES DAILY QUOTA REACHED (LimitExceededException): parking records until the window frees capacity");
-            s.account = Some(self.closed(ParkReason::DailyQuota, now));
+        match s.account.as_mut() {
+            Some(c) => c.by_budget = false,
+            None => {
+                tracing::warn!("SES DAILY QUOTA REACHED (LimitExceededException): parking records until the window frees capacity");
+                s.account = Some(self.closed(ParkReason::DailyQuota, now));
+            }
         }
     }
 
@@ -227,6 +240,7 @@ impl Gate {
             }
             (Some(r), Some(c)) => {
                 c.reason = r;
+                c.by_budget = false;
                 c.next_probe = now + self.probe_interval;
             }
             (Some(r), None) => {
