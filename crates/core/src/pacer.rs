@@ -248,9 +248,11 @@ impl Pacer {
         }
         let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| l.saturating_duration_since(now));
         let reserved = match latest {
-            Some(l) => tokio::time::timeout_at(l, schedule.reserve(tokens, interval, burst, max_wait))
-                .await
-                .ok(),
+            Some(l) => {
+                tokio::time::timeout_at(l, schedule.reserve(tokens, interval, burst, max_wait))
+                    .await
+                    .ok()
+            }
             None => Some(schedule.reserve(tokens, interval, burst, max_wait).await),
         };
         match reserved {
@@ -371,8 +373,8 @@ impl Pacer {
         s.last_decrease = Some(now);
         s.last_update = now;
         s.pool.clear();
-        let share = account * self.target_utilisation * s.fraction
-            / f64::from(self.maximum_concurrency);
+        let share =
+            account * self.target_utilisation * s.fraction / f64::from(self.maximum_concurrency);
         s.local_next = s.local_next.max(now + Duration::from_secs_f64(1.0 / share));
     }
 }

@@ -43,8 +43,7 @@ use tokio::time::Instant;
 
 use crate::cache::CachedCustomerStore;
 use crate::model::{
-    Customer, InboundRecord, MessageId, OutgoingEmail, ParkReason, SendRequest, UniqueCode,
-    UserId,
+    Customer, InboundRecord, MessageId, OutgoingEmail, ParkReason, SendRequest, UniqueCode, UserId,
 };
 use crate::pacer::Pacer;
 use crate::ports::{
@@ -244,8 +243,8 @@ impl<P: PortSet> BatchProcessor<P> {
         self.write_dead_letters_and_parks(&mut batch, ctx.deadline.finish())
             .await;
         batch.report.quota_fetch_failures = ctx.quota_fetch_failures.load(Ordering::SeqCst);
-        let (mut outcome, delays) =
-            batch.settle(|_, receive_count| inner.settings.retry_delay(receive_count, inner.jitter()));
+        let (mut outcome, delays) = batch
+            .settle(|_, receive_count| inner.settings.retry_delay(receive_count, inner.jitter()));
         self.set_retry_delays(&delays, ctx.deadline.finish()).await;
         outcome.report.batch_duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         outcome
@@ -421,7 +420,12 @@ impl<P: PortSet> BatchProcessor<P> {
             }
             within(limit, self.inner.dlq.send_batch(&letters))
                 .await
-                .unwrap_or_else(|| letters.iter().map(|l| l.source_message_id.clone()).collect())
+                .unwrap_or_else(|| {
+                    letters
+                        .iter()
+                        .map(|l| l.source_message_id.clone())
+                        .collect()
+                })
         };
         let (indices, parked): (Vec<usize>, Vec<_>) = batch.parks(None).into_iter().unzip();
         let parks = async {
@@ -486,7 +490,12 @@ impl<P: PortSet> Inner<P> {
     /// | `throttled` | `retry_base_delay` × [0.5, 1] |
     /// | `claim_in_flight` | the other attempt's lease left + up to 1 s (≤ `park_max_delay`) |
     /// | `daily_quota`, `sending_paused`, `quota_unknown`, `campaign_paused` | `park_base_delay × 2^park_count` ≤ `park_max_delay`, × [0.75, 1] |
-    fn park_delay(&self, reason: ParkReason, park_count: u32, lease_left: Option<Duration>) -> Duration {
+    fn park_delay(
+        &self,
+        reason: ParkReason,
+        park_count: u32,
+        lease_left: Option<Duration>,
+    ) -> Duration {
         let s = &self.settings;
         let max = s.park_max_delay.min(Duration::from_secs(900));
         let j = self.jitter();

@@ -57,10 +57,14 @@ async fn default_configuration_set_applies_when_request_has_none() {
     let p = processor(mailer(1), s);
     let mut with_cs: serde_json::Value = serde_json::from_str(&body("success", 1, "a")).unwrap();
     with_cs["config_set"] = json!("other");
-    p.process(vec![
-        rec("m1", body("success", 1, "b")),
-        rec("m2", with_cs.to_string()),
-    ], None).await;
+    p.process(
+        vec![
+            rec("m1", body("success", 1, "b")),
+            rec("m2", with_cs.to_string()),
+        ],
+        None,
+    )
+    .await;
     let cs: HashMap<_, _> = p
         .mailer()
         .sent()
@@ -185,7 +189,11 @@ async fn throttling_backs_off_multiplicatively_and_parks_records_briefly() {
     let parked = p.parking().parked();
     let handles: HashSet<_> = parked.iter().map(|c| c.receipt_handle.as_str()).collect();
     assert_eq!(handles, HashSet::from(["rh-t1", "rh-t2"]));
-    assert!(parked.iter().all(|r| r.park_count == 1 && r.body.contains("throttle-1")));
+    assert!(
+        parked
+            .iter()
+            .all(|r| r.park_count == 1 && r.body.contains("throttle-1"))
+    );
     assert!(p.visibility().changes().is_empty());
     // the claim was released: the redelivery sends
     assert!(p.ledger().entry("tc1").is_none());
@@ -248,9 +256,21 @@ async fn classification_drives_outcomes() {
             Want::Dead(DlqReason::SenderNotVerified),
         ),
         ("NotFoundException", 404, Want::Dead(DlqReason::SesNotFound)),
-        ("BadRequestException", 400, Want::Dead(DlqReason::SesBadRequest)),
-        ("AccessDeniedException", 403, Want::Dead(DlqReason::AccessDenied)),
-        ("TooManyRequestsException", 429, Want::Park(ParkReason::Throttled)),
+        (
+            "BadRequestException",
+            400,
+            Want::Dead(DlqReason::SesBadRequest),
+        ),
+        (
+            "AccessDeniedException",
+            403,
+            Want::Dead(DlqReason::AccessDenied),
+        ),
+        (
+            "TooManyRequestsException",
+            429,
+            Want::Park(ParkReason::Throttled),
+        ),
         ("InternalFailure", 500, Want::Retry),
         ("ServiceUnavailable", 503, Want::Retry),
         ("SomethingNew", 400, Want::Retry),
@@ -397,11 +417,15 @@ async fn a_failed_dead_letter_write_is_retried_not_dropped() {
         settings(),
     );
     let out = p
-        .process(vec![
-            rec("bad1", "nope".into()),
-            rec("bad2", "nope".into()),
-            rec("ok", body("success", 1, "o")),
-        ], None).await;
+        .process(
+            vec![
+                rec("bad1", "nope".into()),
+                rec("bad2", "nope".into()),
+                rec("ok", body("success", 1, "o")),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(out.batch_item_failures, vec!["bad2"]);
     assert_eq!(
         outcome(&out, "bad2"),
@@ -476,7 +500,9 @@ async fn a_panic_in_one_record_does_not_lose_the_batch() {
 async fn ledger_already_sent_is_acknowledged_without_sending() {
     let p = processor(mailer(1), settings());
     p.ledger().insert("dup", LedgerEntry::sent("ses-earlier"));
-    let out = p.process(vec![rec("m", body("success", 1, "dup"))], None).await;
+    let out = p
+        .process(vec![rec("m", body("success", 1, "dup"))], None)
+        .await;
     assert!(out.batch_item_failures.is_empty());
     assert_eq!(out.report.duplicates_skipped, 1);
     assert_eq!(out.report.emails_sent, 0);
@@ -511,10 +537,14 @@ async fn a_live_claim_is_parked_for_its_lease_and_an_expired_one_is_sent_as_ambi
         LedgerEntry::leased_until(Instant::now() - Duration::from_secs(1)),
     );
     let out = p
-        .process(vec![
-            rec("l", body("success", 1, "live")),
-            rec("e", body("success", 2, "expired")),
-        ], None).await;
+        .process(
+            vec![
+                rec("l", body("success", 1, "live")),
+                rec("e", body("success", 2, "expired")),
+            ],
+            None,
+        )
+        .await;
     assert!(out.batch_item_failures.is_empty());
     // parked until the other attempt's lease ends (60 s + up to 1 s), not retried
     match outcome(&out, "l") {
@@ -548,7 +578,11 @@ async fn a_reclaimed_attempt_that_fails_keeps_the_claim_so_the_next_one_is_still
     // The re-taken claim's attempt gets a 5xx: SES certainly did not send THIS attempt, but the
     // earlier one (whose lease expired) may have.
     let out = p
-        .process(vec![rec("a", body("fail-InternalFailure-500", 1, "amb"))], None).await;
+        .process(
+            vec![rec("a", body("fail-InternalFailure-500", 1, "amb"))],
+            None,
+        )
+        .await;
     assert_eq!(out.batch_item_failures, vec!["a"]);
     let e = p
         .ledger()
@@ -557,7 +591,9 @@ async fn a_reclaimed_attempt_that_fails_keeps_the_claim_so_the_next_one_is_still
     assert!(e.message_id.is_none());
     // Once that lease expires too, the next attempt is again a reclaim: counted as ambiguous.
     tokio::time::advance(settings().claim_lease + Duration::from_secs(1)).await;
-    let out = p.process(vec![rec("a2", body("success", 1, "amb"))], None).await;
+    let out = p
+        .process(vec![rec("a2", body("success", 1, "amb"))], None)
+        .await;
     assert_eq!(out.report.ambiguous_retries, 1);
     assert_eq!(out.report.emails_sent, 1);
 }
@@ -566,10 +602,14 @@ async fn a_reclaimed_attempt_that_fails_keeps_the_claim_so_the_next_one_is_still
 async fn duplicate_codes_in_one_batch_send_once() {
     let p = processor(mailer(20), settings());
     let out = p
-        .process(vec![
-            rec("a", body("success", 1, "same")),
-            rec("b", body("success", 1, "same")),
-        ], None).await;
+        .process(
+            vec![
+                rec("a", body("success", 1, "same")),
+                rec("b", body("success", 1, "same")),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(out.report.emails_sent, 1);
     // the second finds the first's claim in flight: parked for its lease
     assert_eq!(out.report.parked_by_reason[&ParkReason::ClaimInFlight], 1);
@@ -580,16 +620,22 @@ async fn duplicate_codes_in_one_batch_send_once() {
 #[tokio::test(start_paused = true)]
 async fn a_timeout_that_may_have_sent_keeps_the_claim() {
     let p = processor(mailer(1), settings());
-    let out = p.process(vec![rec("t", body("timeout", 1, "maybe"))], None).await;
+    let out = p
+        .process(vec![rec("t", body("timeout", 1, "maybe"))], None)
+        .await;
     assert_eq!(out.batch_item_failures, vec!["t"]);
     let e = p.ledger().entry("maybe").expect("claim kept");
     assert!(e.message_id.is_none());
     // redelivered while the lease is live: not sent again yet, parked for the lease left
-    let out = p.process(vec![rec("t", body("success", 1, "maybe"))], None).await;
+    let out = p
+        .process(vec![rec("t", body("success", 1, "maybe"))], None)
+        .await;
     assert_eq!(parked(&out, "t"), Some(ParkReason::ClaimInFlight));
     // after the lease: sent, counted as ambiguous
     tokio::time::advance(Duration::from_secs(121)).await;
-    let out = p.process(vec![rec("t", body("success", 1, "maybe"))], None).await;
+    let out = p
+        .process(vec![rec("t", body("success", 1, "maybe"))], None)
+        .await;
     assert_eq!(out.report.ambiguous_retries, 1);
     assert_eq!(out.report.emails_sent, 1);
 }

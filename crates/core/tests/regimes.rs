@@ -80,7 +80,10 @@ async fn no_invocation_overruns_its_deadline_in_any_configuration() {
         let deadline = start + Duration::from_secs(timeout);
         let out = p.process(successes(batch), Some(deadline)).await;
         let case = format!("{rate}/s, batch {batch}, timeout {timeout} s");
-        assert!(Instant::now() < deadline, "{case}: answered after the deadline");
+        assert!(
+            Instant::now() < deadline,
+            "{case}: answered after the deadline"
+        );
         // no send started within 3 s of the deadline
         for s in p.mailer().sent() {
             let started = s.at - Duration::from_millis(50);
@@ -120,7 +123,10 @@ async fn a_send_cut_by_the_deadline_may_have_reached_ses_and_keeps_its_claim() {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(10);
     let out = p
-        .process(vec![rec("slow", body("success", 1, "slow"))], Some(deadline))
+        .process(
+            vec![rec("slow", body("success", 1, "slow"))],
+            Some(deadline),
+        )
         .await;
     assert!(Instant::now() < deadline);
     assert_eq!(
@@ -180,9 +186,21 @@ async fn parked_copies_carry_the_body_reason_count_and_a_delay_that_grows_with_t
     let within = |d: Duration, lo: u64, hi: u64| {
         d >= Duration::from_millis(lo) && d <= Duration::from_millis(hi)
     };
-    assert!(within(parked[0].delay, 7_500, 10_000), "{:?}", parked[0].delay);
-    assert!(within(parked[1].delay, 60_000, 80_000), "{:?}", parked[1].delay);
-    assert!(within(parked[2].delay, 675_000, 900_000), "{:?}", parked[2].delay);
+    assert!(
+        within(parked[0].delay, 7_500, 10_000),
+        "{:?}",
+        parked[0].delay
+    );
+    assert!(
+        within(parked[1].delay, 60_000, 80_000),
+        "{:?}",
+        parked[1].delay
+    );
+    assert!(
+        within(parked[2].delay, 675_000, 900_000),
+        "{:?}",
+        parked[2].delay
+    );
     assert!(out.batch_item_failures.is_empty());
 }
 
@@ -203,7 +221,11 @@ async fn a_park_that_fails_is_a_batch_item_failure_with_the_park_delay() {
     }
     let changes = p.visibility().changes();
     assert_eq!(changes.len(), 2);
-    assert!(changes.iter().all(|c| c.delay >= Duration::from_millis(7_500)));
+    assert!(
+        changes
+            .iter()
+            .all(|c| c.delay >= Duration::from_millis(7_500))
+    );
     assert_eq!(out.report.emails_parked, 0);
 }
 
@@ -267,15 +289,26 @@ async fn the_daily_quota_stops_sending_at_the_first_answer_and_resumes_after_a_p
         },
     );
     let out = p.process(real_recipients(10, "a"), None).await;
-    assert_eq!(p.mailer().calls(), 1, "SES is not called again after the first answer");
+    assert_eq!(
+        p.mailer().calls(),
+        1,
+        "SES is not called again after the first answer"
+    );
     assert_eq!(count_parked(&out, ParkReason::DailyQuota), 10);
-    assert!(out.batch_item_failures.is_empty(), "no receive is spent on waiting");
+    assert!(
+        out.batch_item_failures.is_empty(),
+        "no receive is spent on waiting"
+    );
     assert_eq!(p.account_gate(), Some(ParkReason::DailyQuota));
     // mailbox-simulator recipients park too while the account's gate is closed
     let out = p.process(successes(3), None).await;
     assert_eq!(count_parked(&out, ParkReason::DailyQuota), 3);
     assert_eq!(p.mailer().calls(), 1);
-    assert_eq!(p.customers().inner().calls(), 1, "no lookup for a closed account");
+    assert_eq!(
+        p.customers().inner().calls(),
+        1,
+        "no lookup for a closed account"
+    );
     // after the probe interval, GetAccount shows room again: sending resumes
     tokio::time::advance(Duration::from_secs(10)).await;
     p.mailer()
@@ -306,7 +339,11 @@ async fn get_account_numbers_close_the_gate_before_ses_says_so() {
     // the three real recipients beyond the quota, and the simulator ones once it closed
     assert_eq!(out.report.emails_sent, 5);
     assert_eq!(count_parked(&out, ParkReason::DailyQuota), 5);
-    assert_eq!(p.mailer().calls(), out.report.emails_sent, "SES never answered LimitExceeded");
+    assert_eq!(
+        p.mailer().calls(),
+        out.report.emails_sent,
+        "SES never answered LimitExceeded"
+    );
     assert_eq!(p.account_gate(), Some(ParkReason::DailyQuota));
     // a probe before the interval is not made; after it, still full: stays closed
     tokio::time::advance(Duration::from_secs(10)).await;
@@ -379,17 +416,32 @@ async fn a_paused_configuration_set_parks_only_its_records_and_one_send_probes_i
         rec(id, v.to_string())
     };
     let records: Vec<_> = (0..4)
-        .flat_map(|i| [with_set(&format!("p{i}"), "paused"), with_set(&format!("o{i}"), "open")])
+        .flat_map(|i| {
+            [
+                with_set(&format!("p{i}"), "paused"),
+                with_set(&format!("o{i}"), "open"),
+            ]
+        })
         .collect();
     let out = p.process(records, None).await;
     assert_eq!(out.report.emails_sent, 4);
     assert_eq!(count_parked(&out, ParkReason::SendingPaused), 4);
     let paused_calls = |p: &Proc| p.mailer().calls() - p.mailer().sent().len();
-    assert_eq!(paused_calls(&p), 1, "one SendingPaused answer closes the set");
-    assert_eq!(p.account_gate(), None, "GetAccount showed the account sending");
+    assert_eq!(
+        paused_calls(&p),
+        1,
+        "one SendingPaused answer closes the set"
+    );
+    assert_eq!(
+        p.account_gate(),
+        None,
+        "GetAccount showed the account sending"
+    );
     // after the interval exactly one record probes the set
     tokio::time::advance(Duration::from_secs(10)).await;
-    let records: Vec<_> = (4..8).map(|i| with_set(&format!("p{i}"), "paused")).collect();
+    let records: Vec<_> = (4..8)
+        .map(|i| with_set(&format!("p{i}"), "paused"))
+        .collect();
     let out = p.process(records, None).await;
     assert_eq!(paused_calls(&p), 2);
     assert_eq!(count_parked(&out, ParkReason::SendingPaused), 4);
@@ -414,7 +466,11 @@ async fn a_suspended_account_dead_letters_the_batch_without_calling_ses_again() 
     assert!(out.batch_item_failures.is_empty());
     let letters = p.dead_letters().letters();
     assert!(letters[0].detail.contains("AccountSuspendedException"));
-    assert!(letters.iter().any(|l| l.detail.starts_with("not attempted")));
+    assert!(
+        letters
+            .iter()
+            .any(|l| l.detail.starts_with("not attempted"))
+    );
     // nothing was sent: the claims are released, so a redrive sends them
     assert!(p.ledger().entry("c0").is_none());
 }
@@ -446,7 +502,10 @@ async fn access_denied_is_a_dead_letter_naming_the_resource_never_a_retry() {
     let out = p.process(records, None).await;
     assert_eq!(out.report.emails_sent, 3);
     assert_eq!(out.report.access_denied, 2);
-    assert_eq!(out.report.dead_lettered_by_reason[&DlqReason::AccessDenied], 2);
+    assert_eq!(
+        out.report.dead_lettered_by_reason[&DlqReason::AccessDenied],
+        2
+    );
     assert!(out.batch_item_failures.is_empty());
     let letters: HashMap<_, _> = p
         .dead_letters()
@@ -460,5 +519,8 @@ async fn access_denied_is_a_dead_letter_naming_the_resource_never_a_retry() {
         "{detail}"
     );
     assert_eq!(letters["d1"].reason, DlqReason::AccessDenied);
-    assert!(p.ledger().entry("d1").is_none(), "nothing sent: claim released");
+    assert!(
+        p.ledger().entry("d1").is_none(),
+        "nothing sent: claim released"
+    );
 }

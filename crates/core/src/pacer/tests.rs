@@ -49,7 +49,10 @@ fn the_burst_rule_keeps_catch_up_inside_ses_bucket() {
     assert_eq!(burst(0.5, 0.49), Duration::ZERO);
     // (C - 1) / 2R below the cap
     let b = burst(1.2, 1.2 * 0.98);
-    assert!((b.as_secs_f64() - 0.2 / (2.0 * 1.176)).abs() < 1e-9, "{b:?}");
+    assert!(
+        (b.as_secs_f64() - 0.2 / (2.0 * 1.176)).abs() < 1e-9,
+        "{b:?}"
+    );
     // capped from about 1.3/s up
     assert_eq!(burst(2.0, 1.96), MAX_BURST);
     assert_eq!(burst(14.0, 13.72), MAX_BURST);
@@ -139,7 +142,10 @@ async fn a_fast_fleet_reserves_blocks_not_single_slots() {
     let Slot::At { at, .. } = p.acquire(&s, None, &AtomicUsize::new(1)).await else {
         unreachable!()
     };
-    assert!(at <= Instant::now() + Duration::from_millis(6), "the pool held no leftover slots");
+    assert!(
+        at <= Instant::now() + Duration::from_millis(6),
+        "the pool held no leftover slots"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -148,11 +154,8 @@ async fn no_slot_is_reserved_past_the_latest_start() {
     let p = pacer(1.0, 1.0, 2);
     let latest = Some(Instant::now() + Duration::from_millis(2500));
     let mut got = Vec::new();
-    loop {
-        match p.acquire(&s, latest, &AtomicUsize::new(1)).await {
-            Slot::At { at, .. } => got.push(at),
-            Slot::TooLate => break,
-        }
+    while let Slot::At { at, .. } = p.acquire(&s, latest, &AtomicUsize::new(1)).await {
+        got.push(at);
     }
     // slots at 0, 1 s and 2 s; the one at 3 s is past the latest start and not taken
     assert_eq!(got.len(), 3);
@@ -226,7 +229,9 @@ async fn unlimited_never_waits_nor_reserves() {
     let p = Pacer::new(0.98, 2);
     let start = Instant::now();
     for _ in 0..1000 {
-        assert!(matches!(p.acquire(&s, None, &AtomicUsize::new(1)).await, Slot::At { at, .. } if at == start));
+        assert!(
+            matches!(p.acquire(&s, None, &AtomicUsize::new(1)).await, Slot::At { at, .. } if at == start)
+        );
     }
     assert_eq!(s.reservations(), 0);
     assert!(p.rate().is_infinite());

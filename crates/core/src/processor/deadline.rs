@@ -93,7 +93,11 @@ mod tests {
         assert!(!d.may_start_send());
         assert!(Deadline(None).may_start_send());
         assert_eq!(within(None, async { 1 }).await, Some(1));
-        let late = within(Some(Instant::now()), tokio::time::sleep(Duration::from_secs(1))).await;
+        let late = within(
+            Some(Instant::now()),
+            tokio::time::sleep(Duration::from_secs(1)),
+        )
+        .await;
         assert_eq!(late, None);
     }
 
@@ -103,7 +107,8 @@ mod tests {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_millis() as u64;
-        let left = deadline_from_epoch_ms(now_ms + 30_000).saturating_duration_since(Instant::now());
+        let left =
+            deadline_from_epoch_ms(now_ms + 30_000).saturating_duration_since(Instant::now());
         assert!(
             left > Duration::from_secs(29) && left <= Duration::from_secs(30),
             "{left:?}"

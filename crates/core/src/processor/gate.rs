@@ -190,7 +190,9 @@ impl Gate {
         match s.account.as_mut() {
             Some(c) => c.by_budget = false,
             None => {
-                tracing::warn!("SES DAILY QUOTA REACHED (LimitExceededException): parking records until the window frees capacity");
+                tracing::warn!(
+                    "SES DAILY QUOTA REACHED (LimitExceededException): parking records until the window frees capacity"
+                );
                 s.account = Some(self.closed(ParkReason::DailyQuota, now));
             }
         }
@@ -297,7 +299,10 @@ mod tests {
         assert_eq!(g.admit(&real), SEND);
         // mailbox-simulator recipients do not count against the daily quota
         for _ in 0..5 {
-            assert!(matches!(g.admit(&sim), Admission::Send { counted: false, .. }));
+            assert!(matches!(
+                g.admit(&sim),
+                Admission::Send { counted: false, .. }
+            ));
         }
         assert_eq!(g.admit(&real), SEND);
         // a send that certainly did not happen gives its unit back

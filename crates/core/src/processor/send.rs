@@ -131,20 +131,19 @@ impl<P: PortSet> Inner<P> {
         probe: bool,
     ) -> (TaskResult, Fate) {
         let d = ctx.deadline;
-        let (slot, schedule_fallback) =
-            match self
-                .pacer
-                .acquire(&self.schedule, d.last_send_start(), &ctx.unslotted)
-                .await
-            {
-                Slot::At { at, fallback } => (at, fallback),
-                Slot::TooLate => {
-                    return (
-                        TaskResult::without_send(self.park(ParkReason::Deadline, meta, None)),
-                        Fate::NotSent,
-                    );
-                }
-            };
+        let (slot, schedule_fallback) = match self
+            .pacer
+            .acquire(&self.schedule, d.last_send_start(), &ctx.unslotted)
+            .await
+        {
+            Slot::At { at, fallback } => (at, fallback),
+            Slot::TooLate => {
+                return (
+                    TaskResult::without_send(self.park(ParkReason::Deadline, meta, None)),
+                    Fate::NotSent,
+                );
+            }
+        };
         let not_sent = |step: Step| {
             (
                 TaskResult {
@@ -359,8 +358,7 @@ impl<P: PortSet> Inner<P> {
                 self.park(ParkReason::DailyQuota, meta, None)
             }
             FailureClass::SendingPaused => {
-                self.gate
-                    .close_set(email.configuration_set.as_deref());
+                self.gate.close_set(email.configuration_set.as_deref());
                 self.check_account(ctx).await;
                 self.park(ParkReason::SendingPaused, meta, None)
             }

@@ -33,7 +33,10 @@ pub(super) enum Step {
         written: bool,
     },
     /// The park failed: retried with the park's delay.
-    ParkFailed { reason: ParkReason, delay: Duration },
+    ParkFailed {
+        reason: ParkReason,
+        delay: Duration,
+    },
 }
 
 impl Step {

@@ -82,7 +82,11 @@ pub fn processor(mailer: MemoryMailer, s: ProcessorSettings) -> Proc {
 }
 
 pub fn body(to_local: &str, user_id: u32, code: &str) -> String {
-    body_to(&format!("{to_local}@simulator.amazonses.com"), user_id, code)
+    body_to(
+        &format!("{to_local}@simulator.amazonses.com"),
+        user_id,
+        code,
+    )
 }
 
 pub fn body_to(to: &str, user_id: u32, code: &str) -> String {
