@@ -3,9 +3,10 @@
 //! One line per invocation with every counter, `batch_duration_ms` and the SES latencies
 //! (dimension `FunctionName`). CloudWatch takes at most 100 values per metric per line, so a
 //! batch with more than 100 sends adds continuation lines that carry only further
-//! `ses_send_ms` values. Dead letters by reason are extra lines with dimensions
-//! `[FunctionName, Reason]` and the metric `emails_dead_lettered` (one line per reason
-//! present), so the total and the breakdown share one metric name.
+//! `ses_send_ms` values. Dead letters and parked records by reason are extra lines with
+//! dimensions `[FunctionName, Reason]` and the metric `emails_dead_lettered` or
+//! `emails_parked` (one line per reason present), so each total and its breakdown share one
+//! metric name.
 
 use serde_json::{Map, Value, json};
 use sesload_core::BatchReport;
@@ -75,7 +76,17 @@ pub fn emf_lines(
         lines.push(Value::Object(line).to_string());
     }
 
-    for (reason, count) in &report.dead_lettered_by_reason {
+    let by_reason = report
+        .dead_lettered_by_reason
+        .iter()
+        .map(|(r, n)| (m::EMAILS_DEAD_LETTERED, r.code(), n))
+        .chain(
+            report
+                .parked_by_reason
+                .iter()
+                .map(|(r, n)| (m::EMAILS_PARKED, r.code(), n)),
+        );
+    for (metric, reason, count) in by_reason {
         let mut line = Map::new();
         line.insert(
             "_aws".into(),
@@ -83,12 +94,12 @@ pub fn emf_lines(
                 namespace,
                 ts_ms,
                 &[m::DIMENSION, "Reason"],
-                &[(m::EMAILS_DEAD_LETTERED, "Count")],
+                &[(metric, "Count")],
             ),
         );
         line.insert(m::DIMENSION.into(), json!(function_name));
-        line.insert("Reason".into(), json!(reason.code()));
-        line.insert(m::EMAILS_DEAD_LETTERED.into(), json!(count));
+        line.insert("Reason".into(), json!(reason));
+        line.insert(metric.into(), json!(count));
         lines.push(Value::Object(line).to_string());
     }
     lines
@@ -105,7 +116,7 @@ fn latencies(values: &[f64]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sesload_core::DlqReason;
+    use sesload_core::{DlqReason, ParkReason};
 
     #[test]
     fn one_line_per_invocation_with_every_metric() {
@@ -117,6 +128,9 @@ mod tests {
             ..Default::default()
         };
         r.emails_dead_lettered = 1;
+        r.deadline_returns = 4;
+        r.access_denied = 1;
+        r.quota_fetch_failures = 2;
         let lines = emf_lines(&r, "sesload", "poller", 1_700_000_000_000);
         assert_eq!(lines.len(), 1);
         let v: Value = serde_json::from_str(&lines[0]).unwrap();
@@ -136,6 +150,9 @@ mod tests {
         }
         assert_eq!(v["FunctionName"], "poller");
         assert_eq!(v["emails_sent"], 2.0);
+        assert_eq!(v["deadline_returns"], 4.0);
+        assert_eq!(v["access_denied"], 1.0);
+        assert_eq!(v["quota_fetch_failures"], 2.0);
         assert_eq!(v["ses_send_ms"], json!([41.23, 50.0]));
     }
 
@@ -148,8 +165,9 @@ mod tests {
         r.dead_lettered_by_reason.insert(DlqReason::InvalidJson, 2);
         r.dead_lettered_by_reason
             .insert(DlqReason::UnknownCustomer, 1);
+        r.parked_by_reason.insert(ParkReason::DailyQuota, 7);
         let lines = emf_lines(&r, "ns", "f", 1);
-        assert_eq!(lines.len(), 3 + 2);
+        assert_eq!(lines.len(), 3 + 2 + 1);
         let parsed: Vec<Value> = lines
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -173,5 +191,8 @@ mod tests {
             reasons[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([["FunctionName", "Reason"]])
         );
+        assert_eq!(reasons[2]["Reason"], "daily_quota");
+        assert_eq!(reasons[2]["emails_parked"], 7);
+        assert!(reasons[2].get("emails_dead_lettered").is_none());
     }
 }

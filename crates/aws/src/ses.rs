@@ -71,6 +71,13 @@ impl SesMailer {
 }
 
 /// Turn an SDK error into a [`SendFailure`] classified later by its code.
+///
+/// Whether SES may have accepted the email (`maybe_sent`) follows the Smithy runtime's own
+/// reading of transport failures: an answer SES gave is certain (`maybe_sent = false`); a
+/// connection that was never made (refused, DNS failure, connect timeout: the HTTP client's
+/// `Connect` error) never carried the request (`Dispatch`, `false`); any other transport failure
+/// — a timeout, a reset or a connection closed after the request may have been written, an
+/// answer that could not be read — "MAY have been sent" (`true`).
 pub fn send_failure<E>(err: SdkError<E, aws_sdk_sesv2::config::http::HttpResponse>) -> SendFailure
 where
     E: ProvideErrorMetadata + std::error::Error,
@@ -96,16 +103,19 @@ where
             // the request may have been written before the timeout
             maybe_sent: true,
         },
-        SdkError::DispatchFailure(d) => SendFailure {
-            code: if d.is_timeout() {
-                "Timeout".into()
-            } else {
-                "Dispatch".into()
-            },
-            message: format!("{err:?}"),
-            status: None,
-            maybe_sent: d.is_timeout(),
-        },
+        SdkError::DispatchFailure(d) => {
+            let never_connected = d.as_connector_error().is_some_and(|c| failed_to_connect(c));
+            SendFailure {
+                code: if d.is_timeout() && !never_connected {
+                    "Timeout".into()
+                } else {
+                    "Dispatch".into()
+                },
+                message: format!("{err:?}"),
+                status: None,
+                maybe_sent: !never_connected,
+            }
+        }
         SdkError::ResponseError(r) => SendFailure {
             code: "ResponseError".into(),
             message: format!("{err:?}"),
@@ -120,6 +130,21 @@ where
             maybe_sent: false,
         },
     }
+}
+
+/// Whether a dispatch failure happened while connecting (the HTTP client's `Connect` error
+/// anywhere in the chain: refused, DNS, connect timeout), so the request was never written.
+fn failed_to_connect(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|h| h.is_connect())
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 impl Mailer for SesMailer {

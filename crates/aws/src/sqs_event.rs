@@ -2,9 +2,9 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use sesload_core::{
-    BatchOutcome, BatchProcessor, BatchReport, CustomerStore, DeadLetterSink, InboundRecord,
-    Ledger, Mailer, VisibilityControl, park_attributes,
+    BatchOutcome, BatchProcessor, BatchReport, InboundRecord, PortSet, park_attributes,
 };
+use tokio::time::Instant;
 
 /// One SQS message as an [`InboundRecord`]. `ApproximateReceiveCount` defaults to 1; the park
 /// count comes from the message attribute `sesload_park_count` (0 when absent).
@@ -38,20 +38,15 @@ pub fn to_response(outcome: &BatchOutcome) -> SqsBatchResponse {
     resp
 }
 
-/// Process an SQS event; returns the response and the report (for metrics).
-pub async fn handle_sqs_event_reported<C, L, M, D, V>(
-    processor: &BatchProcessor<C, L, M, D, V>,
+/// Process an SQS event before `deadline` (the invocation's, see
+/// `sesload_core::deadline_from_epoch_ms`); returns the response and the report (for metrics).
+pub async fn handle_sqs_event_reported<P: PortSet>(
+    processor: &BatchProcessor<P>,
     event: SqsEvent,
-) -> (SqsBatchResponse, BatchReport)
-where
-    C: CustomerStore + 'static,
-    L: Ledger + 'static,
-    M: Mailer + 'static,
-    D: DeadLetterSink + 'static,
-    V: VisibilityControl + 'static,
-{
+    deadline: Option<Instant>,
+) -> (SqsBatchResponse, BatchReport) {
     let records: Vec<InboundRecord> = event.records.into_iter().map(to_inbound).collect();
-    let outcome = processor.process(records).await;
+    let outcome = processor.process(records, deadline).await;
     (to_response(&outcome), outcome.report)
 }
 
