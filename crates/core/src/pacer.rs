@@ -263,7 +263,8 @@ impl Pacer {
             }
             Some(Ok(Some(wait))) => {
                 self.schedule_answered();
-                let first = now + wait;
+                // The wait counts from the answer (a store round trip after `now`).
+                let first = Instant::now() + wait;
                 let mut s = self.lock();
                 for i in 1..tokens {
                     s.pool.push_back(first + interval * i);

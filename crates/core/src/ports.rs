@@ -190,7 +190,8 @@ pub trait SendSchedule: Send + Sync {
     /// next free slot, but no earlier than `burst` before now. If that first slot is more than
     /// `max_wait` away nothing is reserved and the answer is `None`; otherwise the schedule's
     /// next free slot moves to `first + tokens × interval` (atomically) and the answer is how
-    /// long to wait from now until the first slot (zero when it is already due).
+    /// long to wait, counted from the answer, until the first slot (zero when it is already
+    /// due).
     fn reserve(
         &self,
         tokens: u32,

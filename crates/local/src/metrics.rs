@@ -21,6 +21,16 @@ pub struct Metrics {
     pub emails_dead_lettered: AtomicU64,
     pub duplicates_skipped: AtomicU64,
     pub ambiguous_retries: AtomicU64,
+    /// Records parked (acknowledged and queued again with a delay: waiting, not failing).
+    pub emails_parked: AtomicU64,
+    /// Records an invocation's deadline sent back unattempted.
+    pub deadline_returns: AtomicU64,
+    /// SES `AccessDeniedException` answers.
+    pub access_denied: AtomicU64,
+    /// Failed `GetAccount` calls.
+    pub quota_fetch_failures: AtomicU64,
+    /// Send slots an instance paced alone because the shared send schedule failed.
+    pub schedule_fallbacks: AtomicU64,
     /// SES errors other than throttling.
     pub ses_errors: AtomicU64,
     /// Invocations that failed as a whole (handler error or panic).
@@ -66,6 +76,8 @@ struct Totals {
     throttled: u64,
     retried: u64,
     dead: u64,
+    parked: u64,
+    deadline_returns: u64,
     errors: u64,
     invocations: u64,
     timeouts: u64,
@@ -82,6 +94,8 @@ pub struct Sample {
     pub emails_throttled: f64,
     pub emails_retried: f64,
     pub emails_dead_lettered: f64,
+    pub emails_parked: f64,
+    pub deadline_returns: f64,
     pub errors: f64,
     pub invocations: f64,
     pub invocation_timeouts: f64,
@@ -145,6 +159,8 @@ impl Metrics {
             throttled: self.emails_throttled.load(Relaxed),
             retried: self.emails_retried.load(Relaxed),
             dead: self.emails_dead_lettered.load(Relaxed),
+            parked: self.emails_parked.load(Relaxed),
+            deadline_returns: self.deadline_returns.load(Relaxed),
             errors: self.invocation_errors.load(Relaxed) + self.ses_errors.load(Relaxed),
             invocations: self.invocations.load(Relaxed),
             timeouts: self.invocation_timeouts.load(Relaxed),
@@ -176,6 +192,8 @@ impl Metrics {
             emails_throttled: rate(now.throttled, prev.throttled),
             emails_retried: rate(now.retried, prev.retried),
             emails_dead_lettered: rate(now.dead, prev.dead),
+            emails_parked: rate(now.parked, prev.parked),
+            deadline_returns: rate(now.deadline_returns, prev.deadline_returns),
             errors: rate(now.errors, prev.errors),
             invocations: rate(now.invocations, prev.invocations),
             invocation_timeouts: rate(now.timeouts, prev.timeouts),
@@ -222,6 +240,14 @@ impl Metrics {
             ),
             ("duplicates_skipped", self.duplicates_skipped.load(Relaxed)),
             ("ambiguous_retries", self.ambiguous_retries.load(Relaxed)),
+            ("emails_parked", self.emails_parked.load(Relaxed)),
+            ("deadline_returns", self.deadline_returns.load(Relaxed)),
+            ("access_denied", self.access_denied.load(Relaxed)),
+            (
+                "quota_fetch_failures",
+                self.quota_fetch_failures.load(Relaxed),
+            ),
+            ("schedule_fallbacks", self.schedule_fallbacks.load(Relaxed)),
             ("ses_errors", self.ses_errors.load(Relaxed)),
             ("invocations", self.invocations.load(Relaxed)),
             ("invocation_errors", self.invocation_errors.load(Relaxed)),

@@ -2,17 +2,21 @@
 //! run.
 //!
 //! The real [`BatchProcessor`] with the real SES adapter (`aws-sdk-sesv2` over HTTP) sends
-//! to the SES simulator (in this process, fixed latency, no quota). Customers, ledger, DLQ and
-//! visibility are the in-memory adapters of `sesload_core::memory`: this measures the send
-//! path, which dominates. The same batches run twice: with `--send-concurrency` (default 32)
+//! to the SES simulator (in this process, fixed latency, no quota). Customers, ledger, DLQ,
+//! visibility, parking and the send schedule are the in-memory adapters of
+//! `sesload_core::memory` (unpaced: the schedule is never asked): this measures the send path,
+//! which dominates. The same batches run twice: with `--send-concurrency` (default 32)
 //! and with concurrency 1 (sequential mode, the original sample's behaviour). Keys:
 //! `concurrent_emails_per_s`, `sequential_emails_per_s`, `ratio`.
 
 use std::time::Instant;
 
 use sesload_aws::{SesMailer, ses_client_for_endpoint};
-use sesload_core::memory::{MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryVisibility};
-use sesload_core::{BatchProcessor, InboundRecord, ProcessorSettings, RateSource};
+use sesload_core::memory::{
+    MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryParking, MemorySchedule,
+    MemoryVisibility,
+};
+use sesload_core::{BatchProcessor, InboundRecord, Ports, ProcessorSettings, RateSource};
 use sesload_sim::{LatencyConfig, SimConfig, TemplateSeed};
 
 /// Arguments of this scenario.
@@ -88,16 +92,20 @@ async fn run_mode(
         ..ProcessorSettings::default()
     };
     let p = BatchProcessor::new(
-        MemoryCustomers::numbered(1..=CUSTOMERS),
-        MemoryLedger::new(),
-        mailer,
-        MemoryDeadLetters::new(),
-        MemoryVisibility::new(),
+        Ports {
+            customers: MemoryCustomers::numbered(1..=CUSTOMERS),
+            ledger: MemoryLedger::new(),
+            mailer,
+            dead_letters: MemoryDeadLetters::new(),
+            visibility: MemoryVisibility::new(),
+            parking: MemoryParking::new(),
+            schedule: MemorySchedule::new(),
+        },
         settings,
     );
     // warm the connection pool outside the measurement
     let warm = p
-        .process(batch(&format!("{run}-warm"), 0, size.min(4)))
+        .process(batch(&format!("{run}-warm"), 0, size.min(4)), None)
         .await;
     anyhow::ensure!(
         warm.batch_item_failures.is_empty(),
@@ -108,9 +116,11 @@ async fn run_mode(
     let (mut emails, mut failures) = (0, 0);
     let t0 = Instant::now();
     for b in 0..batches {
-        let out = p.process(batch(run, b, size)).await;
+        let out = p.process(batch(run, b, size), None).await;
         emails += out.report.emails_sent;
-        failures += out.batch_item_failures.len() + out.report.emails_dead_lettered;
+        failures += out.batch_item_failures.len()
+            + out.report.emails_dead_lettered
+            + out.report.emails_parked;
         latencies.extend(out.report.ses_send_ms);
     }
     let seconds = t0.elapsed().as_secs_f64();

@@ -2,7 +2,8 @@
 //! MaxSendRate. Reports the achieved send rate and the losses from the stack's reconciliation
 //! (`sesload_stack::backlog`): the utilisation of the quota, the share of SendEmail calls the
 //! simulator throttled, messages in the DLQ, sent twice (the simulator accepted more SendEmail
-//! calls than the ledger has sends) or unaccounted for.
+//! calls than the ledger has sends) or unaccounted for, and the invocations abandoned at the
+//! function timeout.
 
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub struct Args {
     /// of the quota for the utilisation to approach `target_utilisation`.
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
+    /// Concurrent poller instances (the event source mapping's maximum concurrency); they
+    /// share one send schedule.
     #[arg(long, default_value_t = 2)]
     pub maximum_concurrency: usize,
     #[arg(long, default_value_t = 0.98)]
@@ -33,6 +36,10 @@ pub struct Args {
     /// Simulator latency p50 (ms); p99 is twice that.
     #[arg(long, default_value_t = 50.0)]
     pub latency_ms: f64,
+    /// The poller's function timeout in seconds (`function_timeout_seconds`); default: the
+    /// local stack's.
+    #[arg(long)]
+    pub function_timeout_seconds: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -43,6 +50,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         target_utilisation: args.target_utilisation,
         sim: sim_table(args.max_send_rate, args.latency_ms, args.latency_ms * 2.0),
         ..LocalConfig::default()
+    };
+    let cfg = LocalConfig {
+        function_timeout_seconds: args
+            .function_timeout_seconds
+            .unwrap_or(cfg.function_timeout_seconds),
+        ..cfg
     };
     let backlog = Backlog {
         campaign: "bench-quota".into(),
@@ -70,6 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "duplicates": duplicates,
         "lost": r.unaccounted,
         "still_queued": r.queued,
+        "invocation_timeouts": d.invocation_timeouts,
+        "function_timeout_seconds": cfg.function_timeout_seconds,
         "messages": args.messages,
         "seconds": (d.waited.as_secs_f64() * 100.0).round() / 100.0,
         "batch_size": args.batch_size,
@@ -80,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("{out}");
     } else {
         println!(
-            "quota: {:.1} emails/s of {} ({:.1} %), throttled {:.2} % of calls, dlq {}, duplicates {}, lost {} ({} messages in {:.1} s)",
+            "quota: {:.1} emails/s of {} ({:.1} %), throttled {:.2} % of calls, dlq {}, duplicates {}, lost {}, invocation timeouts {} ({} messages in {:.1} s)",
             achieved,
             args.max_send_rate,
             achieved / args.max_send_rate * 100.0,
@@ -88,6 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             r.dlq,
             duplicates,
             r.unaccounted,
+            d.invocation_timeouts,
             args.messages,
             d.waited.as_secs_f64()
         );
