@@ -35,3 +35,17 @@ pub use emf::emf_lines;
 pub use ses::{SesMailer, ses_client_for_endpoint, ses_config};
 pub use sqs::{SqsDeadLetters, SqsParking, SqsVisibility};
 pub use sqs_event::{handle_sqs_event_reported, to_inbound, to_response};
+
+/// The poller's ports on AWS.
+pub type AwsPorts = sesload_core::Ports<
+    DynamoCustomers,
+    DynamoLedger,
+    SesMailer,
+    SqsDeadLetters,
+    SqsVisibility,
+    SqsParking,
+    DynamoSchedule,
+>;
+
+/// The poller's processor over the AWS adapters.
+pub type AwsProcessor = sesload_core::BatchProcessor<AwsPorts>;

@@ -46,7 +46,9 @@ pub async fn handle_sqs_event_reported<P: PortSet>(
     deadline: Option<Instant>,
 ) -> (SqsBatchResponse, BatchReport) {
     let records: Vec<InboundRecord> = event.records.into_iter().map(to_inbound).collect();
-    let outcome = processor.process(records, deadline).await;
+    // Boxed: one allocation per invocation keeps the processor's deeply nested future type out
+    // of the caller's (the Lambda's runtime future otherwise exceeds rustc's layout depth).
+    let outcome = Box::pin(processor.process(records, deadline)).await;
     (to_response(&outcome), outcome.report)
 }
 

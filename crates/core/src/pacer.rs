@@ -39,6 +39,10 @@ use tokio::time::Instant;
 
 use crate::ports::SendSchedule;
 
+/// The name of the fleet's send schedule in the control store (one per deployment: its instances
+/// share one SES account's rate).
+pub const SEND_SCHEDULE: &str = "ses-send";
+
 /// One reservation covers about this much of the fleet's sending.
 pub const BLOCK: Duration = Duration::from_millis(50);
 /// The largest catch-up a reservation may take after an idle spell (see [`burst`]).

@@ -6,10 +6,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use sesload_aws::{
-    AwsProcessor, DynamoCustomers, DynamoLedger, SesMailer, SqsDeadLetters, SqsVisibility,
-    emf_lines, handle_sqs_event_reported, ses_config,
+    AwsPorts, AwsProcessor, DynamoCustomers, DynamoLedger, DynamoSchedule, SesMailer,
+    SqsDeadLetters, SqsParking, SqsVisibility, emf_lines, handle_sqs_event_reported, ses_config,
 };
-use sesload_core::{PollerConfig, ProcessorSettings};
+use sesload_core::pacer::SEND_SCHEDULE;
+use sesload_core::{PollerConfig, ProcessorSettings, deadline_from_epoch_ms};
+
+/// The DynamoDB control table holding the fleet's send schedule (`schedule#ses-send`).
+const CONTROL_TABLE: &str = "CONTROL_TABLE";
 
 fn init_tracing() {
     tracing_subscriber::fmt()
@@ -34,6 +38,18 @@ async fn main() -> Result<(), Error> {
             return Err(format!("invalid poller configuration: {e}").into());
         }
     };
+    let control_table = match std::env::var(CONTROL_TABLE) {
+        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
+        _ => {
+            tracing::error!(
+                "{CONTROL_TABLE} is required: the DynamoDB table of the fleet's send schedule"
+            );
+            return Err(format!(
+                "invalid poller configuration: {CONTROL_TABLE} is required but not set"
+            )
+            .into());
+        }
+    };
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "poller".to_string());
 
@@ -43,11 +59,15 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
 
     let processor: AwsProcessor = AwsProcessor::new(
-        DynamoCustomers::new(dynamo.clone(), &config.customers_table),
-        DynamoLedger::new(dynamo, &config.ledger_table, config.ledger_ttl),
-        SesMailer::new(ses),
-        SqsDeadLetters::new(sqs.clone(), &config.dlq_url),
-        SqsVisibility::new(sqs, &config.queue_url),
+        AwsPorts {
+            customers: DynamoCustomers::new(dynamo.clone(), &config.customers_table),
+            ledger: DynamoLedger::new(dynamo.clone(), &config.ledger_table, config.ledger_ttl),
+            mailer: SesMailer::new(ses),
+            dead_letters: SqsDeadLetters::new(sqs.clone(), &config.dlq_url),
+            visibility: SqsVisibility::new(sqs.clone(), &config.queue_url),
+            parking: SqsParking::new(sqs, &config.queue_url),
+            schedule: DynamoSchedule::new(dynamo, control_table, SEND_SCHEDULE),
+        },
         ProcessorSettings::from_config(&config),
     );
     let namespace = config.metrics_namespace.clone();
@@ -57,7 +77,10 @@ async fn main() -> Result<(), Error> {
         let namespace = namespace.clone();
         let function_name = function_name.clone();
         async move {
-            let (response, report) = handle_sqs_event_reported(&processor, event.payload).await;
+            // Context.deadline: epoch ms at which Lambda abandons the invocation.
+            let deadline = deadline_from_epoch_ms(event.context.deadline);
+            let (response, report) =
+                handle_sqs_event_reported(&processor, event.payload, Some(deadline)).await;
             let ts = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
@@ -70,6 +93,8 @@ async fn main() -> Result<(), Error> {
                 sent = report.emails_sent,
                 retried = report.emails_retried,
                 dead_lettered = report.emails_dead_lettered,
+                parked = report.emails_parked,
+                deadline_returns = report.deadline_returns,
                 duplicates = report.duplicates_skipped,
                 duration_ms = report.batch_duration_ms,
                 "batch done"

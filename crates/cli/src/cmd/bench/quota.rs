@@ -57,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or(cfg.function_timeout_seconds),
         ..cfg
     };
+    let function_timeout_seconds = cfg.function_timeout_seconds;
     let backlog = Backlog {
         campaign: "bench-quota".into(),
         messages: args.messages,
@@ -84,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "lost": r.unaccounted,
         "still_queued": r.queued,
         "invocation_timeouts": d.invocation_timeouts,
-        "function_timeout_seconds": cfg.function_timeout_seconds,
+        "function_timeout_seconds": function_timeout_seconds,
         "messages": args.messages,
         "seconds": (d.waited.as_secs_f64() * 100.0).round() / 100.0,
         "batch_size": args.batch_size,
