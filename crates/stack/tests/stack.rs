@@ -168,42 +168,45 @@ async fn a_backlog_drains_below_the_simulated_quota_without_loss_or_duplicates()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_poller_slower_than_its_function_timeout_loses_nothing() {
+async fn a_function_timeout_shorter_than_a_batch_needs_never_times_out_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path());
-    // Every SendEmail takes 1.5 s; an invocation may run 1 s.
-    cfg.sim = sim_table(0.0, 1_500.0, 1_500.0);
-    cfg.function_timeout_seconds = 1;
-    cfg.visibility_timeout_seconds = 2;
-    cfg.max_receive_count = 3;
-    cfg.maximum_concurrency = 1;
+    // A sandbox account (1/s) and a batch of 8 that would need 8 s: an invocation may run 5 s,
+    // so it starts no send after 2 s and parks the rest of its batch (`deadline`).
+    cfg.sim = sim_table(1.0, 5.0, 10.0);
+    cfg.batch_size = 8;
+    cfg.function_timeout_seconds = 5;
+    cfg.maximum_concurrency = 2;
     let stack = LocalStack::start(cfg, StackMode::Full).await.unwrap();
     sesload_local::customers::seed_customers(stack.queue().db(), 1..11)
         .await
         .unwrap();
     let ep = stack.endpoints();
     let http = HttpClient::default();
-    for n in 0..5 {
+    for n in 0..8 {
         let (status, _) = http
             .post_json(
                 &ep.ingest_url,
                 &[("x-api-key", KEY)],
-                &request("slow", n, "1"),
+                &request("deadline", n, "1"),
             )
             .await
             .unwrap();
         assert_eq!(status, 200);
     }
-    let drained = stack.drain("slow", Duration::from_secs(60)).await.unwrap();
+    let drained = stack
+        .drain("deadline", Duration::from_secs(60))
+        .await
+        .unwrap();
     let r = &drained.reconciliation;
-    assert!(drained.invocation_timeouts >= 1, "{drained:?}");
     assert!(r.drained(), "{r:?}");
-    assert_eq!(r.unaccounted, 0, "nothing lost: {r:?}");
-    assert_eq!(r.sent + r.dlq, 5, "{r:?}");
-    let (stats, _) = http.campaign_stats(&ep.url, "slow").await.unwrap();
-    assert_eq!(
-        stats["metrics"]["invocation_timeouts"],
-        json!(drained.invocation_timeouts)
-    );
+    assert_eq!(drained.invocation_timeouts, 0, "{drained:?}");
+    assert_eq!((r.sent, r.dlq, r.unaccounted), (8, 0, 0), "{r:?}");
+    assert_eq!(drained.duplicate_sends(), 0);
+    let (stats, _) = http.campaign_stats(&ep.url, "deadline").await.unwrap();
+    assert_eq!(stats["metrics"]["invocation_timeouts"], json!(0));
+    let returns = stats["metrics"]["deadline_returns"].as_u64().unwrap();
+    assert!(returns >= 1, "the deadline parked some records: {stats}");
+    assert!(stats["metrics"]["emails_parked"].as_u64().unwrap() >= returns);
     stack.stop().await.unwrap();
 }
