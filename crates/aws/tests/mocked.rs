@@ -152,7 +152,7 @@ fn ses_error(status: u16, code: &'static str) -> aws_smithy_mocks::Rule {
 async fn ses_errors_keep_their_code_and_are_not_retried_by_the_sdk() {
     for (status, code, want) in [
         (429, "TooManyRequestsException", FailureClass::Throttled),
-        (400, "LimitExceededException", FailureClass::Throttled),
+        (400, "LimitExceededException", FailureClass::DailyQuota),
         (
             400,
             "MessageRejected",
@@ -163,7 +163,17 @@ async fn ses_errors_keep_their_code_and_are_not_retried_by_the_sdk() {
             "NotFoundException",
             FailureClass::Permanent(DlqReason::SesNotFound),
         ),
-        (400, "SendingPausedException", FailureClass::AccountPaused),
+        (400, "SendingPausedException", FailureClass::SendingPaused),
+        (
+            400,
+            "AccountSuspendedException",
+            FailureClass::AccountSuspended,
+        ),
+        (
+            403,
+            "AccessDeniedException",
+            FailureClass::Permanent(DlqReason::AccessDenied),
+        ),
         (500, "InternalFailure", FailureClass::Transient),
     ] {
         let rule = ses_error(status, code);

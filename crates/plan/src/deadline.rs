@@ -21,8 +21,9 @@
 
 use crate::limits::MAX_FUNCTION_TIMEOUT_S;
 
-/// Seconds before the invocation deadline after which the poller starts no send.
-pub const DEADLINE_RESERVE_SECONDS: u32 = 3;
+/// Seconds before the invocation deadline after which the poller starts no send (the
+/// processor's `DEADLINE_RESERVE`).
+pub const DEADLINE_RESERVE_SECONDS: u32 = sesload_core::DEADLINE_RESERVE.as_secs() as u32;
 
 /// Rounding slack so that decimal-exact boundaries are not lost to binary floating point.
 const SLACK: f64 = 1e-9;
