@@ -194,10 +194,11 @@ pub fn plan(i: &Inputs, prices: &Prices) -> Result<Plan, PlanError> {
     );
 
     // Throughput prediction with a backlog: the fleet can never beat the account's rate; an idle
-    // instance catches up on what the schedule's burst allows (`pacer::burst` at this rate: zero
-    // at 1/s, 100 ms from about 1.3/s up), or one bulk call.
+    // instance's gap is caught up on up to the schedule's largest burst (`pacer::MAX_BURST`;
+    // below about 1.3/s the schedule takes no burst, and the other instances' reservations fill
+    // the gap instead), or one bulk call.
     let idle_s = (i.invoke_gap_ms + i.per_batch_overhead_ms) / 1000.0 + sending.slot_seconds;
-    let burst_s = sesload_core::pacer::burst(i.max_send_rate, target_rate).as_secs_f64();
+    let burst_s = sesload_core::pacer::MAX_BURST.as_secs_f64();
     let catch_up_s = match i.send_api {
         SendApi::Single => burst_s,
         SendApi::Bulk => burst_s.max(f64::from(entries) / per_instance_rate),
