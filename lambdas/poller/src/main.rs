@@ -12,9 +12,6 @@ use sesload_aws::{
 use sesload_core::pacer::SEND_SCHEDULE;
 use sesload_core::{PollerConfig, ProcessorSettings, deadline_from_epoch_ms};
 
-/// The DynamoDB control table holding the fleet's send schedule (`schedule#ses-send`).
-const CONTROL_TABLE: &str = "CONTROL_TABLE";
-
 fn init_tracing() {
     tracing_subscriber::fmt()
         .json()
@@ -38,18 +35,6 @@ async fn main() -> Result<(), Error> {
             return Err(format!("invalid poller configuration: {e}").into());
         }
     };
-    let control_table = match std::env::var(CONTROL_TABLE) {
-        Ok(t) if !t.trim().is_empty() => t.trim().to_string(),
-        _ => {
-            tracing::error!(
-                "{CONTROL_TABLE} is required: the DynamoDB table of the fleet's send schedule"
-            );
-            return Err(format!(
-                "invalid poller configuration: {CONTROL_TABLE} is required but not set"
-            )
-            .into());
-        }
-    };
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "poller".to_string());
 
@@ -66,7 +51,8 @@ async fn main() -> Result<(), Error> {
             dead_letters: SqsDeadLetters::new(sqs.clone(), &config.dlq_url),
             visibility: SqsVisibility::new(sqs.clone(), &config.queue_url),
             parking: SqsParking::new(sqs, &config.queue_url),
-            schedule: DynamoSchedule::new(dynamo, control_table, SEND_SCHEDULE),
+            // The fleet's send schedule: item `schedule#ses-send` of CONTROL_TABLE.
+            schedule: DynamoSchedule::new(dynamo, &config.control_table, SEND_SCHEDULE),
         },
         ProcessorSettings::from_config(&config),
     );

@@ -88,7 +88,8 @@ impl ProcessorSettings {
             customer_cache_ttl: c.customer_cache_ttl,
             retry_base_delay: c.retry_base_delay,
             retry_max_delay: c.retry_max_delay,
-            ..Self::default()
+            park_base_delay: c.park_base_delay,
+            park_max_delay: c.park_max_delay,
         }
     }
 
