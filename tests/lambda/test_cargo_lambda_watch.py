@@ -11,10 +11,13 @@ receipt handles are valid for `ChangeMessageVisibility`. Five records:
 - `unknown`: user_id 999 is not in the customers table -> DLQ `unknown_customer`;
 - `garbage`: not JSON -> DLQ `invalid_json`.
 
-Asserted: `batchItemFailures` is exactly the two throttled valid records (permanent failures are
-never retried); the simulator holds exactly one email, rendered with the customer's first name
-and tagged with its unique_code; the DLQ holds exactly the two poison records, each with its
-`sesload_reason`; the ledger records the sent unique_code with the simulator's message id.
+Asserted: `batchItemFailures` is empty (permanent failures are never retried, and throttled
+records wait without spending a receive: they are parked); the two throttled valid records are
+back on the source queue as delayed copies with `sesload_park_reason` = `throttled` and
+`sesload_park_count` = 1; the simulator holds exactly one email, rendered with the customer's
+first name and tagged with its unique_code; the DLQ holds exactly the two poison records, each
+with its `sesload_reason`; the ledger records the sent unique_code with the simulator's message
+id.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def record(msg: dict, queue_arn: str) -> dict:
     }
 
 
-def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttled_records(procs, make_sim):
+def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_parks_throttled_records(procs, make_sim):
     started, tmp = procs
     cargo_lambda = VENV_BIN / "cargo-lambda"
     if not cargo_lambda.exists():
@@ -170,8 +173,19 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttle
     assert sent[0]["subject"] == f"Hello {first_name}"
     assert sent[0]["text"] == f"Dear {first_name}, code {code}."
     assert sent[0]["to"] == [f"success+{code}@simulator.amazonses.com"]
-    throttled = {ids[n] for n in ("ok-1", "ok-2", "ok-3") if n != code}
-    assert failures == throttled, f"batchItemFailures {failures} != throttled records {throttled}"
+    assert failures == set(), f"batchItemFailures {failures}: waiting records are parked, not retried"
+
+    # The throttled records: parked, i.e. copied back to the source queue with a short delay.
+    throttled = sorted(bodies[n] for n in ("ok-1", "ok-2", "ok-3") if n != code)
+    parked = []
+    until = time.monotonic() + 15
+    while len(parked) < len(throttled) and time.monotonic() < until:
+        parked.extend(sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                          WaitTimeSeconds=1).get("Messages", []))
+    assert sorted(m["Body"] for m in parked) == throttled, parked
+    for m in parked:
+        assert m["MessageAttributes"]["sesload_park_reason"]["StringValue"] == "throttled", m
+        assert m["MessageAttributes"]["sesload_park_count"]["StringValue"] == "1", m
 
     dead = []
     while True:
@@ -188,4 +202,4 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_reports_throttle
     message_id = sent[0]["messageId"]
     assert message_id in json.dumps(item), f"ledger item {item} lacks the message id {message_id}"
     print(f"cargo lambda watch: {len(event['Records'])} records -> 1 sent ({code}), "
-          f"{len(failures)} retried (throttled), {len(dead)} dead-lettered")
+          f"{len(parked)} parked (throttled), {len(dead)} dead-lettered")

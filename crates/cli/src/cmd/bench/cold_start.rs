@@ -6,7 +6,8 @@
 //!
 //! Around the poller: the SES simulator (in this process, `AWS_ENDPOINT_URL_SESV2`) and an axum
 //! DynamoDB stand-in (`AWS_ENDPOINT_URL_DYNAMODB`: BatchGetItem returns every customer,
-//! ledger writes succeed). Build the poller first (`cargo build --release -p poller`); the
+//! ledger writes succeed, the control table's send schedule has no item yet, so every
+//! reservation is due at once). Build the poller first (`cargo build --release -p poller`); the
 //! binary is found next to this executable or with `--poller-bin`.
 
 use std::path::PathBuf;
@@ -68,7 +69,8 @@ async fn serve(app: Router) -> anyhow::Result<(std::net::SocketAddr, JoinHandle<
     Ok((addr, task))
 }
 
-/// DynamoDB stand-in: every customer exists, every ledger write succeeds.
+/// DynamoDB stand-in: every customer exists, every ledger and schedule write succeeds, a read of
+/// the schedule finds no item.
 async fn dynamo(headers: HeaderMap, body: Bytes) -> Response {
     const CT: &str = "application/x-amz-json-1.0";
     let target = headers
@@ -99,7 +101,8 @@ async fn dynamo(headers: HeaderMap, body: Bytes) -> Response {
                 &json!({"Responses": responses, "UnprocessedKeys": {}}),
             )
         }
-        "DynamoDB_20120810.PutItem"
+        "DynamoDB_20120810.GetItem"
+        | "DynamoDB_20120810.PutItem"
         | "DynamoDB_20120810.UpdateItem"
         | "DynamoDB_20120810.DeleteItem" => json_response(StatusCode::OK, CT, &json!({})),
         other => json_response(
