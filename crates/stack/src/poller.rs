@@ -76,13 +76,11 @@ impl BatchHandler for PollerHandler {
         event: SqsEvent,
         context: InvocationContext,
     ) -> Result<SqsBatchResponse, String> {
+        // The emulator's deadline is always a real one (start + function timeout).
         let deadline = deadline_from_epoch_ms(context.deadline);
-        let (resp, report) = sesload_aws::sqs_event::handle_sqs_event_reported(
-            &self.processor,
-            event,
-            Some(deadline),
-        )
-        .await;
+        let (resp, report) =
+            sesload_aws::sqs_event::handle_sqs_event_reported(&self.processor, event, deadline)
+                .await;
         count(&self.metrics, &report);
         Ok(resp)
     }

@@ -65,8 +65,14 @@ async fn main() -> Result<(), Error> {
         async move {
             // Context.deadline: epoch ms at which Lambda abandons the invocation.
             let deadline = deadline_from_epoch_ms(event.context.deadline);
+            if deadline.is_none() {
+                tracing::warn!(
+                    deadline_ms = event.context.deadline,
+                    "the invocation's deadline is not a time within Lambda's 15 minutes; processing without one"
+                );
+            }
             let (response, report) =
-                handle_sqs_event_reported(&processor, event.payload, Some(deadline)).await;
+                handle_sqs_event_reported(&processor, event.payload, deadline).await;
             let ts = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()

@@ -62,18 +62,30 @@ pub async fn within<F: Future>(limit: Option<Instant>, f: F) -> Option<F::Output
     }
 }
 
+/// The farthest a real deadline lies ahead: Lambda's longest timeout (15 min) and a minute.
+pub const LATEST_PLAUSIBLE_DEADLINE: Duration = Duration::from_secs(16 * 60);
+/// The farthest a real deadline lies behind (an invocation that started late).
+pub const EARLIEST_PLAUSIBLE_DEADLINE: Duration = Duration::from_secs(60);
+
 /// A deadline given in milliseconds since the Unix epoch (`lambda_runtime::Context::deadline`,
-/// the local emulator's `InvocationContext::deadline`) as a `tokio` instant.
-pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
+/// the local emulator's `InvocationContext::deadline`) as a `tokio` instant. `None` when the
+/// value cannot be an invocation's deadline — more than [`EARLIEST_PLAUSIBLE_DEADLINE`] in the
+/// past or [`LATEST_PLAUSIBLE_DEADLINE`] in the future (e.g. an emulator that sends the timeout
+/// itself, `600000`, rather than a time): the caller then processes without one and says so.
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let now = Instant::now();
     match deadline_ms.checked_sub(now_ms) {
-        Some(left) => now + Duration::from_millis(left),
-        None => now
-            .checked_sub(Duration::from_millis(now_ms - deadline_ms))
-            .unwrap_or(now),
+        Some(left) => {
+            let left = Duration::from_millis(left);
+            (left <= LATEST_PLAUSIBLE_DEADLINE).then(|| now + left)
+        }
+        None => {
+            let late = Duration::from_millis(now_ms - deadline_ms);
+            (late <= EARLIEST_PLAUSIBLE_DEADLINE).then(|| now.checked_sub(late).unwrap_or(now))
+        }
     }
 }
 
@@ -107,13 +119,22 @@ mod tests {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_millis() as u64;
-        let left =
-            deadline_from_epoch_ms(now_ms + 30_000).saturating_duration_since(Instant::now());
+        let left = deadline_from_epoch_ms(now_ms + 30_000)
+            .unwrap()
+            .saturating_duration_since(Instant::now());
         assert!(
             left > Duration::from_secs(29) && left <= Duration::from_secs(30),
             "{left:?}"
         );
-        let past = deadline_from_epoch_ms(now_ms.saturating_sub(5_000));
+        let past = deadline_from_epoch_ms(now_ms.saturating_sub(5_000)).unwrap();
         assert!(past <= Instant::now());
+        assert!(
+            deadline_from_epoch_ms(now_ms + 900_000).is_some(),
+            "15 min ahead"
+        );
+        // not an epoch time: a timeout in ms, or zero
+        assert_eq!(deadline_from_epoch_ms(600_000), None);
+        assert_eq!(deadline_from_epoch_ms(0), None);
+        assert_eq!(deadline_from_epoch_ms(now_ms + 3_600_000), None);
     }
 }
