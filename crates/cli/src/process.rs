@@ -3,12 +3,15 @@
 
 use std::process::Child;
 
-/// Log to stderr (`RUST_LOG`, default `info`), as JSON lines with `json`.
+/// Log to stderr (`RUST_LOG`, default `info`), as JSON lines with `json`; colours only when
+/// stderr is a terminal.
 pub fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = if json {
         b.json().try_init()
