@@ -223,19 +223,11 @@ async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
         .await
         .context("first SendEmail against the simulator failed")?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let errors = Arc::new(AtomicU64::new(0));
-    let peak = Arc::new(AtomicU64::new(0));
-    let poller = watch_in_flight(endpoint, &stop, &peak);
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(args.seconds);
-    let mut tasks = Vec::with_capacity(args.in_flight);
-    for _ in 0..args.in_flight {
+    drive_load(args, endpoint, move |deadline, errors| {
         let c = client.clone();
         let content = content.clone();
         let dest = dest.clone();
-        let errors = errors.clone();
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut lat = Vec::with_capacity(1024);
             while Instant::now() < deadline {
                 let t = Instant::now();
@@ -253,17 +245,10 @@ async fn drive(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
                     }
                 }
             }
-            lat
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await?);
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    let _ = poller.await;
-    Ok(summarise(all, elapsed, &errors, &peak))
+            Ok(lat)
+        }
+    })
+    .await
 }
 
 /// The `--client raw` load: `in_flight` keep-alive connections, each sending the SendEmail
@@ -274,18 +259,10 @@ async fn drive_raw(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
     let body = bytes::Bytes::from_static(
         br#"{"FromEmailAddress":"sender@example.com","Destination":{"ToAddresses":["success@simulator.amazonses.com"]},"Content":{"Simple":{"Subject":{"Data":"bench"},"Body":{"Text":{"Data":"hello"}}}}}"#,
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let errors = Arc::new(AtomicU64::new(0));
-    let peak = Arc::new(AtomicU64::new(0));
-    let poller = watch_in_flight(endpoint, &stop, &peak);
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(args.seconds);
-    let mut tasks = Vec::with_capacity(args.in_flight);
-    for _ in 0..args.in_flight {
+    drive_load(args, endpoint, move |deadline, errors| {
         let authority = authority.clone();
         let body = body.clone();
-        let errors = errors.clone();
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut lat = Vec::with_capacity(1024);
             let stream = tokio::net::TcpStream::connect(&authority)
                 .await
@@ -326,9 +303,29 @@ async fn drive_raw(args: &Args, endpoint: &str) -> anyhow::Result<Result> {
                     }
                 }
             }
-            Ok::<_, anyhow::Error>(lat)
-        }));
-    }
+            Ok(lat)
+        }
+    })
+    .await
+}
+
+/// Runs `args.in_flight` connections, each the future `connection(deadline, errors)` makes,
+/// until `args.seconds` are over, while watching the simulator's in-flight peak; the
+/// connections' latencies (µs) are summarised together.
+async fn drive_load<F, Fut>(args: &Args, endpoint: &str, connection: F) -> anyhow::Result<Result>
+where
+    F: Fn(Instant, Arc<AtomicU64>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<u32>>> + Send + 'static,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let peak = Arc::new(AtomicU64::new(0));
+    let poller = watch_in_flight(endpoint, &stop, &peak);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let tasks: Vec<_> = (0..args.in_flight)
+        .map(|_| tokio::spawn(connection(deadline, errors.clone())))
+        .collect();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);
