@@ -17,8 +17,9 @@
 pub mod redrive;
 pub mod status;
 
+use sesload_core::clock::unix_ms;
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -47,13 +48,6 @@ pub const CANCELLED_MARKER_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 pub const CANCELLED_PER_TRANSACTION: usize = 99;
 /// Rounds of a cancelled-records transaction (conflicts, throttling) before giving up.
 const TRANSACTION_ROUNDS: u32 = 6;
-
-fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
-}
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
@@ -158,7 +152,7 @@ impl DynamoCampaigns {
         campaign: &str,
         codes: &[(&str, &str)],
     ) -> Result<Vec<usize>, SdkError<TransactWriteItemsError>> {
-        let now = epoch_ms();
+        let now = unix_ms();
         let expires = now / 1000 + CANCELLED_MARKER_TTL.as_secs();
         let mut items: Vec<TransactWriteItem> = codes
             .iter()

@@ -7,8 +7,9 @@
 //! | a campaign's state ([`DynamoCampaigns`](crate::DynamoCampaigns)) | `campaign#<name>` | see [`crate::campaigns`] |
 //! | a record of a cancelled campaign ([`DynamoCampaigns`](crate::DynamoCampaigns)) | `cancelled#<name>#<unique_code>` | see [`crate::campaigns`] |
 
+use sesload_core::clock::{micros, unix_us};
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
@@ -32,17 +33,6 @@ pub const SCHEDULE_MAX_BACKOFF: Duration = Duration::from_millis(8);
 
 const OP: &str = "schedule.reserve";
 
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn dur_us(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
 /// A random pause in `[0, min(1 ms × 2^attempt, SCHEDULE_MAX_BACKOFF)]`, so that instances that
 /// lost a race together do not collide again in step.
 fn jitter(attempt: u32) -> Duration {
@@ -51,7 +41,7 @@ fn jitter(attempt: u32) -> Duration {
         .saturating_mul(1 << attempt.min(8))
         .min(SCHEDULE_MAX_BACKOFF);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_i64(now_us());
+    h.write_i64(unix_us());
     let cap_us = u64::try_from(cap.as_micros()).unwrap_or(u64::MAX).max(1);
     Duration::from_micros(h.finish() % (cap_us + 1))
 }
@@ -180,10 +170,10 @@ impl SendSchedule for DynamoSchedule {
         max_wait: Duration,
     ) -> Result<Option<Duration>, PortError> {
         let (interval_us, burst_us, max_wait_us) =
-            (dur_us(interval), dur_us(burst), dur_us(max_wait));
+            (micros(interval), micros(burst), micros(max_wait));
         let mut current = self.read().await?;
         for attempt in 0..SCHEDULE_MAX_ATTEMPTS {
-            let now = now_us();
+            let now = unix_us();
             let first = current.unwrap_or(now).max(now.saturating_sub(burst_us));
             if first.saturating_sub(now) > max_wait_us {
                 return Ok(None);
@@ -192,7 +182,7 @@ impl SendSchedule for DynamoSchedule {
             match self.swap(current, next).await? {
                 // The wait counts from the answer, not from the request.
                 Ok(()) => {
-                    let wait = u64::try_from(first - now_us()).unwrap_or(0);
+                    let wait = u64::try_from(first - unix_us()).unwrap_or(0);
                     return Ok(Some(Duration::from_micros(wait)));
                 }
                 Err(now_there) => {

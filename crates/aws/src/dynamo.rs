@@ -6,8 +6,9 @@
 //! fail its own condition; the ledger recognises its own claim token and still answers
 //! `Claimed`.
 
+use sesload_core::clock::unix_ms;
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -183,13 +184,6 @@ impl CustomerStore for DynamoCustomers {
     }
 }
 
-fn epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
-}
-
 fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
@@ -262,7 +256,7 @@ fn random_token() -> String {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u64(salt);
         h.write_u64(n);
-        h.write_u64(epoch_ms());
+        h.write_u64(unix_ms());
         h.finish()
     };
     format!("{:016x}{:016x}", half(1), half(2))
@@ -272,7 +266,7 @@ impl Ledger for DynamoLedger {
     async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
         let token = random_token();
         for _ in 0..3 {
-            let now = epoch_ms();
+            let now = unix_ms();
             let res = self
                 .client
                 .put_item()
@@ -337,7 +331,7 @@ impl Ledger for DynamoLedger {
                             .cloned()
                             .unwrap_or_default(),
                     };
-                    if let Some(c) = Self::interpret_existing(&item, &token, epoch_ms()) {
+                    if let Some(c) = Self::interpret_existing(&item, &token, unix_ms()) {
                         return Ok(c);
                     }
                 }
@@ -361,7 +355,7 @@ impl Ledger for DynamoLedger {
         token: &ClaimToken,
         message_id: &MessageId,
     ) -> Result<Recorded, PortError> {
-        let now = epoch_ms();
+        let now = unix_ms();
         // Always marks the code sent (a send must never be forgotten, even if the claim item
         // vanished), keeps a message id already recorded, and keeps `claim_token` so that a
         // later record can tell whose claim it was.

@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod campaign;
 pub mod classify;
+pub mod clock;
 pub mod config;
 #[cfg(feature = "contract-tests")]
 pub mod contract;

@@ -7,7 +7,8 @@
 //!   schedule, read and moved in one write transaction per reservation (DynamoDB: a conditional
 //!   write on the control table's `schedule#<name>` item).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use sesload_core::clock::{micros, unix_us};
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sesload_core::{ParkedRecord, Parking, PortError, SendSchedule};
@@ -53,18 +54,6 @@ impl Parking for LocalParking {
             }
         }
     }
-}
-
-/// Microseconds since the Unix epoch.
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn dur_us(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// [`SendSchedule`] on the `schedule` table: every instance handed a `SqliteSchedule` of the
@@ -128,7 +117,7 @@ impl SendSchedule for SqliteSchedule {
     ) -> Result<Option<Duration>, PortError> {
         let name = self.name.clone();
         let (interval_us, burst_us, max_wait_us) =
-            (dur_us(interval), dur_us(burst), dur_us(max_wait));
+            (micros(interval), micros(burst), micros(max_wait));
         let first = self
             .db
             .write(move |c| {
@@ -139,12 +128,12 @@ impl SendSchedule for SqliteSchedule {
                     interval_us,
                     burst_us,
                     max_wait_us,
-                    now_us(),
+                    unix_us(),
                 )
             })
             .await
             .map_err(|e| PortError::new("schedule.reserve", format!("{:?}: {e}", self.name)))?;
         // The wait counts from the answer (after the commit), not from the transaction.
-        Ok(first.map(|f| Duration::from_micros(u64::try_from(f - now_us()).unwrap_or(0))))
+        Ok(first.map(|f| Duration::from_micros(u64::try_from(f - unix_us()).unwrap_or(0))))
     }
 }
