@@ -24,7 +24,6 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
     Update,
@@ -35,7 +34,9 @@ use sesload_core::{
 };
 
 use crate::control::CONTROL_KEY;
-use crate::dynamo::{BATCH_GET_MAX_KEYS, backoff, batch_get_items, error_text};
+use crate::dynamo::{
+    BATCH_GET_MAX_KEYS, backoff, batch_get_items, error_text, update_condition_failed,
+};
 
 /// Key prefix of a campaign's state item.
 pub const CAMPAIGN_PREFIX: &str = "campaign#";
@@ -347,32 +348,28 @@ impl CampaignControl for DynamoCampaigns {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        match res {
-            Ok(out) => out
-                .attributes()
-                .and_then(entry_from_item)
-                .map(SetOutcome::Applied)
-                .ok_or_else(|| self.err("campaigns.set", format!("{campaign}: no item returned"))),
-            Err(SdkError::ServiceError(se))
-                if matches!(
-                    se.err(),
-                    UpdateItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                let old = match se.err() {
-                    UpdateItemError::ConditionalCheckFailedException(c) => {
-                        c.item().and_then(entry_from_item)
-                    }
-                    _ => None,
-                };
-                let current = match old {
-                    Some(e) => e,
+        let e = match res {
+            Ok(out) => {
+                return out
+                    .attributes()
+                    .and_then(entry_from_item)
+                    .map(SetOutcome::Applied)
+                    .ok_or_else(|| {
+                        self.err("campaigns.set", format!("{campaign}: no item returned"))
+                    });
+            }
+            Err(e) => e,
+        };
+        match update_condition_failed(&e) {
+            Some(old) => {
+                let current = match old.and_then(entry_from_item) {
+                    Some(entry) => entry,
                     // Emulators may not return the item; an absent item is version 0.
                     None => self.read_entry(campaign).await?,
                 };
                 Ok(SetOutcome::Conflict(current))
             }
-            Err(e) => Err(self.err("campaigns.set", format!("{campaign}: {}", error_text(&e)))),
+            None => Err(self.err("campaigns.set", format!("{campaign}: {}", error_text(&e)))),
         }
     }
 

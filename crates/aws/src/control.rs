@@ -12,12 +12,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use sesload_core::{PortError, SendSchedule};
 
-use crate::dynamo::error_text;
+use crate::dynamo::{error_text, update_condition_failed};
 
 /// Partition key of the control table (S).
 pub const CONTROL_KEY: &str = "pk";
@@ -137,26 +135,15 @@ impl DynamoSchedule {
                 .condition_expression("#n = :prev")
                 .expression_attribute_values(":prev", AttributeValue::N(v.to_string())),
         };
-        match req.send().await {
-            Ok(_) => Ok(Ok(())),
-            Err(SdkError::ServiceError(se))
-                if matches!(
-                    se.err(),
-                    UpdateItemError::ConditionalCheckFailedException(_)
-                ) =>
-            {
-                let old = match se.err() {
-                    UpdateItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
-                    _ => None,
-                };
-                let now = match old {
-                    Some(item) => self.next_slot(&item)?,
-                    // emulators may not return the item: read it
-                    None => self.read().await?,
-                };
-                Ok(Err(now))
-            }
-            Err(e) => Err(self.err(error_text(&e))),
+        let e = match req.send().await {
+            Ok(_) => return Ok(Ok(())),
+            Err(e) => e,
+        };
+        match update_condition_failed(&e) {
+            Some(Some(item)) => Ok(Err(self.next_slot(item)?)),
+            // emulators may not return the item: read it
+            Some(None) => Ok(Err(self.read().await?)),
+            None => Err(self.err(error_text(&e))),
         }
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
@@ -33,6 +34,21 @@ pub const BATCH_GET_MAX_KEYS: usize = 100;
 pub const UNPROCESSED_MAX_ROUNDS: u32 = 8;
 /// First backoff before retrying `UnprocessedKeys` (doubles each round, capped at 2 s).
 pub const UNPROCESSED_BASE_BACKOFF: Duration = Duration::from_millis(25);
+
+/// When an `UpdateItem` failed its condition: `Some` with the item as it was, if DynamoDB
+/// returned it (`ReturnValuesOnConditionCheckFailure::AllOld`; emulators may not), else `None`
+/// for any other error.
+pub(crate) fn update_condition_failed<R>(
+    e: &SdkError<UpdateItemError, R>,
+) -> Option<Option<&HashMap<String, AttributeValue>>> {
+    match e {
+        SdkError::ServiceError(se) => match se.err() {
+            UpdateItemError::ConditionalCheckFailedException(c) => Some(c.item()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 pub(crate) fn error_text<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     e: &SdkError<E, R>,
