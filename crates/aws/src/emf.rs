@@ -33,6 +33,13 @@ pub fn emf_lines(
     function_name: &str,
     ts_ms: u64,
 ) -> Vec<String> {
+    // One EMF object: the directive for `dims` and `metrics`, the function's dimension set.
+    let line = |dims: &[&str], metrics: &[(&str, &str)]| {
+        let mut line = Map::new();
+        line.insert("_aws".into(), directive(namespace, ts_ms, dims, metrics));
+        line.insert(m::DIMENSION.into(), json!(function_name));
+        line
+    };
     let mut lines = Vec::new();
     let counters = report.counters();
     let mut metrics: Vec<(&str, &str)> = counters.iter().map(|(n, _)| (*n, "Count")).collect();
@@ -42,12 +49,7 @@ pub fn emf_lines(
     if first_latencies.is_some() {
         metrics.push((m::SES_SEND_MS, "Milliseconds"));
     }
-    let mut main = Map::new();
-    main.insert(
-        "_aws".into(),
-        directive(namespace, ts_ms, &[m::DIMENSION], &metrics),
-    );
-    main.insert(m::DIMENSION.into(), json!(function_name));
+    let mut main = line(&[m::DIMENSION], &metrics);
     for (name, v) in &counters {
         main.insert((*name).into(), json!(v));
     }
@@ -61,19 +63,9 @@ pub fn emf_lines(
     lines.push(Value::Object(main).to_string());
 
     for values in chunks {
-        let mut line = Map::new();
-        line.insert(
-            "_aws".into(),
-            directive(
-                namespace,
-                ts_ms,
-                &[m::DIMENSION],
-                &[(m::SES_SEND_MS, "Milliseconds")],
-            ),
-        );
-        line.insert(m::DIMENSION.into(), json!(function_name));
-        line.insert(m::SES_SEND_MS.into(), latencies(values));
-        lines.push(Value::Object(line).to_string());
+        let mut more = line(&[m::DIMENSION], &[(m::SES_SEND_MS, "Milliseconds")]);
+        more.insert(m::SES_SEND_MS.into(), latencies(values));
+        lines.push(Value::Object(more).to_string());
     }
 
     let by_reason = report
@@ -87,20 +79,10 @@ pub fn emf_lines(
                 .map(|(r, n)| (m::EMAILS_PARKED, r.code(), n)),
         );
     for (metric, reason, count) in by_reason {
-        let mut line = Map::new();
-        line.insert(
-            "_aws".into(),
-            directive(
-                namespace,
-                ts_ms,
-                &[m::DIMENSION, "Reason"],
-                &[(metric, "Count")],
-            ),
-        );
-        line.insert(m::DIMENSION.into(), json!(function_name));
-        line.insert("Reason".into(), json!(reason));
-        line.insert(metric.into(), json!(count));
-        lines.push(Value::Object(line).to_string());
+        let mut per_reason = line(&[m::DIMENSION, "Reason"], &[(metric, "Count")]);
+        per_reason.insert("Reason".into(), json!(reason));
+        per_reason.insert(metric.into(), json!(count));
+        lines.push(Value::Object(per_reason).to_string());
     }
     lines
 }
