@@ -218,6 +218,23 @@ pub fn reconcile(
     r
 }
 
+/// `  dlq by reason: unknown_customer 3, access_denied 1` and a newline; empty without dead
+/// letters.
+pub fn dlq_by_reason_line<K, V>(by_reason: impl IntoIterator<Item = (K, V)>) -> String
+where
+    K: std::fmt::Display,
+    V: std::fmt::Display,
+{
+    let reasons: Vec<String> = by_reason
+        .into_iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    if reasons.is_empty() {
+        return String::new();
+    }
+    format!("  dlq by reason: {}\n", reasons.join(", "))
+}
+
 fn opt_u(v: Option<u64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_else(|| "n/a".into())
 }
@@ -262,14 +279,7 @@ impl Report {
             opt_u(r.duplicates_skipped),
             opt_u(r.lost)
         );
-        if !r.dlq_by_reason.is_empty() {
-            let reasons: Vec<String> = r
-                .dlq_by_reason
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            let _ = writeln!(s, "  dlq by reason: {}", reasons.join(", "));
-        }
+        s.push_str(&dlq_by_reason_line(&r.dlq_by_reason));
         if let Some(x) = r.surplus.filter(|x| *x > 0) {
             let _ = writeln!(s, "  warning: {x} send(s) more than the stack accounts for");
         }

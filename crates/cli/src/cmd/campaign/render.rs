@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use sesload_analytics::report::dlq_by_reason_line;
 use sesload_aws::campaigns::status::{AwsCampaignStatus, QueueDepth};
 use sesload_core::campaign::progress::{Eta, QuotaView, human_duration};
 use sesload_core::{CampaignEntry, CampaignState};
@@ -121,14 +122,7 @@ pub fn local_status(st: &CampaignStatus, now: u64) -> String {
         count(r.duplicate_codes),
         count(r.unaccounted),
     );
-    if !r.dlq_by_reason.is_empty() {
-        let reasons: Vec<String> = r
-            .dlq_by_reason
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
-        let _ = writeln!(s, "  dlq by reason: {}", reasons.join(", "));
-    }
+    s.push_str(&dlq_by_reason_line(&r.dlq_by_reason));
     let o = &st.outcomes;
     let _ = writeln!(
         s,
