@@ -45,6 +45,7 @@ pub type AwsPorts = sesload_core::Ports<
     SqsVisibility,
     SqsParking,
     DynamoSchedule,
+    DynamoCampaigns,
 >;
 
 /// The poller's processor over the AWS adapters.

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use sesload_aws::{SesMailer, ses_client_for_endpoint};
 use sesload_core::memory::{
-    MemoryCustomers, MemoryDeadLetters, MemoryParking, MemorySchedule, MemoryVisibility,
+    MemoryCampaigns, MemoryCustomers, MemoryDeadLetters, MemoryParking, MemorySchedule,
+    MemoryVisibility,
 };
 use sesload_core::{
     BatchOutcome, BatchProcessor, DlqReason, FailureClass, InboundRecord, Mailer, NoLedger,
@@ -54,6 +55,7 @@ type SimPorts = Ports<
     MemoryVisibility,
     MemoryParking,
     MemorySchedule,
+    MemoryCampaigns,
 >;
 
 /// The processor over the simulator's SES, the rest in memory.
@@ -67,6 +69,7 @@ fn sim_processor(sim: &SimHandle, settings: ProcessorSettings) -> BatchProcessor
             visibility: MemoryVisibility::new(),
             parking: MemoryParking::new(),
             schedule: MemorySchedule::new(),
+            campaigns: MemoryCampaigns::new(),
         },
         settings,
     )

@@ -11,6 +11,9 @@ pub const EMAILS_RETRIED: &str = "emails_retried";
 pub const EMAILS_DEAD_LETTERED: &str = "emails_dead_lettered";
 /// Records parked (acknowledged and queued again with a delay); by `Reason` too.
 pub const EMAILS_PARKED: &str = "emails_parked";
+/// Records of cancelled campaigns acknowledged without sending (counted in the campaign's
+/// `cancelled`).
+pub const EMAILS_CANCELLED: &str = "emails_cancelled";
 /// Records the invocation's deadline sent back unattempted.
 pub const DEADLINE_RETURNS: &str = "deadline_returns";
 /// `AccessDeniedException` answers from SES.
@@ -27,13 +30,14 @@ pub const CUSTOMER_CACHE_HITS: &str = "customer_cache_hits";
 pub const CUSTOMER_CACHE_MISSES: &str = "customer_cache_misses";
 
 /// Every metric name, in a stable order.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     EMAILS_RECEIVED,
     EMAILS_SENT,
     EMAILS_THROTTLED,
     EMAILS_RETRIED,
     EMAILS_DEAD_LETTERED,
     EMAILS_PARKED,
+    EMAILS_CANCELLED,
     DEADLINE_RETURNS,
     ACCESS_DENIED,
     QUOTA_FETCH_FAILURES,

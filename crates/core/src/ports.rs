@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::campaign::CampaignControl;
 use crate::model::{
     Customer, DeadLetter, MessageId, OutgoingEmail, ParkedRecord, UniqueCode, UserId,
 };
@@ -250,7 +251,7 @@ impl<T: Mailer> Mailer for std::sync::Arc<T> {
 
 /// Everything the batch processor talks to, by name: `BatchProcessor::new(ports, settings)`.
 #[derive(Debug, Clone, Default)]
-pub struct Ports<C, L, M, D, V, P, S> {
+pub struct Ports<C, L, M, D, V, P, S, G> {
     pub customers: C,
     pub ledger: L,
     pub mailer: M,
@@ -258,6 +259,8 @@ pub struct Ports<C, L, M, D, V, P, S> {
     pub visibility: V,
     pub parking: P,
     pub schedule: S,
+    /// The campaigns' states (read once per batch, cached; cancelled records recorded).
+    pub campaigns: G,
 }
 
 /// The adapter types of one [`Ports`] value, so that the processor takes one type parameter
@@ -270,6 +273,7 @@ pub trait PortSet: Send + Sync + 'static {
     type Visibility: VisibilityControl + 'static;
     type Parking: Parking + 'static;
     type Schedule: SendSchedule + 'static;
+    type Campaigns: CampaignControl + 'static;
 
     /// The ports themselves.
     #[allow(clippy::type_complexity)]
@@ -283,10 +287,11 @@ pub trait PortSet: Send + Sync + 'static {
         Self::Visibility,
         Self::Parking,
         Self::Schedule,
+        Self::Campaigns,
     >;
 }
 
-impl<C, L, M, D, V, P, S> PortSet for Ports<C, L, M, D, V, P, S>
+impl<C, L, M, D, V, P, S, G> PortSet for Ports<C, L, M, D, V, P, S, G>
 where
     C: CustomerStore + 'static,
     L: Ledger + 'static,
@@ -295,6 +300,7 @@ where
     V: VisibilityControl + 'static,
     P: Parking + 'static,
     S: SendSchedule + 'static,
+    G: CampaignControl + 'static,
 {
     type Customers = C;
     type Ledger = L;
@@ -303,6 +309,7 @@ where
     type Visibility = V;
     type Parking = P;
     type Schedule = S;
+    type Campaigns = G;
 
     fn into_ports(self) -> Self {
         self

@@ -11,16 +11,22 @@
 //! 3. park the valid records at once if nothing can be sent: the rate was never known
 //!    (`quota_unknown`), the account's gate is closed (`daily_quota`, `sending_paused`), or the
 //!    deadline is too close (`deadline`);
-//! 4. look up the customers of the valid records, once per batch (cached);
-//! 5. compose each record's email, or settle it as an unknown customer / lookup failure;
-//! 6. per record, concurrently and bounded: gate → send slot → claim → send → record/release;
-//!    the records a task parks are written in small groups while the others still send;
-//! 7. write the dead letters and the remaining parks, retrying the records whose write failed;
-//! 8. settle every record's [`RecordOutcome`] and set the retried records' visibility delays.
+//! 4. the campaign step: read the states of the batch's campaigns (once, cached for
+//!    [`CAMPAIGN_STATE_CACHE`]); park the records of paused campaigns (`campaign_paused`) and
+//!    set aside those of cancelled ones (`processor/campaigns.rs`);
+//! 5. look up the customers of the valid records, once per batch (cached);
+//! 6. compose each record's email, or settle it as an unknown customer / lookup failure;
+//! 7. per record, concurrently and bounded: gate → send slot → campaign re-check → claim → send
+//!    → record/release; the records a task parks are written in small groups while the others
+//!    still send;
+//! 8. record the cancelled records, write the dead letters and the remaining parks, retrying
+//!    the records whose write failed;
+//! 9. settle every record's [`RecordOutcome`] and set the retried records' visibility delays.
 //!
 //! Every record ends as exactly one [`RecordOutcome`]; only retryable ones are returned in
 //! `batch_item_failures`. Nothing runs past the invocation's deadline (see [`Deadline`]).
 
+mod campaigns;
 mod deadline;
 mod gate;
 mod quota;
@@ -51,6 +57,7 @@ use crate::ports::{
     VisibilityControl,
 };
 
+pub use campaigns::CAMPAIGN_STATE_CACHE;
 pub use deadline::{
     DEADLINE_RESERVE, Deadline, FINISH_MARGIN, SEND_END_MARGIN, deadline_from_epoch_ms,
 };
@@ -58,6 +65,7 @@ pub use report::{BatchOutcome, BatchReport, RecordOutcome, RetryCause};
 pub use settings::{ProcessorSettings, RateSource};
 pub use steps::compose;
 
+use campaigns::CampaignStates;
 use deadline::within;
 use gate::Gate;
 use quota::QuotaCache;
@@ -97,6 +105,7 @@ struct Inner<P: PortSet> {
     visibility: P::Visibility,
     parking: P::Parking,
     schedule: P::Schedule,
+    campaigns: CampaignStates<P::Campaigns>,
     settings: ProcessorSettings,
     pacer: Pacer,
     gate: Gate,
@@ -163,6 +172,7 @@ impl<P: PortSet> BatchProcessor<P> {
                 visibility: p.visibility,
                 parking: p.parking,
                 schedule: p.schedule,
+                campaigns: CampaignStates::new(p.campaigns, settings.campaign_state_cache),
                 semaphore: Arc::new(Semaphore::new(settings.send_concurrency.max(1))),
                 gate: Gate::new(settings.park_base_delay),
                 quota: Mutex::new(QuotaCache::default()),
@@ -205,6 +215,10 @@ impl<P: PortSet> BatchProcessor<P> {
         &self.inner.schedule
     }
 
+    pub fn campaigns(&self) -> &P::Campaigns {
+        self.inner.campaigns.control()
+    }
+
     pub fn customers(&self) -> &CachedCustomerStore<P::Customers> {
         &self.inner.customers
     }
@@ -233,6 +247,7 @@ impl<P: PortSet> BatchProcessor<P> {
         let rate_known = inner.refresh_quota(&ctx).await;
         let valid = batch.validate(&inner.settings.policy);
         let valid = self.park_if_nothing_can_be_sent(valid, rate_known, &ctx, &mut batch);
+        let valid = self.steer_campaigns(valid, &ctx, &mut batch).await;
         let customers = self.look_up_customers(&valid, &ctx, &mut batch).await;
         let emails = batch.compose_emails(
             valid,
@@ -240,6 +255,8 @@ impl<P: PortSet> BatchProcessor<P> {
             inner.settings.default_configuration_set.as_deref(),
         );
         self.claim_and_send(&mut batch, emails, &ctx).await;
+        self.write_cancelled(&mut batch, ctx.deadline.finish())
+            .await;
         self.write_dead_letters_and_parks(&mut batch, ctx.deadline.finish())
             .await;
         batch.report.quota_fetch_failures = ctx.quota_fetch_failures.load(Ordering::SeqCst);
@@ -279,7 +296,7 @@ impl<P: PortSet> BatchProcessor<P> {
         Vec::new()
     }
 
-    /// Step 4: one lookup of the valid records' distinct `user_id`s (cache first), bounded by
+    /// Step 5: one lookup of the valid records' distinct `user_id`s (cache first), bounded by
     /// the last send start. `None`: the lookup failed, and every valid record will be retried;
     /// a lookup the deadline cut parks them (`deadline`).
     async fn look_up_customers(
@@ -317,7 +334,7 @@ impl<P: PortSet> BatchProcessor<P> {
         }
     }
 
-    /// Step 6: one task per composed email, all spawned at once (the semaphore inside
+    /// Step 7: one task per composed email, all spawned at once (the semaphore inside
     /// `send_one` bounds how many hold a slot). Records a task parks are written after
     /// [`PARK_LINGER`], so that another instance can take them while this batch still sends.
     /// A task still running at the batch's finish limit is abandoned and its record retried.
@@ -410,7 +427,7 @@ impl<P: PortSet> BatchProcessor<P> {
         batch.parks_done(&indices, &failed);
     }
 
-    /// Step 7: the dead letters in one call and the parks still waiting in another, at the same
+    /// Step 8: the dead letters in one call and the parks still waiting in another, at the same
     /// time, bounded by `limit`; a record whose write failed is retried.
     async fn write_dead_letters_and_parks(&self, batch: &mut Batch<'_>, limit: Option<Instant>) {
         let letters = batch.dead_letters();
@@ -453,7 +470,7 @@ impl<P: PortSet> BatchProcessor<P> {
         batch.parks_done(&indices, &park_failed);
     }
 
-    /// Step 8: `ChangeMessageVisibility` of every retried record, concurrently, bounded by
+    /// Step 9: `ChangeMessageVisibility` of every retried record, concurrently, bounded by
     /// `limit`. Best effort: on error the queue's own visibility timeout applies.
     async fn set_retry_delays(&self, delays: &[RetryDelay<'_>], limit: Option<Instant>) {
         let vis = &self.inner.visibility;

@@ -25,6 +25,7 @@ type SharedPorts = Ports<
     sesload_core::memory::MemoryVisibility,
     sesload_core::memory::MemoryParking,
     MemorySchedule,
+    sesload_core::memory::MemoryCampaigns,
 >;
 
 fn instance(
@@ -42,6 +43,7 @@ fn instance(
             visibility: p.visibility,
             parking: p.parking,
             schedule: p.schedule,
+            campaigns: p.campaigns,
         },
         ProcessorSettings {
             claim_lease: lease,
@@ -242,6 +244,7 @@ type FleetPorts = Ports<
     Queue,
     Queue,
     Arc<MemorySchedule>,
+    sesload_core::memory::MemoryCampaigns,
 >;
 
 /// What a fleet run measured.
@@ -292,6 +295,7 @@ async fn run_fleet(
                 visibility: queue.clone(),
                 parking: queue.clone(),
                 schedule: Arc::clone(&schedule),
+                campaigns: sesload_core::memory::MemoryCampaigns::new(),
             },
             settings.clone(),
         );
@@ -318,7 +322,8 @@ async fn run_fleet(
                     match o {
                         RecordOutcome::Sent { .. }
                         | RecordOutcome::DuplicateSkipped { .. }
-                        | RecordOutcome::DeadLettered { .. } => queue.delete(id),
+                        | RecordOutcome::DeadLettered { .. }
+                        | RecordOutcome::Cancelled { .. } => queue.delete(id),
                         RecordOutcome::Parked { .. } | RecordOutcome::Retry { .. } => {}
                     }
                 }

@@ -10,7 +10,7 @@ use sesload_core::pacer::SEND_SCHEDULE;
 use sesload_core::{BatchProcessor, BatchReport, Ports, ProcessorSettings, deadline_from_epoch_ms};
 use sesload_local::{
     BatchHandler, Db, InvocationContext, LocalDeadLetterSink, LocalParking, LocalVisibility,
-    Metrics, Queue, SqliteCustomerStore, SqliteLedger, SqliteSchedule,
+    Metrics, Queue, SqliteCampaignControl, SqliteCustomerStore, SqliteLedger, SqliteSchedule,
 };
 
 /// The ports of one local poller instance.
@@ -22,6 +22,7 @@ pub type LocalPorts = Ports<
     LocalVisibility,
     LocalParking,
     SqliteSchedule,
+    SqliteCampaignControl,
 >;
 
 /// The processor of one local poller instance.
@@ -62,6 +63,8 @@ impl PollerFactory {
                     visibility: LocalVisibility::new(self.queue.clone()),
                     parking: LocalParking::new(self.queue.clone()),
                     schedule: SqliteSchedule::new(self.db.clone(), SEND_SCHEDULE),
+                    // The campaign states `sesload campaign` and `/_local/campaigns` steer.
+                    campaigns: SqliteCampaignControl::new(self.db.clone()),
                 },
                 self.settings.clone(),
             ),

@@ -6,8 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use sesload_aws::{
-    AwsPorts, AwsProcessor, DynamoCustomers, DynamoLedger, DynamoSchedule, SesMailer,
-    SqsDeadLetters, SqsParking, SqsVisibility, emf_lines, handle_sqs_event_reported, ses_config,
+    AwsPorts, AwsProcessor, DynamoCampaigns, DynamoCustomers, DynamoLedger, DynamoSchedule,
+    SesMailer, SqsDeadLetters, SqsParking, SqsVisibility, emf_lines, handle_sqs_event_reported,
+    ses_config,
 };
 use sesload_core::pacer::SEND_SCHEDULE;
 use sesload_core::{PollerConfig, ProcessorSettings, deadline_from_epoch_ms};
@@ -52,7 +53,10 @@ async fn main() -> Result<(), Error> {
             visibility: SqsVisibility::new(sqs.clone(), &config.queue_url),
             parking: SqsParking::new(sqs, &config.queue_url),
             // The fleet's send schedule: item `schedule#ses-send` of CONTROL_TABLE.
-            schedule: DynamoSchedule::new(dynamo, &config.control_table, SEND_SCHEDULE),
+            schedule: DynamoSchedule::new(dynamo.clone(), &config.control_table, SEND_SCHEDULE),
+            // Campaign states: items `campaign#<name>` of CONTROL_TABLE (and the markers
+            // `cancelled#<name>#<unique_code>` of cancelled records).
+            campaigns: DynamoCampaigns::new(dynamo, &config.control_table),
         },
         ProcessorSettings::from_config(&config),
     );

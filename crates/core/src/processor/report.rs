@@ -20,6 +20,10 @@ pub enum RetryCause {
     DeadLetterWriteFailed(DlqReason),
     /// The record was to be parked for this reason, but the park failed.
     ParkFailed(ParkReason),
+    /// The states of the record's campaign could not be read, and none was known from before.
+    CampaignStateUnknown,
+    /// The record's campaign is cancelled, but recording the record as cancelled failed.
+    CancelRecordFailed,
     /// The record's task panicked.
     Panicked,
     /// The record's task had not finished when the batch had to answer (a port that ignored
@@ -43,6 +47,8 @@ pub enum RecordOutcome {
     /// Parked: acknowledged, and a copy queued again, visible after `delay` (receive budget
     /// untouched).
     Parked { reason: ParkReason, delay: Duration },
+    /// Its campaign is cancelled: recorded as cancelled and acknowledged without sending.
+    Cancelled { campaign: String },
     /// Returned as a batch item failure, visible again after `delay`.
     Retry { cause: RetryCause, delay: Duration },
 }
@@ -61,6 +67,8 @@ pub struct BatchReport {
     /// Records parked (acknowledged and queued again with a delay).
     pub emails_parked: usize,
     pub parked_by_reason: BTreeMap<ParkReason, usize>,
+    /// Records of cancelled campaigns, recorded as cancelled and acknowledged without sending.
+    pub emails_cancelled: usize,
     /// Records the deadline sent back unattempted (parked `deadline`, or retried if the park
     /// failed).
     pub deadline_returns: usize,
@@ -95,6 +103,7 @@ impl BatchReport {
             (m::EMAILS_RETRIED, self.emails_retried as f64),
             (m::EMAILS_DEAD_LETTERED, self.emails_dead_lettered as f64),
             (m::EMAILS_PARKED, self.emails_parked as f64),
+            (m::EMAILS_CANCELLED, self.emails_cancelled as f64),
             (m::DEADLINE_RETURNS, self.deadline_returns as f64),
             (m::ACCESS_DENIED, self.access_denied as f64),
             (m::QUOTA_FETCH_FAILURES, self.quota_fetch_failures as f64),

@@ -1,5 +1,6 @@
-//! One record's task: a send permit, the regime gate, a send slot, the claim just before the
-//! slot, the send, then the message id recorded or the claim given back.
+//! One record's task: a send permit, the regime gate, a send slot, its campaign checked again
+//! and the claim just before the slot, the send, then the message id recorded or the claim
+//! given back.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -157,6 +158,10 @@ impl<P: PortSet> Inner<P> {
             && early > Instant::now()
         {
             tokio::time::sleep_until(early).await;
+        }
+        if let Some(step) = self.campaign_stop(meta, email, ctx).await {
+            self.pacer.give_back(slot);
+            return not_sent(step);
         }
         let code = &email.unique_code;
         let (token, ambiguous) = match self.claim(meta, code, ctx).await {

@@ -45,6 +45,10 @@ pub struct ProcessorSettings {
     pub park_base_delay: Duration,
     /// Cap of the park delay (SQS `DelaySeconds` allows at most 900 s).
     pub park_max_delay: Duration,
+    /// How long a campaign's state read from the campaign store is used before it is read
+    /// again ([`CAMPAIGN_STATE_CACHE`](super::CAMPAIGN_STATE_CACHE) by default), so that a
+    /// pause or a cancel takes effect within this time plus one send.
+    pub campaign_state_cache: Duration,
 }
 
 impl Default for ProcessorSettings {
@@ -65,6 +69,7 @@ impl Default for ProcessorSettings {
             retry_max_delay: Duration::from_secs(300),
             park_base_delay: Duration::from_secs(10),
             park_max_delay: Duration::from_secs(900),
+            campaign_state_cache: super::CAMPAIGN_STATE_CACHE,
         }
     }
 }
@@ -90,6 +95,7 @@ impl ProcessorSettings {
             retry_max_delay: c.retry_max_delay,
             park_base_delay: c.park_base_delay,
             park_max_delay: c.park_max_delay,
+            campaign_state_cache: super::CAMPAIGN_STATE_CACHE,
         }
     }
 

@@ -11,9 +11,10 @@ use tokio::task::JoinError;
 
 use super::send::TaskResult;
 use super::{BatchOutcome, BatchReport, RecordOutcome, RetryCause};
+use crate::campaign::CancelledRecord;
 use crate::model::{
     Customer, DeadLetter, DlqReason, InboundRecord, MessageId, OutgoingEmail, ParkReason,
-    ParkedRecord, SendRequest, UserId,
+    ParkedRecord, SendRequest, UniqueCode, UserId,
 };
 use crate::request::Policy;
 
@@ -36,6 +37,11 @@ pub(super) enum Step {
     ParkFailed {
         reason: ParkReason,
         delay: Duration,
+    },
+    /// Its campaign is cancelled: to be recorded as cancelled, then acknowledged.
+    Cancelled {
+        campaign: String,
+        unique_code: UniqueCode,
     },
 }
 
@@ -159,6 +165,39 @@ impl<'a> Batch<'a> {
     ) {
         for i in indices {
             self.steps[i] = Some(Step::park(reason, delay(self.records[i].park_count)));
+        }
+    }
+
+    /// Decide record `i`'s step before its send task (the campaign step).
+    pub(super) fn decide(&mut self, i: usize, step: Step) {
+        self.steps[i] = Some(step);
+    }
+
+    /// The records to record as cancelled (their campaign is cancelled).
+    pub(super) fn cancelled(&self) -> Vec<CancelledRecord> {
+        self.steps
+            .iter()
+            .zip(self.records)
+            .filter_map(|(st, r)| match st {
+                Some(Step::Cancelled {
+                    campaign,
+                    unique_code,
+                }) => Some(CancelledRecord {
+                    campaign: campaign.clone(),
+                    unique_code: unique_code.clone(),
+                    source_message_id: r.message_id.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Records that could not be recorded as cancelled are retried, never acknowledged.
+    pub(super) fn cancel_writes_failed(&mut self, failed: &[String]) {
+        for (st, r) in self.steps.iter_mut().zip(self.records) {
+            if matches!(st, Some(Step::Cancelled { .. })) && failed.contains(&r.message_id) {
+                *st = Some(Step::Retry(RetryCause::CancelRecordFailed));
+            }
         }
     }
 
@@ -322,6 +361,10 @@ impl<'a> Batch<'a> {
                         report.deadline_returns += 1;
                     }
                     retry(RetryCause::ParkFailed(reason), d, &mut report)
+                }
+                Step::Cancelled { campaign, .. } => {
+                    report.emails_cancelled += 1;
+                    RecordOutcome::Cancelled { campaign }
                 }
                 Step::Retry(cause) => {
                     if cause == RetryCause::DeadLetterWriteFailed(DlqReason::AccessDenied) {

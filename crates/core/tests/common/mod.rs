@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use sesload_core::memory::{
-    Answer, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemoryParking,
-    MemorySchedule, MemoryVisibility,
+    Answer, MemoryCampaigns, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer,
+    MemoryParking, MemorySchedule, MemoryVisibility,
 };
 use sesload_core::*;
 
@@ -52,6 +52,7 @@ pub type MemPorts = Ports<
     MemoryVisibility,
     MemoryParking,
     MemorySchedule,
+    MemoryCampaigns,
 >;
 
 pub type Proc = BatchProcessor<MemPorts>;
@@ -66,6 +67,7 @@ pub fn ports(mailer: MemoryMailer) -> MemPorts {
         visibility: MemoryVisibility::new(),
         parking: MemoryParking::new(),
         schedule: MemorySchedule::new(),
+        campaigns: MemoryCampaigns::new(),
     }
 }
 

@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use sesload_aws::{SesMailer, ses_client_for_endpoint};
 use sesload_core::memory::{
-    MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryParking, MemorySchedule,
-    MemoryVisibility,
+    MemoryCampaigns, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryParking,
+    MemorySchedule, MemoryVisibility,
 };
 use sesload_core::{BatchProcessor, InboundRecord, Ports, ProcessorSettings, RateSource};
 use sesload_sim::{LatencyConfig, SimConfig, TemplateSeed};
@@ -100,6 +100,7 @@ async fn run_mode(
             visibility: MemoryVisibility::new(),
             parking: MemoryParking::new(),
             schedule: MemorySchedule::new(),
+            campaigns: MemoryCampaigns::new(),
         },
         settings,
     );
