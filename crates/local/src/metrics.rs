@@ -23,6 +23,8 @@ pub struct Metrics {
     pub ambiguous_retries: AtomicU64,
     /// Records parked (acknowledged and queued again with a delay: waiting, not failing).
     pub emails_parked: AtomicU64,
+    /// Records of cancelled campaigns acknowledged without sending.
+    pub emails_cancelled: AtomicU64,
     /// Records an invocation's deadline sent back unattempted.
     pub deadline_returns: AtomicU64,
     /// SES `AccessDeniedException` answers.
@@ -241,6 +243,7 @@ impl Metrics {
             ("duplicates_skipped", self.duplicates_skipped.load(Relaxed)),
             ("ambiguous_retries", self.ambiguous_retries.load(Relaxed)),
             ("emails_parked", self.emails_parked.load(Relaxed)),
+            ("emails_cancelled", self.emails_cancelled.load(Relaxed)),
             ("deadline_returns", self.deadline_returns.load(Relaxed)),
             ("access_denied", self.access_denied.load(Relaxed)),
             (

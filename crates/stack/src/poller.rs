@@ -98,6 +98,7 @@ fn count(m: &Metrics, report: &BatchReport) {
     add(&m.duplicates_skipped, report.duplicates_skipped);
     add(&m.ambiguous_retries, report.ambiguous_retries);
     add(&m.emails_parked, report.emails_parked);
+    add(&m.emails_cancelled, report.emails_cancelled);
     add(&m.deadline_returns, report.deadline_returns);
     add(&m.access_denied, report.access_denied);
     add(&m.quota_fetch_failures, report.quota_fetch_failures);
