@@ -48,6 +48,10 @@ run "tables_and_seeder" {
     error_message = "control table: one key attribute, no sort key"
   }
   assert {
+    condition     = aws_dynamodb_table.control.ttl[0].enabled && aws_dynamodb_table.control.ttl[0].attribute_name == "expires_at"
+    error_message = "control table: the cancelled records' markers expire through TTL on expires_at (the attribute DynamoCampaigns writes)"
+  }
+  assert {
     condition = alltrue([for t in [aws_dynamodb_table.customers, aws_dynamodb_table.ledger, aws_dynamodb_table.control] : (
       t.billing_mode == "PAY_PER_REQUEST" && t.point_in_time_recovery[0].enabled && t.server_side_encryption[0].enabled
     )])

@@ -167,8 +167,8 @@ run "function_mapping_and_iam" {
     error_message = "DynamoDB permissions must cover the three tables only"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if contains(s.Resource, var.control_table_arn)]) == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-    error_message = "the control table (fleet send schedule): GetItem, PutItem and UpdateItem only (no Delete, no Scan)"
+    condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if contains(s.Resource, var.control_table_arn)]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    error_message = "the control table (fleet send schedule, campaign states, cancelled records): BatchGetItem, GetItem, PutItem and UpdateItem only (no Delete, no Scan)"
   }
   assert {
     condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if contains(s.Resource, var.customers_table_arn)]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]

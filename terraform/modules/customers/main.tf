@@ -57,7 +57,9 @@ resource "aws_dynamodb_table" "ledger" {
 
 # The poller fleet's control state, one item per key `pk`: the shared send schedule (the next
 # free send slot, reserved with a conditional write so the instances never collide in SES's
-# one-second bucket), later campaign state. Small and hot: on-demand billing.
+# one-second bucket), the campaign states (`campaign#<name>`) and the markers of a cancelled
+# campaign's records (`cancelled#<name>#<unique_code>`, expired by TTL on `expires_at` once
+# SQS could no longer redeliver the record). Small and hot: on-demand billing.
 resource "aws_dynamodb_table" "control" {
   # checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed KMS key aws/dynamodb (server_side_encryption enabled without kms_key_arn). A customer managed key would add a key to pay for and a key policy granting the poller and operators, for items that hold only send-slot times and counters.
   name                        = "${var.name_prefix}-control"
@@ -68,6 +70,12 @@ resource "aws_dynamodb_table" "control" {
   attribute {
     name = "pk"
     type = "S"
+  }
+
+  # Cancelled-record markers carry expires_at (epoch seconds); the other items have none.
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
   }
 
   point_in_time_recovery {

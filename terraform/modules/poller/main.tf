@@ -59,10 +59,13 @@ locals {
         Resource = [var.dlq_arn]
       },
       {
-        # The fleet's shared send schedule: a conditional write reserves send slots.
-        Sid      = "FleetSendSchedule"
+        # The fleet's shared send schedule (GetItem, a conditional UpdateItem/PutItem reserves
+        # send slots) and the campaign states: one BatchGetItem per batch reads them, and a
+        # TransactWriteItems of Puts (markers cancelled#<name>#<code>) and an Update (the
+        # campaign's cancelled counter) records a cancelled campaign's records. No Delete, no Scan.
+        Sid      = "FleetScheduleAndCampaigns"
         Effect   = "Allow"
-        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        Action   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         Resource = [var.control_table_arn]
       },
       {
