@@ -12,7 +12,8 @@ from datetime import datetime
 from tests.campaigns.test_campaign_cli import accept, adds_up, campaign, campaign_json, status, wait_drained
 
 # A paused campaign's records park for 1 s, then at most 2 s (so a resume is seen within 2 s);
-# a fixed quota of 40/s makes a few hundred records take seconds, not minutes.
+# a fixed quota of 40/s makes a few hundred records take seconds, not minutes, and keeps the
+# steered campaign sending for well over TAKES_EFFECT_S had it not been steered.
 CONFIG = {"batch_size": 10, "maximum_concurrency": 2, "maximum_batching_window_in_seconds": 0,
           "park_base_delay_seconds": 1, "park_max_delay_seconds": 2,
           "sim": {"max_send_rate": 40, "latency": {"p50_ms": 20, "p99_ms": 60}}}
@@ -59,7 +60,7 @@ def test_a_paused_campaign_stops_sending_while_another_keeps_going_and_resumes_e
     stack = make_stack(CONFIG, customers=200)
     stack.seed()
     stack.start()
-    interleaved(stack, "pause-a", 200, "pause-b", 300)
+    interleaved(stack, "pause-a", 500, "pause-b", 300)
     wait_sent(stack, "pause-a", 20)
 
     paused_at = time.time()
@@ -76,7 +77,7 @@ def test_a_paused_campaign_stops_sending_while_another_keeps_going_and_resumes_e
     assert not late, f"pause-a sent {len(late)} record(s) more than {TAKES_EFFECT_S} s after the pause: {late[:3]}"
     a = status(stack, "pause-a")["reconciliation"]
     assert adds_up(a) and a["unaccounted"] == 0 and a["dlq"] == 0, a
-    assert a["sent"] < 200 and a["queued"] == 200 - a["sent"], "the rest waits, parked"
+    assert a["sent"] < 500 and a["queued"] == 500 - a["sent"], "the rest waits, parked"
     stats = stack.stats()
     assert stats["queue"]["parked_by_reason"].get("campaign_paused", 0) > 0, stats["queue"]
     assert stats["metrics"]["emails_parked"] > 0
@@ -88,17 +89,17 @@ def test_a_paused_campaign_stops_sending_while_another_keeps_going_and_resumes_e
     resumed = campaign_json(stack, "resume", "pause-a")
     assert resumed["control"]["state"] == "running"
     a = wait_drained(stack, "pause-a")["reconciliation"]
-    assert (a["accepted"], a["sent"], a["dlq"], a["cancelled"], a["unaccounted"]) == (200, 200, 0, 0, 0), a
+    assert (a["accepted"], a["sent"], a["dlq"], a["cancelled"], a["unaccounted"]) == (500, 500, 0, 0, 0), a
     time.sleep(0.5)
     sent = Counter(c for _, c in sends(stack, "pause-a"))
-    assert len(sent) == 200 and set(sent.values()) == {1}, f"each code sent once: {sent.most_common(3)}"
+    assert len(sent) == 500 and set(sent.values()) == {1}, f"each code sent once: {sent.most_common(3)}"
 
 
 def test_a_cancelled_campaign_is_acknowledged_without_sending_and_adds_up(make_stack):
     stack = make_stack(CONFIG, customers=200)
     stack.seed()
     stack.start()
-    interleaved(stack, "cancel-a", 200, "cancel-b", 100)
+    interleaved(stack, "cancel-a", 400, "cancel-b", 100)
     wait_sent(stack, "cancel-a", 20)
 
     cancelled_at = time.time()
@@ -108,9 +109,9 @@ def test_a_cancelled_campaign_is_acknowledged_without_sending_and_adds_up(make_s
     a = wait_drained(stack, "cancel-a")["reconciliation"]
     b = wait_drained(stack, "cancel-b")["reconciliation"]
     assert (b["sent"], b["cancelled"], b["unaccounted"]) == (100, 0, 0), "the other campaign is sent"
-    assert a["accepted"] == 200 and a["queued"] == 0 and a["unaccounted"] == 0, a
+    assert a["accepted"] == 400 and a["queued"] == 0 and a["unaccounted"] == 0, a
     assert a["accepted"] == a["sent"] + a["dlq"] + a["queued"] + a["cancelled"] + a["duplicate_codes"], a
-    assert a["cancelled"] > 0 and a["sent"] < 200, a
+    assert a["cancelled"] > 0 and a["sent"] < 400, a
 
     time.sleep(0.5)
     a_sends = sends(stack, "cancel-a")

@@ -18,7 +18,7 @@ locals {
     "emails_received", "emails_sent", "emails_throttled", "emails_retried", "emails_dead_lettered",
     "duplicates_skipped", "ambiguous_retries", "ses_send_ms", "batch_duration_ms",
     "customer_cache_hits", "customer_cache_misses",
-    "emails_parked", "deadline_returns", "access_denied", "quota_fetch_failures",
+    "emails_parked", "emails_cancelled", "deadline_returns", "access_denied", "quota_fetch_failures",
   ]
 
   widgets = [
@@ -130,8 +130,9 @@ locals {
         stat   = "Sum"
         period = 60
         metrics = [
-          [local.ns, "emails_parked", local.fn[0], local.fn[1], { label = "parked (daily quota, paused, deadline, ...)" }],
+          [local.ns, "emails_parked", local.fn[0], local.fn[1], { label = "parked (daily quota, paused, campaign paused, deadline, ...)" }],
           [".", "deadline_returns", ".", ".", { label = "invocations returned at the deadline" }],
+          [".", "emails_cancelled", ".", ".", { label = "cancelled (campaign cancelled, not sent)" }],
           [".", "access_denied", ".", ".", { label = "access denied (IAM)" }],
           [".", "quota_fetch_failures", ".", ".", { label = "GetAccount failures" }],
         ]
