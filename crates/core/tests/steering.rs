@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use sesload_core::memory::MemoryCampaigns;
 use sesload_core::*;
 use tokio::time::Instant;
 
