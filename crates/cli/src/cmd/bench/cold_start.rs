@@ -5,9 +5,9 @@
 //! (`VmHWM`) after it answered.
 //!
 //! Around the poller: the SES simulator (in this process, `AWS_ENDPOINT_URL_SESV2`) and an axum
-//! DynamoDB stand-in (`AWS_ENDPOINT_URL_DYNAMODB`: BatchGetItem returns every customer,
-//! ledger writes succeed, the control table's send schedule has no item yet, so every
-//! reservation is due at once). Build the poller first (`cargo build --release -p poller`); the
+//! DynamoDB stand-in (`AWS_ENDPOINT_URL_DYNAMODB`: BatchGetItem returns every customer and no
+//! campaign state (so the campaign runs), ledger writes succeed, the control table's send
+//! schedule has no item yet, so every reservation is due at once). Build the poller first (`cargo build --release -p poller`); the
 //! binary is found next to this executable or with `--poller-bin`.
 
 use std::path::PathBuf;
@@ -69,8 +69,8 @@ async fn serve(app: Router) -> anyhow::Result<(std::net::SocketAddr, JoinHandle<
     Ok((addr, task))
 }
 
-/// DynamoDB stand-in: every customer exists, every ledger and schedule write succeeds, a read of
-/// the schedule finds no item.
+/// DynamoDB stand-in: every customer exists, no campaign has a stored state, every ledger and
+/// schedule write succeeds, a read of the schedule finds no item.
 async fn dynamo(headers: HeaderMap, body: Bytes) -> Response {
     const CT: &str = "application/x-amz-json-1.0";
     let target = headers
@@ -83,6 +83,11 @@ async fn dynamo(headers: HeaderMap, body: Bytes) -> Response {
             let mut responses = serde_json::Map::new();
             if let Some(items) = body["RequestItems"].as_object() {
                 for (table, ka) in items {
+                    if table == "control" {
+                        // Campaign states (`campaign#<name>`): none stored, every one running.
+                        responses.insert(table.clone(), Value::Array(Vec::new()));
+                        continue;
+                    }
                     let found: Vec<Value> = ka["Keys"]
                         .as_array()
                         .into_iter()
