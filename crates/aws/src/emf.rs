@@ -148,8 +148,9 @@ mod tests {
         r.dead_lettered_by_reason
             .insert(DlqReason::UnknownCustomer, 1);
         r.parked_by_reason.insert(ParkReason::DailyQuota, 7);
+        r.parked_by_reason.insert(ParkReason::CampaignPaused, 4);
         let lines = emf_lines(&r, "ns", "f", 1);
-        assert_eq!(lines.len(), 3 + 2 + 1);
+        assert_eq!(lines.len(), 3 + 2 + 2);
         let parsed: Vec<Value> = lines
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -176,5 +177,7 @@ mod tests {
         assert_eq!(reasons[2]["Reason"], "daily_quota");
         assert_eq!(reasons[2]["emails_parked"], 7);
         assert!(reasons[2].get("emails_dead_lettered").is_none());
+        assert_eq!(reasons[3]["Reason"], "campaign_paused");
+        assert_eq!(reasons[3]["emails_parked"], 4);
     }
 }
