@@ -53,14 +53,19 @@ def adds_up(r: dict) -> bool:
                              + r["duplicate_codes"] + r["unaccounted"])
 
 
-def wait_drained(stack, name: str, timeout: float = 90) -> dict:
+def wait_until(stack, name: str, until, what: str, timeout: float = 90, every: float = 0.3) -> dict:
+    """Poll the campaign's status until `until(reconciliation)` holds; returns the status."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         st = status(stack, name)
-        if st["reconciliation"]["queued"] == 0:
+        if until(st["reconciliation"]):
             return st
-        time.sleep(0.3)
-    raise AssertionError(f"{name} not drained in {timeout} s: {st['reconciliation']}")
+        time.sleep(every)
+    raise AssertionError(f"{name} not {what} in {timeout} s: {st['reconciliation']}")
+
+
+def wait_drained(stack, name: str, timeout: float = 90) -> dict:
+    return wait_until(stack, name, lambda r: r["queued"] == 0, "drained", timeout)
 
 
 def test_the_status_adds_up_at_every_instant_and_steering_records_who_and_why(make_stack):

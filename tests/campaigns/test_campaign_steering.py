@@ -9,7 +9,8 @@ import time
 from collections import Counter
 from datetime import datetime
 
-from tests.campaigns.test_campaign_cli import accept, adds_up, campaign, campaign_json, status, wait_drained
+from tests.campaigns.test_campaign_cli import (accept, adds_up, campaign, campaign_json, status, wait_drained,
+                                              wait_until)
 
 # A paused campaign's records park for 1 s, then at most 2 s (so a resume is seen within 2 s);
 # a fixed quota of 40/s makes a few hundred records take seconds, not minutes, and keeps the
@@ -46,22 +47,18 @@ def sends(stack, name: str) -> list[tuple[float, str]]:
             for m in stack.sim_messages() if m["tags"].get("campaign") == name]
 
 
-def wait_sent(stack, name: str, at_least: int, timeout: float = 60) -> dict:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        r = status(stack, name)["reconciliation"]
-        if r["sent"] >= at_least:
-            return r
-        time.sleep(0.1)
-    raise AssertionError(f"{name}: fewer than {at_least} sent in {timeout} s: {r}")
-
-
-def test_a_paused_campaign_stops_sending_while_another_keeps_going_and_resumes_exactly_once(make_stack):
+def sending(make_stack, a: str, na: int, b: str, nb: int):
+    """A started stack with `a` and `b` queued side by side, once some of `a` has been sent."""
     stack = make_stack(CONFIG, customers=200)
     stack.seed()
     stack.start()
-    interleaved(stack, "pause-a", 500, "pause-b", 300)
-    wait_sent(stack, "pause-a", 20)
+    interleaved(stack, a, na, b, nb)
+    wait_until(stack, a, lambda r: r["sent"] >= 20, "sending", timeout=60, every=0.1)
+    return stack
+
+
+def test_a_paused_campaign_stops_sending_while_another_keeps_going_and_resumes_exactly_once(make_stack):
+    stack = sending(make_stack, "pause-a", 500, "pause-b", 300)
 
     paused_at = time.time()
     p = campaign(stack, "pause", "pause-a", "--reason", "wrong list")
@@ -96,11 +93,7 @@ def test_a_paused_campaign_stops_sending_while_another_keeps_going_and_resumes_e
 
 
 def test_a_cancelled_campaign_is_acknowledged_without_sending_and_adds_up(make_stack):
-    stack = make_stack(CONFIG, customers=200)
-    stack.seed()
-    stack.start()
-    interleaved(stack, "cancel-a", 400, "cancel-b", 100)
-    wait_sent(stack, "cancel-a", 20)
+    stack = sending(make_stack, "cancel-a", 400, "cancel-b", 100)
 
     cancelled_at = time.time()
     p = campaign(stack, "cancel", "cancel-a")
