@@ -39,13 +39,13 @@ run "widgets_and_alarms" {
       "emails_received", "emails_sent", "emails_throttled", "emails_retried", "emails_dead_lettered",
       "duplicates_skipped", "ambiguous_retries", "ses_send_ms", "batch_duration_ms",
       "customer_cache_hits", "customer_cache_misses",
-      "emails_parked", "deadline_returns", "access_denied", "quota_fetch_failures",
+      "emails_parked", "emails_cancelled", "deadline_returns", "access_denied", "quota_fetch_failures",
     ] : strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "\"${m}\"")])
     error_message = "every poller EMF metric appears on the dashboard"
   }
   assert {
     condition = [for m in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[6].properties.metrics : m[1]] == [
-      "emails_parked", "deadline_returns", "access_denied", "quota_fetch_failures",
+      "emails_parked", "deadline_returns", "emails_cancelled", "access_denied", "quota_fetch_failures",
     ] && jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[6].properties.metrics[0][0] == "sesload"
     error_message = "the parking widget reads the poller's EMF counters"
   }
