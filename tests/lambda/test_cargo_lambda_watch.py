@@ -6,15 +6,20 @@ Everything the function talks to is a real protocol server started here:
   milliseconds exactly one is accepted and two are throttled (429).
 
 The SQS event is built from messages really sent to and received from the moto queue, so its
-receipt handles are valid for `ChangeMessageVisibility`. Five records:
+receipt handles are valid for `ChangeMessageVisibility`. Seven records:
 - `ok-1`, `ok-2`, `ok-3`: valid (customers 1..3);
 - `unknown`: user_id 999 is not in the customers table -> DLQ `unknown_customer`;
-- `garbage`: not JSON -> DLQ `invalid_json`.
+- `garbage`: not JSON -> DLQ `invalid_json`;
+- `paused-1`: of campaign `watch-paused`, paused in the control table -> parked `campaign_paused`;
+- `cancelled-1`: of campaign `watch-cancelled`, cancelled in the control table -> recorded as
+  cancelled (a marker item and the campaign's counter) and acknowledged without sending.
 
 Asserted: `batchItemFailures` is empty (permanent failures are never retried, and throttled
 records wait without spending a receive: they are parked); the two throttled valid records are
 back on the source queue as delayed copies with `sesload_park_reason` = `throttled` and
-`sesload_park_count` = 1; the simulator holds exactly one email, rendered with the customer's
+`sesload_park_count` = 1, and so is the paused campaign's record (`campaign_paused`); the
+cancelled campaign's record has its marker and counter in the control table; the simulator holds
+exactly one email, rendered with the customer's
 first name and tagged with its unique_code; the DLQ holds exactly the two poison records, each
 with its `sesload_reason`; the ledger records the sent unique_code with the simulator's message
 id.
@@ -102,6 +107,12 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_parks_throttled_
         ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                          AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
                          KeySchema=[{"AttributeName": key, "KeyType": "HASH"}])
+    # Campaign states as `sesload campaign --aws` writes them (items campaign#<name>).
+    for name, state in (("watch-paused", "paused"), ("watch-cancelled", "cancelled")):
+        ddb.put_item(TableName="control", Item={
+            "pk": {"S": f"campaign#{name}"}, "campaign": {"S": name}, "state": {"S": state},
+            "reason": {"S": "test"}, "since": {"N": "1"}, "updated_by": {"S": "cli:test"},
+            "version": {"N": "1"}, "changed_at": {"N": "1"}})
     for uid, name in (("1", "Ada"), ("2", "Grace"), ("3", "Edsger")):
         ddb.put_item(TableName="customers", Item={"user_id": {"S": uid}, "first_name": {"S": name}})
     sqs = boto3.client("sqs", endpoint_url=moto_url, **CREDS)
@@ -118,13 +129,15 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_parks_throttled_
         "Subject": "Hello {{first_name}}", "Text": "Dear {{first_name}}, code {{unique_code}}."})
 
     # The records, really queued and received.
-    def body(code: str, user: str) -> str:
+    def body(code: str, user: str, campaign: str = "watch-test") -> str:
         return json.dumps({"from": SENDER, "to": f"success+{code}@simulator.amazonses.com",
                            "template_name": "SimpleEmail", "user_id": user, "config_set": "load-test-config",
-                           "tags": [{"Name": "campaign", "Value": "watch-test"}], "unique_code": code})
+                           "tags": [{"Name": "campaign", "Value": campaign}], "unique_code": code})
 
     bodies = {"ok-1": body("ok-1", "1"), "ok-2": body("ok-2", "2"), "ok-3": body("ok-3", "3"),
-              "unknown": body("unknown", "999"), "garbage": "{not json"}
+              "unknown": body("unknown", "999"), "garbage": "{not json",
+              "paused-1": body("paused-1", "1", "watch-paused"),
+              "cancelled-1": body("cancelled-1", "2", "watch-cancelled")}
     ids = {}
     for name, b in bodies.items():
         ids[name] = sqs.send_message(QueueUrl=queue_url, MessageBody=b)["MessageId"]
@@ -148,6 +161,8 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_parks_throttled_
         "AWS_ENDPOINT_URL_DYNAMODB": moto_url, "AWS_ENDPOINT_URL_SQS": moto_url,
         "QUEUE_URL": queue_url, "DLQ_URL": dlq_url, "CUSTOMERS_TABLE": "customers", "LEDGER_TABLE": "ledger",
         "CONTROL_TABLE": "control", "SES_MAX_SEND_RATE_OVERRIDE": "100", "MAXIMUM_CONCURRENCY": "2", "RUST_LOG": "info",
+        # The paused campaign's record comes back after 0.75-1 s, within the wait below.
+        "PARK_BASE_DELAY_SECONDS": "1",
     }
     env.update(function_env)
     argv = [str(cargo_lambda), "lambda", "watch", "--ignore-changes", "-A", "127.0.0.1", "-P", str(watch_port)]
@@ -176,16 +191,24 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_parks_throttled_
     assert failures == set(), f"batchItemFailures {failures}: waiting records are parked, not retried"
 
     # The throttled records: parked, i.e. copied back to the source queue with a short delay.
+    # The paused campaign's record: parked too, with reason campaign_paused.
     throttled = sorted(bodies[n] for n in ("ok-1", "ok-2", "ok-3") if n != code)
     parked = []
     until = time.monotonic() + 15
-    while len(parked) < len(throttled) and time.monotonic() < until:
+    while len(parked) < len(throttled) + 1 and time.monotonic() < until:
         parked.extend(sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
                                           WaitTimeSeconds=1).get("Messages", []))
-    assert sorted(m["Body"] for m in parked) == throttled, parked
+    by_reason = sorted((m["MessageAttributes"]["sesload_park_reason"]["StringValue"], m["Body"]) for m in parked)
+    assert by_reason == sorted([("throttled", b) for b in throttled] + [("campaign_paused", bodies["paused-1"])]), parked
     for m in parked:
-        assert m["MessageAttributes"]["sesload_park_reason"]["StringValue"] == "throttled", m
         assert m["MessageAttributes"]["sesload_park_count"]["StringValue"] == "1", m
+
+    # The cancelled campaign's record: recorded once (marker + counter), not sent, not retried.
+    marker = ddb.get_item(TableName="control", Key={"pk": {"S": "cancelled#watch-cancelled#cancelled-1"}},
+                          ConsistentRead=True).get("Item")
+    assert marker is not None and marker["source_message_id"]["S"] == ids["cancelled-1"], marker
+    counter = ddb.get_item(TableName="control", Key={"pk": {"S": "campaign#watch-cancelled"}}, ConsistentRead=True)
+    assert counter["Item"]["cancelled"]["N"] == "1", counter
 
     dead = []
     while True:
@@ -202,4 +225,4 @@ def test_poller_under_cargo_lambda_watch_sends_dead_letters_and_parks_throttled_
     message_id = sent[0]["messageId"]
     assert message_id in json.dumps(item), f"ledger item {item} lacks the message id {message_id}"
     print(f"cargo lambda watch: {len(event['Records'])} records -> 1 sent ({code}), "
-          f"{len(parked)} parked (throttled), {len(dead)} dead-lettered")
+          f"{len(parked)} parked (throttled, campaign paused), 1 cancelled, {len(dead)} dead-lettered")
