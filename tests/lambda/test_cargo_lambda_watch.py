@@ -19,10 +19,9 @@ records wait without spending a receive: they are parked); the two throttled val
 back on the source queue as delayed copies with `sesload_park_reason` = `throttled` and
 `sesload_park_count` = 1, and so is the paused campaign's record (`campaign_paused`); the
 cancelled campaign's record has its marker and counter in the control table; the simulator holds
-exactly one email, rendered with the customer's
-first name and tagged with its unique_code; the DLQ holds exactly the two poison records, each
-with its `sesload_reason`; the ledger records the sent unique_code with the simulator's message
-id.
+exactly one email, rendered with the customer's first name and tagged with its unique_code; the
+DLQ holds exactly the two poison records, each with its `sesload_reason`; the ledger records the
+sent unique_code with the simulator's message id.
 """
 
 from __future__ import annotations
