@@ -76,6 +76,11 @@ use steps::{Batch, RetryDelay};
 /// refused at nearly the same time (e.g. every slot past the deadline) share one call.
 pub const PARK_LINGER: Duration = Duration::from_millis(200);
 
+/// The longest a record of a paused campaign waits between two looks at its campaign's state:
+/// an operator who resumes expects sending to restart within a minute, not after the 15 minutes
+/// SES's own pauses may wait (the price: one SQS write per parked record per minute of pause).
+pub const CAMPAIGN_PAUSED_MAX_DELAY: Duration = Duration::from_secs(60);
+
 /// A ledger for when idempotency is disabled: every claim succeeds, nothing is stored.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoLedger;
@@ -506,7 +511,8 @@ impl<P: PortSet> Inner<P> {
     /// | `deadline` | 1 s + up to 1 s of jitter (the next invocation takes it) |
     /// | `throttled` | `retry_base_delay` × [0.5, 1] |
     /// | `claim_in_flight` | the other attempt's lease left + up to 1 s (≤ `park_max_delay`) |
-    /// | `daily_quota`, `sending_paused`, `quota_unknown`, `campaign_paused` | `park_base_delay × 2^park_count` ≤ `park_max_delay`, × [0.75, 1] |
+    /// | `daily_quota`, `sending_paused`, `quota_unknown` | `park_base_delay × 2^park_count` ≤ `park_max_delay`, × [0.75, 1] |
+    /// | `campaign_paused` | the same, but at most [`CAMPAIGN_PAUSED_MAX_DELAY`], so that a resume takes effect within a minute |
     fn park_delay(
         &self,
         reason: ParkReason,
@@ -522,10 +528,12 @@ impl<P: PortSet> Inner<P> {
             ParkReason::ClaimInFlight => {
                 (lease_left.unwrap_or(s.claim_lease) + Duration::from_secs(1).mul_f64(j)).min(max)
             }
-            ParkReason::DailyQuota
-            | ParkReason::SendingPaused
-            | ParkReason::QuotaUnknown
-            | ParkReason::CampaignPaused => s.park_delay(park_count, j),
+            ParkReason::DailyQuota | ParkReason::SendingPaused | ParkReason::QuotaUnknown => {
+                s.park_delay(park_count, j)
+            }
+            ParkReason::CampaignPaused => {
+                s.park_delay(park_count, j).min(CAMPAIGN_PAUSED_MAX_DELAY)
+            }
         }
     }
 }
