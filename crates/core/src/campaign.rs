@@ -1,6 +1,7 @@
 //! Campaigns you can steer: the state of a campaign (the value of a request's `campaign` tag),
 //! the [`CampaignControl`] port that stores it, the rules of pause / resume / cancel and the
-//! progress arithmetic of a campaign's status ([`progress`]).
+//! progress arithmetic of a campaign's status ([`progress`]) and the bounce and complaint
+//! guardrails that pause a campaign by themselves ([`guardrail`]).
 //!
 //! A campaign nobody has steered is [`CampaignState::Running`] at version 0: adapters store
 //! nothing for it. Every change is a conditional write on the version the caller saw
@@ -16,6 +17,7 @@
 //!   ([`CampaignState::is_cancelled`]) after recording them with
 //!   [`CampaignControl::record_cancelled`], which counts each `(campaign, unique_code)` once.
 
+pub mod guardrail;
 pub mod progress;
 
 use std::collections::HashMap;

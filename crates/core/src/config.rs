@@ -9,7 +9,7 @@ pub mod settings;
 
 use std::time::Duration;
 
-use settings::{Default, Kind, SETTINGS, Setting};
+use settings::{Default, Function, Kind, SETTINGS, Setting};
 
 /// Validated poller settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,9 +66,10 @@ fn invalid(name: &'static str, value: impl Into<String>, why: impl Into<String>)
     }
 }
 
-/// Environment variable reads with the table's defaults and rules.
-struct Vars<F> {
-    lookup: F,
+/// Environment variable reads with the table's defaults and rules (the poller's here, the
+/// guard's in `campaign::guardrail`).
+pub(crate) struct Vars<F> {
+    pub(crate) lookup: F,
 }
 
 impl<F: Fn(&str) -> Option<String>> Vars<F> {
@@ -97,7 +98,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 
     /// The value of `env`, or its default ("" when the default is unset).
-    fn text(&self, env: &'static str) -> Result<String, ConfigError> {
+    pub(crate) fn text(&self, env: &'static str) -> Result<String, ConfigError> {
         let s = Self::setting(env);
         match (self.set(s), s.default) {
             (Some(v), _) => Ok(v),
@@ -107,7 +108,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
     }
 
-    fn int(&self, env: &'static str) -> Result<u64, ConfigError> {
+    pub(crate) fn int(&self, env: &'static str) -> Result<u64, ConfigError> {
         let v = self.text(env)?;
         let Kind::Int { min, max } = Self::setting(env).kind else {
             panic!("{env} is not a whole number in the settings table");
@@ -119,11 +120,11 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
     }
 
-    fn secs(&self, env: &'static str) -> Result<Duration, ConfigError> {
+    pub(crate) fn secs(&self, env: &'static str) -> Result<Duration, ConfigError> {
         self.int(env).map(Duration::from_secs)
     }
 
-    fn bool(&self, env: &'static str) -> Result<bool, ConfigError> {
+    pub(crate) fn bool(&self, env: &'static str) -> Result<bool, ConfigError> {
         let v = self.text(env)?;
         match v.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
@@ -132,7 +133,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
     }
 
-    fn number(&self, env: &'static str, v: String) -> Result<f64, ConfigError> {
+    pub(crate) fn number(&self, env: &'static str, v: String) -> Result<f64, ConfigError> {
         match v.parse::<f64>() {
             Ok(n) if n.is_finite() => Ok(n),
             Ok(_) => Err(invalid(env, v, "must be a finite number")),
@@ -140,11 +141,24 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         }
     }
 
-    /// Every required variable that is not set, in table order.
-    fn missing(&self) -> Vec<&'static str> {
+    /// A number in (0, 1] (a setting of kind `Fraction`).
+    pub(crate) fn fraction(&self, env: &'static str) -> Result<f64, ConfigError> {
+        let raw = self.text(env)?;
+        let v = self.number(env, raw.clone())?;
+        if v > 0.0 && v <= 1.0 {
+            Ok(v)
+        } else {
+            Err(invalid(env, raw, "must be in (0, 1]"))
+        }
+    }
+
+    /// Every required variable of `function` that is not set, in table order.
+    pub(crate) fn missing(&self, function: Function) -> Vec<&'static str> {
         SETTINGS
             .iter()
-            .filter(|s| s.default == Default::Required && s.env.is_some() && self.set(s).is_none())
+            .filter(|s| {
+                s.default == Default::Required && s.read_by_function(function) && self.set(s).is_none()
+            })
             .filter_map(|s| s.env)
             .collect()
     }
@@ -155,7 +169,7 @@ impl PollerConfig {
     /// of [`settings::SETTINGS`].
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let vars = Vars { lookup };
-        let missing = vars.missing();
+        let missing = vars.missing(Function::Poller);
         match missing.as_slice() {
             [] => {}
             [name] => return Err(ConfigError::Missing { name }),

@@ -17,10 +17,12 @@
 //! | [`Parking`](crate::Parking) | [`MemoryParking`] | records parked copies, make unavailable |
 //! | [`SendSchedule`](crate::SendSchedule) | [`MemorySchedule`] | one `next_slot` on tokio time (share it with `Arc`), make unavailable |
 //! | [`CampaignControl`](crate::CampaignControl) | [`MemoryCampaigns`] | make unavailable, count gets, list cancelled codes |
+//! | [`GuardCounters`](crate::campaign::guardrail::GuardCounters) | [`MemoryGuardCounters`] | add to any minute, make unavailable |
 
 mod campaigns;
 mod customers;
 mod fleet;
+mod guard;
 mod ledger;
 mod mailer;
 mod queue;
@@ -28,6 +30,7 @@ mod queue;
 pub use campaigns::MemoryCampaigns;
 pub use customers::MemoryCustomers;
 pub use fleet::{MemoryParking, MemorySchedule};
+pub use guard::MemoryGuardCounters;
 pub use ledger::{LedgerEntry, MemoryLedger};
 pub use mailer::{Answer, MemoryMailer, SentEmail};
 pub use queue::{MemoryDeadLetters, MemoryVisibility, VisibilityChange};

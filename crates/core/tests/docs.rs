@@ -30,7 +30,10 @@ fn every_default_is_accepted() {
     assert_eq!(c.allowed_recipient_domains, vec!["simulator.amazonses.com"]);
     // Setting a variable to the table's default changes nothing: the defaults the poller
     // applies are the table's.
-    for s in settings::SETTINGS {
+    for s in settings::SETTINGS
+        .iter()
+        .filter(|s| s.read_by_function(settings::Function::Poller))
+    {
         let (Some(name), settings::Default::Value(v)) = (s.env, s.default) else {
             continue;
         };
@@ -74,4 +77,26 @@ fn every_missing_required_variable_is_named_at_once() {
     })
     .unwrap_err();
     assert_eq!(one.to_string(), "CUSTOMERS_TABLE is required but not set");
+}
+
+#[test]
+fn every_guard_default_is_accepted() {
+    use sesload_core::campaign::guardrail::GuardConfig;
+    let control = |k: &str| (k == "CONTROL_TABLE").then(|| "control".to_string());
+    let c = GuardConfig::from_lookup(control).unwrap();
+    for s in settings::SETTINGS
+        .iter()
+        .filter(|s| s.read_by_function(settings::Function::Guard))
+    {
+        let (Some(name), settings::Default::Value(v)) = (s.env, s.default) else {
+            continue;
+        };
+        let explicit =
+            GuardConfig::from_lookup(|k| if k == name { Some(v.into()) } else { control(k) });
+        assert_eq!(
+            explicit,
+            Ok(c.clone()),
+            "{name}={v:?} set explicitly differs from its default"
+        );
+    }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use hcl::{Item, Value};
-use sesload_core::config::settings::{Default, Kind, Local, SETTINGS, Setting, by_name};
+use sesload_core::config::settings::{Default, Function, Kind, Local, SETTINGS, Setting, by_name};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -210,52 +210,66 @@ fn mentions_var(expr: &str, name: &str) -> bool {
 }
 
 #[test]
-fn poller_environment_is_exactly_the_tables_env_vars() {
-    let main = parse("terraform/modules/poller/main.tf");
-    let (_, locals) = hcl::blocks(&main, "locals")
-        .find(|(_, body)| hcl::attr(body, "environment").is_some())
-        .expect("modules/poller/main.tf: locals { environment = { ... } }");
-    let env: BTreeMap<String, String> =
-        hcl::object_attrs(hcl::attr(locals, "environment").unwrap())
-            .expect("environment is an object")
-            .into_iter()
-            .collect();
+fn each_functions_environment_is_exactly_the_tables_env_vars() {
     let mut problems = Vec::new();
-    let table: BTreeSet<&str> = SETTINGS.iter().filter_map(|s| s.env).collect();
-    for name in env.keys().filter(|k| !table.contains(k.as_str())) {
-        problems.push(format!(
-            "modules/poller sets {name}, which the poller does not read"
-        ));
-    }
-    for s in SETTINGS {
-        let Some(var) = s.env else { continue };
-        match env.get(var) {
-            None => problems.push(format!("modules/poller does not set {var}")),
-            Some(expr) if !mentions_var(expr, s.name) => problems.push(format!(
-                "modules/poller sets {var} = {expr}, not from var.{}",
-                s.name
-            )),
-            Some(_) => {}
+    for f in Function::ALL {
+        let (module, name) = (f.module(), f.name());
+        let file = format!("terraform/modules/{module}/main.tf");
+        let main = parse(&file);
+        let Some((_, locals)) = hcl::blocks(&main, "locals")
+            .find(|(_, body)| hcl::attr(body, "environment").is_some())
+        else {
+            problems.push(format!("{file}: no locals {{ environment = {{ ... }} }}"));
+            continue;
+        };
+        let env: BTreeMap<String, String> =
+            hcl::object_attrs(hcl::attr(locals, "environment").unwrap())
+                .expect("environment is an object")
+                .into_iter()
+                .collect();
+        let table: BTreeSet<&str> = SETTINGS
+            .iter()
+            .filter(|s| s.read_by_function(f))
+            .filter_map(|s| s.env)
+            .collect();
+        for var in env.keys().filter(|k| !table.contains(k.as_str())) {
+            problems.push(format!(
+                "modules/{module} sets {var}, which the {name} function does not read"
+            ));
         }
-    }
-    // The function's environment is that map, not a second hand-written one.
-    let function = hcl::labelled(&main, "resource", &["aws_lambda_function", "poller"])
-        .expect("resource aws_lambda_function.poller");
-    let variables = hcl::blocks(function, "environment")
-        .next()
-        .and_then(|(_, b)| hcl::attr(b, "variables"));
-    if variables != Some("local.environment") {
-        problems.push(format!(
-            "aws_lambda_function.poller's environment is {variables:?}, not local.environment"
-        ));
+        for s in SETTINGS.iter().filter(|s| s.read_by_function(f)) {
+            let var = s.env.expect("read_by_function implies an env var");
+            match env.get(var) {
+                None => problems.push(format!("modules/{module} does not set {var}")),
+                Some(expr) if !mentions_var(expr, s.name) => problems.push(format!(
+                    "modules/{module} sets {var} = {expr}, not from var.{}",
+                    s.name
+                )),
+                Some(_) => {}
+            }
+        }
+        // The function's environment is that map, not a second hand-written one.
+        let Some(function) = hcl::labelled(&main, "resource", &["aws_lambda_function", name])
+        else {
+            problems.push(format!("{file}: no resource aws_lambda_function.{name}"));
+            continue;
+        };
+        let variables = hcl::blocks(function, "environment")
+            .next()
+            .and_then(|(_, b)| hcl::attr(b, "variables"));
+        if variables != Some("local.environment") {
+            problems.push(format!(
+                "aws_lambda_function.{name}'s environment is {variables:?}, not local.environment"
+            ));
+        }
     }
     assert_none(problems);
 }
 
 /// The env-var lists a `.tftest.hcl` asserts: every `toset([...])` / `sort([...])` holding
-/// `"QUEUE_URL"`.
-fn tftest_env_lists(text: &str) -> Vec<Vec<String>> {
-    text.match_indices("\"QUEUE_URL\"")
+/// `"<marker>"`.
+fn tftest_env_lists(text: &str, marker: &str) -> Vec<Vec<String>> {
+    text.match_indices(&format!("\"{marker}\""))
         .filter_map(|(i, _)| {
             let open = text[..i].rfind('[')?;
             let before = &text[..open];
@@ -275,27 +289,44 @@ fn tftest_env_lists(text: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn terraform_tests_assert_the_tables_env_vars() {
-    let table: BTreeSet<String> = SETTINGS
-        .iter()
-        .filter_map(|s| s.env.map(str::to_string))
-        .collect();
     let mut problems = Vec::new();
-    for file in [
-        "terraform/tests/poller.tftest.hcl",
-        "terraform/tests/root.tftest.hcl",
-    ] {
-        let lists = tftest_env_lists(&read(file));
-        if lists.is_empty() {
-            problems.push(format!("{file} asserts no env-var list"));
-        }
-        for names in lists {
-            let got: BTreeSet<String> = names.into_iter().collect();
-            if got != table {
-                problems.push(format!(
-                    "{file} asserts a stale env-var list: missing {:?}, extra {:?}",
-                    table.difference(&got).collect::<Vec<_>>(),
-                    got.difference(&table).collect::<Vec<_>>()
-                ));
+    // Each function's lists are told apart by a variable only that function reads.
+    let checks: [(Function, &str, &[&str]); 2] = [
+        (
+            Function::Poller,
+            "QUEUE_URL",
+            &[
+                "terraform/tests/poller.tftest.hcl",
+                "terraform/tests/root.tftest.hcl",
+            ],
+        ),
+        (
+            Function::Guard,
+            "GUARDRAIL_BOUNCE_RATE",
+            &["terraform/tests/guardrail.tftest.hcl"],
+        ),
+    ];
+    for (f, marker, files) in checks {
+        let table: BTreeSet<String> = SETTINGS
+            .iter()
+            .filter(|s| s.read_by_function(f))
+            .filter_map(|s| s.env.map(str::to_string))
+            .collect();
+        for file in files {
+            let lists = tftest_env_lists(&read(file), marker);
+            if lists.is_empty() {
+                problems.push(format!("{file} asserts no env-var list of the {} function", f.name()));
+            }
+            for names in lists {
+                let got: BTreeSet<String> = names.into_iter().collect();
+                if got != table {
+                    problems.push(format!(
+                        "{file} asserts a stale env-var list of the {} function: missing {:?}, extra {:?}",
+                        f.name(),
+                        table.difference(&got).collect::<Vec<_>>(),
+                        got.difference(&table).collect::<Vec<_>>()
+                    ));
+                }
             }
         }
     }

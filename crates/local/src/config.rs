@@ -13,7 +13,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sesload_core::config::settings::{Default as SettingDefault, Kind, Local, SETTINGS, Setting};
+use sesload_core::campaign::guardrail::GuardrailSettings;
+use sesload_core::config::settings::{
+    Default as SettingDefault, Function, Kind, Local, SETTINGS, Setting,
+};
 
 /// The local stack configuration. Every field but `sim` is a `sesload.toml` key of the settings
 /// table, documented there (and in `docs/configuration.md`).
@@ -48,6 +51,12 @@ pub struct LocalConfig {
     pub park_max_delay_seconds: u64,
     pub customer_cache_capacity: usize,
     pub customer_cache_ttl_seconds: u64,
+    /// Run the bounce and complaint guardrails (a background task of the stack).
+    pub guardrail_enabled: bool,
+    pub guardrail_bounce_rate: f64,
+    pub guardrail_complaint_rate: f64,
+    pub guardrail_min_sends: u64,
+    pub guardrail_window_minutes: u64,
     /// API key required in `x-api-key` ("" = generate one at start and print it).
     pub api_key: String,
     /// Host and port of the HTTP server (port 0 = any free port).
@@ -334,9 +343,15 @@ impl LocalConfig {
     /// The poller's environment for this stack: every variable of the settings table the local
     /// stack sets (its own queue and tables, and the `sesload.toml` keys the poller reads).
     pub fn poller_env(&self) -> HashMap<String, String> {
+        self.function_env(Function::Poller)
+    }
+
+    /// The environment `function` would get from this stack (see [`Self::poller_env`]).
+    pub fn function_env(&self, function: Function) -> HashMap<String, String> {
         let table = toml::Table::try_from(self).expect("a LocalConfig serialises");
         SETTINGS
             .iter()
+            .filter(|s| s.read_by_function(function))
             .filter_map(|s| {
                 let env = s.env?;
                 let value = match s.local {
@@ -349,6 +364,13 @@ impl LocalConfig {
                 Some((env.to_string(), value))
             })
             .collect()
+    }
+
+    /// The guardrails' thresholds and window for this stack (the guard function's settings,
+    /// which the stack's guardrail task applies).
+    pub fn guardrail_settings(&self) -> Result<GuardrailSettings, sesload_core::ConfigError> {
+        let env = self.function_env(Function::Guard);
+        GuardrailSettings::from_lookup(|k| env.get(k).cloned())
     }
 
     /// The validated poller configuration for this stack.
@@ -479,7 +501,7 @@ mod tests {
             ..LocalConfig::default()
         };
         let env = cfg.poller_env();
-        for s in SETTINGS {
+        for s in SETTINGS.iter().filter(|s| s.read_by_function(Function::Poller)) {
             let Some(name) = s.env else { continue };
             assert_eq!(
                 env.contains_key(name),
@@ -643,5 +665,36 @@ mod tests {
         let err = LocalConfig::load(None, false, |_| None, &[("sender".into(), "a@b.c".into())])
             .unwrap_err();
         assert!(err.to_string().contains("unknown key \"sender\""), "{err}");
+    }
+
+    #[test]
+    fn guardrails_take_the_keys_and_the_tables_defaults() {
+        let d = LocalConfig::default();
+        assert!(d.guardrail_enabled);
+        assert_eq!(d.guardrail_settings().unwrap(), GuardrailSettings::default());
+        let cfg = LocalConfig::load(
+            None,
+            false,
+            |k| (k == "SESLOAD_GUARDRAIL_MIN_SENDS").then(|| "40".to_string()),
+            &[
+                ("guardrail_bounce_rate".into(), "0.1".into()),
+                ("guardrail_window_minutes".into(), "5".into()),
+            ],
+        )
+        .unwrap();
+        let g = cfg.guardrail_settings().unwrap();
+        assert_eq!(
+            (g.bounce_rate, g.complaint_rate, g.min_sends, g.window_minutes()),
+            (0.1, 0.001, 40, 5)
+        );
+        assert!(!cfg.poller_env().contains_key("GUARDRAIL_BOUNCE_RATE"));
+        let err = LocalConfig::load(
+            None,
+            false,
+            |_| None,
+            &[("guardrail_complaint_rate".into(), "2".into())],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("must be in (0, 1]"), "{err}");
     }
 }

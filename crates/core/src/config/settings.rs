@@ -93,13 +93,45 @@ pub enum Local {
     },
 }
 
+/// A Lambda function of the deployment that reads settings from its environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// The poller (`lambdas/poller`): SQS batch → SES.
+    Poller,
+    /// The guard (`lambdas/guard`): SES events → campaign guardrails.
+    Guard,
+}
+
+impl Function {
+    /// Every function, in the reference's order.
+    pub const ALL: [Function; 2] = [Function::Poller, Function::Guard];
+
+    /// The function's name (`lambdas/<name>`, resource `aws_lambda_function.<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Poller => "poller",
+            Function::Guard => "guard",
+        }
+    }
+
+    /// The Terraform module that creates it and sets its environment.
+    pub fn module(self) -> &'static str {
+        match self {
+            Function::Poller => "poller",
+            Function::Guard => "guardrail",
+        }
+    }
+}
+
 /// One setting: its name in every place, its default, its values and its meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Setting {
     /// The setting's name: its `sesload.toml` key and its Terraform variable (root and modules).
     pub name: &'static str,
-    /// The poller's environment variable, if the poller reads one.
+    /// The environment variable, if a Lambda function reads one ([`Setting::functions`]).
     pub env: Option<&'static str>,
+    /// The functions that read [`Setting::env`] (the poller unless said otherwise).
+    pub functions: &'static [Function],
     /// A former name of the environment variable the poller still accepts, with a warning.
     pub deprecated_env: Option<&'static str>,
     /// How the local stack gets it.
@@ -119,6 +151,7 @@ impl Setting {
         Self {
             name,
             env: None,
+            functions: &[Function::Poller],
             deprecated_env: None,
             local: Local::Absent,
             root: false,
@@ -128,8 +161,14 @@ impl Setting {
             doc,
         }
     }
+    /// The poller reads it from `env`.
     const fn env(mut self, env: &'static str) -> Self {
         self.env = Some(env);
+        self
+    }
+    /// `functions` (instead of the poller alone) read it from its env var.
+    const fn read_by(mut self, functions: &'static [Function]) -> Self {
+        self.functions = functions;
         self
     }
     const fn deprecated_env(mut self, env: &'static str) -> Self {
@@ -162,6 +201,11 @@ impl Setting {
         matches!(self.local, Local::Key | Local::Override { .. }).then_some(self.name)
     }
 
+    /// Whether `function` reads this setting from its environment.
+    pub fn read_by_function(&self, function: Function) -> bool {
+        self.env.is_some() && self.functions.contains(&function)
+    }
+
     /// The local stack's default: the override when there is one, else the table default.
     pub fn local_default(&self) -> Default {
         match self.local {
@@ -176,6 +220,9 @@ const SECS_12H: u64 = 43_200;
 pub const MAX_DELAY_SECONDS: u64 = 900;
 
 const POLLER: &[&str] = &["poller"];
+/// Settings both Lambda functions read.
+const POLLER_AND_GUARD: &[Function] = &[Function::Poller, Function::Guard];
+const GUARD: &[Function] = &[Function::Guard];
 
 /// Every setting, in the order of the reference.
 pub const SETTINGS: &[Setting] = &[
@@ -216,10 +263,11 @@ pub const SETTINGS: &[Setting] = &[
         "control_table_name",
         Kind::Text,
         Default::Required,
-        "DynamoDB control table, key `pk` (S): the fleet's shared send schedule (later campaign state). Locally these rows live in the SQLite database.",
+        "DynamoDB control table, key `pk` (S), TTL on `expires_at`: the fleet's shared send schedule, campaign states and the guardrails' window counters. Locally these rows live in the SQLite database.",
     )
     .env("CONTROL_TABLE")
-    .wired(POLLER, "control"),
+    .read_by(POLLER_AND_GUARD)
+    .wired(&["poller", "guardrail"], "control"),
     // --- event source mapping, function and queue ----------------------------------------------
     Setting::new(
         "batch_size",
@@ -442,10 +490,60 @@ pub const SETTINGS: &[Setting] = &[
         "metrics_namespace",
         Kind::Text,
         Default::Value("sesload"),
-        "CloudWatch namespace of the poller's Embedded Metric Format lines (the dashboard reads the same; locally metrics go to `/metrics`).",
+        "CloudWatch namespace of the Embedded Metric Format lines of the poller and the guard (the dashboard and the alarms read the same; locally metrics go to `/metrics`).",
     )
     .env("METRICS_NAMESPACE")
-    .terraform(&["poller", "dashboard"]),
+    .read_by(POLLER_AND_GUARD)
+    .terraform(&["poller", "guardrail", "dashboard"]),
+    // --- campaign guardrails ------------------------------------------------------------------
+    Setting::new(
+        "guardrail_enabled",
+        Kind::Bool,
+        Default::Value("true"),
+        "Pause a campaign automatically (state `auto_paused`) when its bounce or complaint rate crosses its threshold. Off: Terraform creates no guard Lambda, EventBridge path or guardrail alarm; the local stack runs no guardrail task.",
+    )
+    .terraform(&["dashboard"])
+    .key(),
+    Setting::new(
+        "guardrail_bounce_rate",
+        Kind::Fraction,
+        Default::Value("0.05"),
+        "A campaign whose hard bounces exceed this share of its sends in the window is paused; 0.05 is the level at which SES warns an account (it reviews it at 0.10).",
+    )
+    .env("GUARDRAIL_BOUNCE_RATE")
+    .read_by(GUARD)
+    .terraform(&["guardrail"])
+    .key(),
+    Setting::new(
+        "guardrail_complaint_rate",
+        Kind::Fraction,
+        Default::Value("0.001"),
+        "A campaign whose complaints exceed this share of its sends in the window is paused; 0.001 is the level at which SES warns an account (it reviews it at 0.005).",
+    )
+    .env("GUARDRAIL_COMPLAINT_RATE")
+    .read_by(GUARD)
+    .terraform(&["guardrail"])
+    .key(),
+    Setting::new(
+        "guardrail_min_sends",
+        Kind::Int { min: 1, max: 1_000_000 },
+        Default::Value("100"),
+        "Sends of a campaign in the window before its rates are judged; a rate is also judged only once one event is no more than its threshold (from 1 / threshold sends: 1,000 for complaints at 0.001).",
+    )
+    .env("GUARDRAIL_MIN_SENDS")
+    .read_by(GUARD)
+    .terraform(&["guardrail"])
+    .key(),
+    Setting::new(
+        "guardrail_window_minutes",
+        Kind::Int { min: 1, max: 1440 },
+        Default::Value("60"),
+        "The sliding window of the rates: the campaign's messages sent in the last N minutes (by send time, in one-minute buckets), never counting from before its last resume.",
+    )
+    .env("GUARDRAIL_WINDOW_MINUTES")
+    .read_by(GUARD)
+    .terraform(&["guardrail"])
+    .key(),
     // --- the local stack only ---------------------------------------------------------------------
     Setting::new(
         "api_key",
@@ -496,9 +594,12 @@ pub fn by_name(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
 }
 
-/// Every environment variable the poller reads, in table order.
-pub fn env_vars() -> impl Iterator<Item = &'static str> {
-    SETTINGS.iter().filter_map(|s| s.env)
+/// Every environment variable `function` reads, in table order.
+pub fn env_vars(function: Function) -> impl Iterator<Item = &'static str> {
+    SETTINGS
+        .iter()
+        .filter(move |s| s.read_by_function(function))
+        .filter_map(|s| s.env)
 }
 
 fn show_default(d: Default) -> String {
@@ -518,7 +619,7 @@ fn code(v: Option<&str>) -> String {
 /// the document and this text identical.
 pub fn reference_markdown() -> String {
     let mut s = String::from(
-        "| Setting | Poller env var | `sesload.toml` | Terraform | Default | Values | Meaning |\n\
+        "| Setting | Lambda env var | `sesload.toml` | Terraform | Default | Values | Meaning |\n\
          |---|---|---|---|---|---|---|\n",
     );
     for st in SETTINGS {
@@ -538,10 +639,14 @@ pub fn reference_markdown() -> String {
         } else {
             tf.join(", ")
         };
-        let env = match (st.env, st.deprecated_env) {
+        let mut env = match (st.env, st.deprecated_env) {
             (Some(e), Some(old)) => format!("`{e}` (was `{old}`)"),
             (e, _) => code(e),
         };
+        if st.env.is_some() && st.functions != [Function::Poller] {
+            let names: Vec<&str> = st.functions.iter().map(|f| f.name()).collect();
+            env.push_str(&format!(" ({})", names.join(", ")));
+        }
         s.push_str(&format!(
             "| `{}` | {env} | {local} | {tf} | {} | {} | {} |\n",
             st.name,
@@ -594,11 +699,13 @@ mod tests {
                 "{} lives nowhere",
                 s.name
             );
-            if s.env.is_some() {
+            for f in s.functions.iter().filter(|_| s.env.is_some()) {
                 assert!(
-                    s.modules.contains(&"poller"),
-                    "{}: env var without a poller module variable",
-                    s.name
+                    s.modules.contains(&f.module()),
+                    "{}: env var of the {} function without a `{}` module variable",
+                    s.name,
+                    f.name(),
+                    f.module()
                 );
             }
             if let Default::Value(v) = s.local_default()
