@@ -26,8 +26,8 @@ pub use status::{CampaignStatus, CampaignSummary, QuotaSource};
 /// without them status shows no outcomes and no quota share.
 #[derive(Clone, Default)]
 pub struct CampaignSources {
-    /// The lake root (`<data-dir>/lake`).
-    pub lake: Option<std::path::PathBuf>,
+    /// The event counts of the lake (`<data-dir>/lake`), shared with the stack's guardrail task.
+    pub lake: Option<std::sync::Arc<lake::LakeTally>>,
     pub quota: Option<QuotaSource>,
 }
 

@@ -46,6 +46,8 @@ pub struct Metrics {
     /// Messages whose final status is delivered (set by the stack wiring from the simulator's
     /// events; the same definition as the `email_status` view of `sql/views`).
     pub emails_delivered: AtomicU64,
+    /// Campaigns a guardrail auto-paused (bounce or complaint rate over its threshold).
+    pub guardrail_pauses: AtomicU64,
     /// Invocations running now.
     pub concurrency: AtomicI64,
     ses_send_ms: Mutex<Vec<f64>>,
@@ -260,6 +262,7 @@ impl Metrics {
             ),
             ("customer_lookups", self.customer_lookups.load(Relaxed)),
             ("ingest_rejected", self.ingest_rejected.load(Relaxed)),
+            ("guardrail_pauses", self.guardrail_pauses.load(Relaxed)),
         ]
     }
 

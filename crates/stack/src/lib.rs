@@ -7,7 +7,9 @@
 //!   `aws-sdk-sesv2` client its configuration set, event destination and template;
 //! - the event-source emulator driving `maximum_concurrency` poller instances: the core
 //!   `BatchProcessor` with the SQLite adapters and the real SES v2 adapter (`sesload-aws`),
-//!   entered through the Lambda's own `handle_sqs_event_reported`.
+//!   entered through the Lambda's own `handle_sqs_event_reported`;
+//! - the campaign guardrails ([`guard`]): a task that auto-pauses a campaign whose bounce or
+//!   complaint rate in the simulator's events crosses its threshold.
 //!
 //! [`LocalStack::start`] / [`LocalStack::drain`] / [`LocalStack::stop`] are what `sesload up`,
 //! the benchmarks, `plan --verify` and the integration tests call; [`backlog::run_backlog`]
@@ -16,6 +18,7 @@
 
 pub mod backlog;
 pub mod client;
+pub mod guard;
 pub mod poller;
 pub mod ses;
 
@@ -29,8 +32,10 @@ use serde::{Deserialize, Serialize};
 use sesload_core::{ProcessorSettings, RateSource};
 use sesload_local::config::LocalConfigError;
 use sesload_local::services::ServicesError;
+use sesload_local::campaigns::lake::LakeTally;
 use sesload_local::{
     CampaignSources, DbError, EventSource, MappingSettings, Metrics, Queue, Services,
+    SqliteCampaignControl,
 };
 use sesload_sim::SimHandle;
 
@@ -73,6 +78,8 @@ pub enum StackError {
     },
     #[error("poller configuration: {0}")]
     Poller(#[from] sesload_core::ConfigError),
+    #[error("guardrail configuration: {0}")]
+    Guardrails(sesload_core::ConfigError),
     #[error(transparent)]
     Services(#[from] ServicesError),
     #[error(transparent)]
@@ -218,10 +225,18 @@ impl LocalStack {
             "config": &config,
             "sim_url": sim.as_ref().map(|s| s.endpoint_url()),
         });
+        let lake = sim_config
+            .events
+            .lake_dir
+            .as_ref()
+            .map(|d| Arc::new(LakeTally::new(d)));
         let campaigns = match &sim {
-            Some(sim) => campaign_sources(sim, &sim_config),
+            Some(sim) => campaign_sources(sim, lake.clone()),
             None => CampaignSources::default(),
         };
+        let guardrails = config
+            .guardrail_settings()
+            .map_err(StackError::Guardrails)?;
         let services = Services::start(
             &config,
             &data_dir,
@@ -248,6 +263,14 @@ impl LocalStack {
                 Arc::clone(&sim),
                 Arc::clone(&stack.services.metrics),
             ));
+            if let (Some(lake), true) = (lake, stack.config.guardrail_enabled) {
+                stack.background.push(guard::spawn(
+                    lake,
+                    SqliteCampaignControl::new(stack.services.db.clone()),
+                    guardrails,
+                    Arc::clone(&stack.services.metrics),
+                ));
+            }
             stack.sim = Some(sim);
         }
         Ok(stack)
@@ -406,14 +429,14 @@ impl LocalStack {
 
 /// What campaign status reads beside the database: the simulator's lake, and its `GetAccount`
 /// through the real SES v2 adapter.
-fn campaign_sources(sim: &SimHandle, sim_config: &sesload_sim::SimConfig) -> CampaignSources {
+fn campaign_sources(sim: &SimHandle, lake: Option<Arc<LakeTally>>) -> CampaignSources {
     use sesload_core::Mailer as _;
     let mailer = sesload_aws::SesMailer::new(sesload_aws::ses::ses_client_for_endpoint(
         &sim.endpoint_url(),
         REGION,
     ));
     CampaignSources {
-        lake: sim_config.events.lake_dir.clone(),
+        lake,
         quota: Some(Arc::new(move || {
             let mailer = mailer.clone();
             Box::pin(async move { mailer.quota().await })

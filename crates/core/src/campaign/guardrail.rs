@@ -26,6 +26,8 @@
 
 pub mod events;
 
+pub use events::{EventError, Observation, SesEventRecord, parse_timestamp_ms};
+
 use std::future::Future;
 use std::time::Duration;
 

@@ -67,7 +67,7 @@ impl CampaignApi {
 
     /// Count outcomes from the lake and ask for the account's quota where `sources` say.
     pub fn with_sources(mut self, sources: CampaignSources) -> Self {
-        self.lake = sources.lake.map(|l| Arc::new(LakeTally::new(l)));
+        self.lake = sources.lake;
         self.quota = sources.quota;
         self
     }

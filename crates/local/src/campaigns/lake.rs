@@ -6,14 +6,20 @@
 //! temporary name and renames), so [`LakeTally`] reads each file once and keeps counts: a
 //! status refresh reads only the files that appeared since the last one. Counts lag the sends
 //! by the simulator's delivery delay plus its file roll time (about a second each by default).
+//!
+//! The same pass keeps what the guardrails count (`sesload_core::campaign::guardrail`): each
+//! campaign's sends, hard bounces and complaints per minute of their send time, so
+//! [`LakeTally`] is also the local adapter of the `GuardCounters` port.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
+use sesload_core::PortError;
+use sesload_core::campaign::guardrail::{self, GuardCounters, SesEventRecord, Window};
 
 /// Event records of one campaign, by SES event type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,23 +55,12 @@ impl EventCounts {
     }
 }
 
-#[derive(Deserialize)]
-struct Record {
-    #[serde(rename = "eventType")]
-    event_type: String,
-    mail: Mail,
-}
-
-#[derive(Deserialize)]
-struct Mail {
-    #[serde(default)]
-    tags: HashMap<String, Vec<String>>,
-}
-
 #[derive(Default)]
 struct Tally {
     read: HashSet<PathBuf>,
     counts: HashMap<String, EventCounts>,
+    /// What the guardrails count: campaign → minute of the send → sends, bounces, complaints.
+    minutes: HashMap<String, BTreeMap<u64, guardrail::Tally>>,
     /// Lines that were not SES event records (counted, never fatal).
     unreadable: u64,
 }
@@ -85,10 +80,20 @@ impl LakeTally {
         }
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.tally.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Read the files that appeared since the last refresh (blocking file I/O), then answer the
     /// counts of `campaign` (the value of its `campaign` tag).
     pub fn refresh_and_count(&self, campaign: &str) -> EventCounts {
-        let mut t = self.tally.lock().unwrap_or_else(|e| e.into_inner());
+        self.refresh();
+        self.lock().counts.get(campaign).copied().unwrap_or_default()
+    }
+
+    /// Read the files that appeared since the last refresh (blocking file I/O).
+    pub fn refresh(&self) {
+        let mut t = self.lock();
         for file in final_files(&self.dir) {
             if t.read.contains(&file) {
                 continue;
@@ -101,7 +106,20 @@ impl LakeTally {
                 Err(e) => tracing::debug!(file = %file.display(), error = %e, "lake file not read"),
             }
         }
-        t.counts.get(campaign).copied().unwrap_or_default()
+    }
+
+    /// Campaigns with a send counted in a minute from `first_minute` on (epoch minutes), by
+    /// name: the ones a guardrail has something to judge in.
+    pub fn campaigns_sending_since(&self, first_minute: u64) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .lock()
+            .minutes
+            .iter()
+            .filter(|(c, m)| !c.is_empty() && m.range(first_minute..).any(|(_, t)| t.sends > 0))
+            .map(|(c, _)| c.clone())
+            .collect();
+        v.sort();
+        v
     }
 
     /// Lines read that were not SES event records.
@@ -110,27 +128,53 @@ impl LakeTally {
     }
 }
 
+impl GuardCounters for LakeTally {
+    /// What the last [`LakeTally::refresh`] read (no file I/O here).
+    async fn window_tally(
+        &self,
+        campaign: &str,
+        window: Window,
+    ) -> Result<guardrail::Tally, PortError> {
+        Ok(self
+            .lock()
+            .minutes
+            .get(campaign)
+            .map(|m| m.range(window.minutes()).map(|(_, t)| *t).sum())
+            .unwrap_or_default())
+    }
+}
+
 fn read_file(path: &Path, t: &mut Tally) -> std::io::Result<()> {
     let mut counts: HashMap<String, EventCounts> = HashMap::new();
+    let mut minutes: Vec<guardrail::Observation> = Vec::new();
     let mut unreadable = 0;
     for line in BufReader::new(fs::File::open(path)?).lines() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<Record>(&line) {
+        match SesEventRecord::from_json(&line) {
             Ok(r) => {
-                let campaign = r
-                    .mail
-                    .tags
-                    .get(sesload_core::campaign::CAMPAIGN_TAG)
-                    .and_then(|v| v.first())
-                    .cloned()
-                    .unwrap_or_default();
+                let campaign = r.campaign().unwrap_or_default().to_string();
                 counts.entry(campaign).or_default().add(&r.event_type);
+                match r.observe() {
+                    Ok(Some(o)) => minutes.push(o),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::debug!(file = %path.display(), error = %e, "event not counted by the guardrails");
+                    }
+                }
             }
             Err(_) => unreadable += 1,
         }
+    }
+    for o in minutes {
+        t.minutes
+            .entry(o.campaign)
+            .or_default()
+            .entry(o.minute)
+            .or_default()
+            .count(o.counted);
     }
     // Merged only once the whole file was read: a failed read counts nothing twice.
     for (campaign, c) in counts {
@@ -239,6 +283,63 @@ mod tests {
         assert_eq!(tally.refresh_and_count("run-2").send, 1);
         assert_eq!(tally.refresh_and_count("").send, 1, "untagged messages");
         assert_eq!(tally.refresh_and_count("run-9"), EventCounts::default());
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn timed(event: &str, campaign: &str, sent: &str, bounce_type: Option<&str>) -> String {
+        let mut v = serde_json::json!({"eventType": event,
+            "mail": {"messageId": "m", "timestamp": sent, "tags": {"campaign": [campaign]}}});
+        if let Some(b) = bounce_type {
+            v["bounce"] = serde_json::json!({"bounceType": b});
+        }
+        v.to_string()
+    }
+
+    #[tokio::test]
+    async fn the_guardrails_counts_are_per_minute_of_the_send() {
+        let root = std::env::temp_dir().join(format!(
+            "sesload-lake-guard-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        let hour = root.join("ses_events/dt=2026-12-01/hour=03");
+        fs::create_dir_all(&hour).unwrap();
+        let (m4, m5) = ("2026-12-01T03:04:59.999Z", "2026-12-01T03:05:00.000Z");
+        let lines = [
+            timed("Send", "run-1", m4, None),
+            timed("Send", "run-1", m5, None),
+            timed("Send", "run-1", m5, None),
+            // A bounce counts in its message's send minute, whenever it arrives.
+            timed("Bounce", "run-1", m4, Some("Permanent")),
+            timed("Bounce", "run-1", m5, Some("Transient")),
+            timed("Complaint", "run-1", m5, None),
+            timed("Delivery", "run-1", m5, None),
+            timed("Send", "run-2", m4, None),
+        ];
+        fs::write(hour.join("a.json"), lines.join("\n") + "\n").unwrap();
+        let tally = LakeTally::new(&root);
+        tally.refresh();
+        let minute4 = guardrail::parse_timestamp_ms(m4).unwrap() / guardrail::BUCKET_MS;
+        let both = Window {
+            first_minute: minute4,
+            last_minute: minute4 + 1,
+        };
+        let t = tally.window_tally("run-1", both).await.unwrap();
+        assert_eq!((t.sends, t.bounces, t.complaints), (3, 1, 1));
+        let later = Window {
+            first_minute: minute4 + 1,
+            ..both
+        };
+        let t = tally.window_tally("run-1", later).await.unwrap();
+        assert_eq!((t.sends, t.bounces, t.complaints), (2, 0, 1));
+        assert_eq!(tally.campaigns_sending_since(minute4), ["run-1", "run-2"]);
+        assert_eq!(tally.campaigns_sending_since(minute4 + 1), ["run-1"]);
+        assert_eq!(
+            tally.window_tally("run-9", both).await.unwrap(),
+            guardrail::Tally::default()
+        );
+        // Status counts every event of the same file.
+        assert_eq!(tally.refresh_and_count("run-1").bounce, 2);
         fs::remove_dir_all(&root).unwrap();
     }
 }
