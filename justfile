@@ -24,11 +24,11 @@ setup:
 build:
     cargo build --workspace
 
-# Build the poller and seeder Lambdas for arm64 (provided.al2023) as target/lambda/<name>/bootstrap.zip.
+# Build the poller, guard and seeder Lambdas for arm64 (provided.al2023) as target/lambda/<name>/bootstrap.zip.
 build-lambdas: setup
     PATH="{{ venv }}/bin:$PATH" cargo lambda build --release --arm64 --output-format zip \
-        --lambda-dir "{{ root }}/target/lambda" -p poller -p seeder
-    @ls -l "{{ root }}/target/lambda/poller/bootstrap.zip" "{{ root }}/target/lambda/seeder/bootstrap.zip"
+        --lambda-dir "{{ root }}/target/lambda" -p poller -p guard -p seeder
+    @ls -l "{{ root }}/target/lambda/poller/bootstrap.zip" "{{ root }}/target/lambda/guard/bootstrap.zip" "{{ root }}/target/lambda/seeder/bootstrap.zip"
 
 # Run every test: Rust, Python (tests/), Terraform, Artillery generator, then the lints; every stage runs, failures are summed up at the end (CI=true: a skipped test or stage fails).
 test: setup

@@ -1,11 +1,13 @@
 //! The deployment's control table (environment variable `CONTROL_TABLE`): small items the
-//! whole fleet of poller instances shares, keyed by `pk` (S), with no TTL.
+//! whole fleet of poller instances and the guard share, keyed by `pk` (S), with TTL on
+//! `expires_at` (items without it, such as schedules and campaign states, never expire).
 //!
 //! | item | `pk` | attributes |
 //! |---|---|---|
 //! | a send schedule ([`DynamoSchedule`]) | `schedule#<name>` | `next_slot_us` (N): the schedule's next free send slot, epoch microseconds |
 //! | a campaign's state ([`DynamoCampaigns`](crate::DynamoCampaigns)) | `campaign#<name>` | see [`crate::campaigns`] |
 //! | a record of a cancelled campaign ([`DynamoCampaigns`](crate::DynamoCampaigns)) | `cancelled#<name>#<unique_code>` | see [`crate::campaigns`] |
+//! | a guardrail bucket ([`DynamoGuardCounters`](crate::DynamoGuardCounters)) | `guard#<campaign>#<minute>` | see [`crate::guard`] |
 
 use sesload_core::clock::{micros, unix_us};
 use std::collections::HashMap;

@@ -157,7 +157,9 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         SETTINGS
             .iter()
             .filter(|s| {
-                s.default == Default::Required && s.read_by_function(function) && self.set(s).is_none()
+                s.default == Default::Required
+                    && s.read_by_function(function)
+                    && self.set(s).is_none()
             })
             .filter_map(|s| s.env)
             .collect()

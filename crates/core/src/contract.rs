@@ -17,12 +17,14 @@
 //! | [`SendSchedule`](crate::SendSchedule) | [`send_schedule`] | a fresh schedule per name |
 //! | [`Parking`](crate::Parking) | [`parking`], [`unavailable_parking`] | a [`ParkingProbe`] on the source queue |
 //! | [`CampaignControl`](crate::CampaignControl) | [`campaign_control`] | a store whose other keys do not start with the run's prefix |
+//! | [`GuardCounters`](crate::campaign::guardrail::GuardCounters) + [`GuardCountsWriter`](crate::campaign::guardrail::GuardCountsWriter) | [`guard_counters`] | counters whose other campaigns do not start with the run's prefix |
 //!
 //! Real waits are short (lease expiry: [`EXPIRY_WAIT`]; visibility: about a second) and use
 //! `tokio::time`, so the in-memory adapters can run them under a paused clock.
 
 mod campaign;
 mod customers;
+mod guard;
 mod ledger;
 mod mailer;
 mod parking;
@@ -31,6 +33,7 @@ mod schedule;
 
 pub use campaign::{campaign_control, campaign_control_sequential};
 pub use customers::{customer_fixture, customer_store};
+pub use guard::{guard_counters, guard_counters_sequential};
 pub use ledger::{
     ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind, ledger, ledger_sequential,
 };

@@ -6,14 +6,19 @@ use std::time::Duration;
 
 use sesload_core::contract::{self, ParkingProbe, QueueProbe, QueuedMessage};
 use sesload_core::memory::{
-    MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemoryParking, MemorySchedule,
-    MemoryVisibility,
+    MemoryCustomers, MemoryDeadLetters, MemoryGuardCounters, MemoryLedger, MemoryMailer,
+    MemoryParking, MemorySchedule, MemoryVisibility,
 };
 use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]
 async fn memory_ledger_keeps_the_ledger_contract() {
     contract::ledger(&MemoryLedger::new()).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn memory_guard_counters_keep_the_guard_counters_contract() {
+    contract::guard_counters(&MemoryGuardCounters::new()).await;
 }
 
 #[tokio::test(start_paused = true)]

@@ -91,8 +91,13 @@ fn every_guard_default_is_accepted() {
         let (Some(name), settings::Default::Value(v)) = (s.env, s.default) else {
             continue;
         };
-        let explicit =
-            GuardConfig::from_lookup(|k| if k == name { Some(v.into()) } else { control(k) });
+        let explicit = GuardConfig::from_lookup(|k| {
+            if k == name {
+                Some(v.into())
+            } else {
+                control(k)
+            }
+        });
         assert_eq!(
             explicit,
             Ok(c.clone()),

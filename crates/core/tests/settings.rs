@@ -216,8 +216,8 @@ fn each_functions_environment_is_exactly_the_tables_env_vars() {
         let (module, name) = (f.module(), f.name());
         let file = format!("terraform/modules/{module}/main.tf");
         let main = parse(&file);
-        let Some((_, locals)) = hcl::blocks(&main, "locals")
-            .find(|(_, body)| hcl::attr(body, "environment").is_some())
+        let Some((_, locals)) =
+            hcl::blocks(&main, "locals").find(|(_, body)| hcl::attr(body, "environment").is_some())
         else {
             problems.push(format!("{file}: no locals {{ environment = {{ ... }} }}"));
             continue;
@@ -315,7 +315,10 @@ fn terraform_tests_assert_the_tables_env_vars() {
         for file in files {
             let lists = tftest_env_lists(&read(file), marker);
             if lists.is_empty() {
-                problems.push(format!("{file} asserts no env-var list of the {} function", f.name()));
+                problems.push(format!(
+                    "{file} asserts no env-var list of the {} function",
+                    f.name()
+                ));
             }
             for names in lists {
                 let got: BTreeSet<String> = names.into_iter().collect();

@@ -501,7 +501,10 @@ mod tests {
             ..LocalConfig::default()
         };
         let env = cfg.poller_env();
-        for s in SETTINGS.iter().filter(|s| s.read_by_function(Function::Poller)) {
+        for s in SETTINGS
+            .iter()
+            .filter(|s| s.read_by_function(Function::Poller))
+        {
             let Some(name) = s.env else { continue };
             assert_eq!(
                 env.contains_key(name),
@@ -671,7 +674,10 @@ mod tests {
     fn guardrails_take_the_keys_and_the_tables_defaults() {
         let d = LocalConfig::default();
         assert!(d.guardrail_enabled);
-        assert_eq!(d.guardrail_settings().unwrap(), GuardrailSettings::default());
+        assert_eq!(
+            d.guardrail_settings().unwrap(),
+            GuardrailSettings::default()
+        );
         let cfg = LocalConfig::load(
             None,
             false,
@@ -684,7 +690,12 @@ mod tests {
         .unwrap();
         let g = cfg.guardrail_settings().unwrap();
         assert_eq!(
-            (g.bounce_rate, g.complaint_rate, g.min_sends, g.window_minutes()),
+            (
+                g.bounce_rate,
+                g.complaint_rate,
+                g.min_sends,
+                g.window_minutes()
+            ),
             (0.1, 0.001, 40, 5)
         );
         assert!(!cfg.poller_env().contains_key("GUARDRAIL_BOUNCE_RATE"));

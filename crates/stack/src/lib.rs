@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sesload_core::{ProcessorSettings, RateSource};
+use sesload_local::campaigns::lake::LakeTally;
 use sesload_local::config::LocalConfigError;
 use sesload_local::services::ServicesError;
-use sesload_local::campaigns::lake::LakeTally;
 use sesload_local::{
     CampaignSources, DbError, EventSource, MappingSettings, Metrics, Queue, Services,
     SqliteCampaignControl,

@@ -266,7 +266,11 @@ pub fn evaluate(tally: &Tally, settings: &GuardrailSettings) -> Option<Trip> {
     let sends = tally.sends as f64;
     [
         (Guardrail::Bounce, tally.bounces, settings.bounce_rate),
-        (Guardrail::Complaint, tally.complaints, settings.complaint_rate),
+        (
+            Guardrail::Complaint,
+            tally.complaints,
+            settings.complaint_rate,
+        ),
     ]
     .into_iter()
     // One event must not be over the threshold on its own: judged from 1 / threshold sends.
@@ -292,6 +296,34 @@ pub trait GuardCounters: Send + Sync {
         campaign: &str,
         window: Window,
     ) -> impl Future<Output = Result<Tally, PortError>> + Send;
+}
+
+/// Where the guard Lambda adds what it counted: one atomic increment of a campaign's minute
+/// bucket (concurrent adds are all counted). Adapters: `sesload_aws::DynamoGuardCounters`,
+/// [`crate::memory::MemoryGuardCounters`]. Locally the lake is counted instead.
+pub trait GuardCountsWriter: Send + Sync {
+    /// Add `tally` to `campaign`'s bucket of `minute` (epoch minutes).
+    fn add_counts(
+        &self,
+        campaign: &str,
+        minute: u64,
+        tally: Tally,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Observations summed per campaign and minute: what one batch of events adds, one increment
+/// per bucket rather than one per event.
+pub fn aggregate(
+    observations: impl IntoIterator<Item = Observation>,
+) -> std::collections::BTreeMap<(String, u64), Tally> {
+    let mut buckets = std::collections::BTreeMap::<(String, u64), Tally>::new();
+    for o in observations {
+        buckets
+            .entry((o.campaign, o.minute))
+            .or_default()
+            .count(o.counted);
+    }
+    buckets
 }
 
 /// What [`check`] found for one campaign.
@@ -380,7 +412,15 @@ async fn check_one<C: CampaignControl, W: GuardCounters>(
         reason: trip.reason(),
     };
     let by = trip.guardrail.by();
-    let outcome = match steer(control, campaign, &command, &by, now_ms, Some(entry.version)).await
+    let outcome = match steer(
+        control,
+        campaign,
+        &command,
+        &by,
+        now_ms,
+        Some(entry.version),
+    )
+    .await
     {
         Ok(Steered::Changed(entry)) => {
             tracing::warn!(

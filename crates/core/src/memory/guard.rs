@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::lock;
-use crate::campaign::guardrail::{GuardCounters, Tally, Window};
+use crate::campaign::guardrail::{GuardCounters, GuardCountsWriter, Tally, Window};
 use crate::ports::PortError;
 
 /// [`GuardCounters`] over a map of campaign → minute → tally, filled with [`Self::add`]. It
@@ -48,5 +48,18 @@ impl GuardCounters for MemoryGuardCounters {
             .get(campaign)
             .map(|b| b.range(window.minutes()).map(|(_, t)| *t).sum())
             .unwrap_or_default())
+    }
+}
+
+impl GuardCountsWriter for MemoryGuardCounters {
+    async fn add_counts(&self, campaign: &str, minute: u64, tally: Tally) -> Result<(), PortError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(PortError::new(
+                "guard.add_counts",
+                "in-memory guard counters made unavailable",
+            ));
+        }
+        self.add(campaign, minute, tally);
+        Ok(())
     }
 }

@@ -88,7 +88,11 @@ impl LakeTally {
     /// counts of `campaign` (the value of its `campaign` tag).
     pub fn refresh_and_count(&self, campaign: &str) -> EventCounts {
         self.refresh();
-        self.lock().counts.get(campaign).copied().unwrap_or_default()
+        self.lock()
+            .counts
+            .get(campaign)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Read the files that appeared since the last refresh (blocking file I/O).

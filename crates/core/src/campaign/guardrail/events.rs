@@ -63,7 +63,9 @@ pub struct Observation {
 pub enum EventError {
     #[error("not an SES event record: {0}")]
     NotARecord(String),
-    #[error("SES {event_type} record of campaign {campaign:?} without a readable mail.timestamp ({timestamp:?})")]
+    #[error(
+        "SES {event_type} record of campaign {campaign:?} without a readable mail.timestamp ({timestamp:?})"
+    )]
     Timestamp {
         event_type: String,
         campaign: String,
@@ -253,7 +255,11 @@ mod tests {
         let undetermined = record("Bounce", json!({"bounce": {"bounceType": "Undetermined"}}));
         assert_eq!(undetermined.counted(), Some(Counted::Bounce));
         let soft = record("Bounce", json!({"bounce": {"bounceType": "Transient"}}));
-        assert_eq!(soft.observe().unwrap(), None, "soft bounces are not counted");
+        assert_eq!(
+            soft.observe().unwrap(),
+            None,
+            "soft bounces are not counted"
+        );
         let complaint = record("Complaint", json!({"complaint": {}}));
         assert_eq!(
             complaint.observe().unwrap().unwrap().counted,
@@ -276,7 +282,10 @@ mod tests {
         )
         .unwrap();
         let e = no_time.observe().unwrap_err().to_string();
-        assert!(e.contains("\"run-9\"") && e.contains("mail.timestamp"), "{e}");
+        assert!(
+            e.contains("\"run-9\"") && e.contains("mail.timestamp"),
+            "{e}"
+        );
         let e = SesEventRecord::from_json("{\"detail\": 1}")
             .unwrap_err()
             .to_string();

@@ -33,7 +33,12 @@ fn defaults_are_ses_warning_levels_and_settable() {
     .into();
     let s = GuardrailSettings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
     assert_eq!(
-        (s.bounce_rate, s.complaint_rate, s.min_sends, s.window_minutes()),
+        (
+            s.bounce_rate,
+            s.complaint_rate,
+            s.min_sends,
+            s.window_minutes()
+        ),
         (0.08, 0.002, 500, 15)
     );
     for (k, v, why) in [
@@ -68,7 +73,11 @@ fn rates_are_judged_from_the_minimum_number_of_sends() {
         (t.guardrail, t.rate, t.threshold, t.events, t.sends),
         (Guardrail::Bounce, 0.2, 0.05, 20, 100)
     );
-    assert_eq!(evaluate(&tally(200, 10, 0), &s), None, "exactly 5 % is not over");
+    assert_eq!(
+        evaluate(&tally(200, 10, 0), &s),
+        None,
+        "exactly 5 % is not over"
+    );
     assert!(evaluate(&tally(200, 11, 0), &s).is_some());
     assert_eq!(evaluate(&tally(0, 0, 0), &s), None);
 }
@@ -156,7 +165,11 @@ async fn a_bouncing_campaign_is_auto_paused_and_a_clean_one_is_not() {
     counters.add("clean", 2_000, tally(150, 0, 0));
     // Long before the window: does not count.
     counters.add("clean", 1_000, tally(100, 100, 0));
-    let names = vec!["bouncy".to_string(), "clean".to_string(), "quiet".to_string()];
+    let names = vec![
+        "bouncy".to_string(),
+        "clean".to_string(),
+        "quiet".to_string(),
+    ];
     let checks = check(&control, &counters, &s, &names, now).await;
     let by: HashMap<&str, &CampaignCheck> =
         checks.iter().map(|c| (c.campaign.as_str(), c)).collect();
@@ -170,7 +183,10 @@ async fn a_bouncing_campaign_is_auto_paused_and_a_clean_one_is_not() {
     assert_eq!(entry.updated_by, "guardrail:bounce");
     assert_eq!(entry.state.since_ms(), Some(now));
     assert!(
-        entry.state.reason().starts_with("bounce rate 14.67 % (22 of 150 sends")
+        entry
+            .state
+            .reason()
+            .starts_with("bounce rate 14.67 % (22 of 150 sends")
             && entry.state.reason().ends_with("is over the 5 % threshold"),
         "{}",
         entry.state.reason()
@@ -179,7 +195,10 @@ async fn a_bouncing_campaign_is_auto_paused_and_a_clean_one_is_not() {
     assert_eq!(by["clean"].tally, Some(tally(150, 0, 0)));
     assert_eq!(by["quiet"].outcome, CheckOutcome::Clear);
     let stored = control.get(&names).await.unwrap();
-    assert_eq!(stored["clean"].version, 0, "nothing written for a clean campaign");
+    assert_eq!(
+        stored["clean"].version, 0,
+        "nothing written for a clean campaign"
+    );
 
     // Checked again: an auto-paused campaign is not judged (nor written) again.
     let again = check(&control, &counters, &s, &names[..1], now + 5_000).await;
