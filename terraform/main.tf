@@ -5,6 +5,7 @@ locals {
   repo_root           = "${path.root}/.."
   poller_package_path = coalesce(var.poller_package_path, "${local.repo_root}/target/lambda/poller/bootstrap.zip")
   seeder_package_path = coalesce(var.seeder_package_path, "${local.repo_root}/target/lambda/seeder/bootstrap.zip")
+  guard_package_path  = coalesce(var.guard_package_path, "${local.repo_root}/target/lambda/guard/bootstrap.zip")
   schema_path         = coalesce(var.schema_path, "${local.repo_root}/schemas/send-request.schema.json")
   sql_dir             = coalesce(var.sql_dir, "${local.repo_root}/sql")
 }
@@ -98,6 +99,24 @@ module "poller" {
   metrics_namespace                  = var.metrics_namespace
 }
 
+# The campaign guardrails: SES events -> EventBridge -> SQS -> guard Lambda -> control table.
+module "guardrail" {
+  source = "./modules/guardrail"
+  count  = var.guardrail_enabled ? 1 : 0
+
+  name_prefix              = var.name_prefix
+  package_path             = local.guard_package_path
+  log_retention_days       = var.log_retention_days
+  control_table_name       = module.customers.control_table_name
+  control_table_arn        = module.customers.control_table_arn
+  configuration_set_name   = module.ses.configuration_set_name
+  metrics_namespace        = var.metrics_namespace
+  guardrail_bounce_rate    = var.guardrail_bounce_rate
+  guardrail_complaint_rate = var.guardrail_complaint_rate
+  guardrail_min_sends      = var.guardrail_min_sends
+  guardrail_window_minutes = var.guardrail_window_minutes
+}
+
 module "ingest_api" {
   source = "./modules/ingest_api"
 
@@ -129,6 +148,8 @@ module "dashboard" {
   oldest_message_age_alarm_seconds  = var.oldest_message_age_alarm_seconds
   parked_alarm_minutes              = var.parked_alarm_minutes
   quota_fetch_failure_alarm_minutes = var.quota_fetch_failure_alarm_minutes
+  guardrail_enabled                 = var.guardrail_enabled
+  guard_function_name               = one(module.guardrail[*].function_name)
   alarm_actions                     = var.alarm_actions
 }
 

@@ -50,7 +50,7 @@ output "ledger_table_name" {
 }
 
 output "control_table_name" {
-  description = "The poller fleet's control table (CONTROL_TABLE: shared send schedule)."
+  description = "The control table (CONTROL_TABLE): the fleet's shared send schedule, campaign states and the guardrails' per-minute counts."
   value       = module.customers.control_table_name
 }
 
@@ -128,4 +128,19 @@ output "poller_batch_capacity" {
 output "api_logging_enabled" {
   description = "Whether the API stage writes access logs and ERROR execution logs (api_logging_enabled or manage_api_gateway_account_role)."
   value       = module.ingest_api.logging_enabled
+}
+
+output "guard_function_name" {
+  description = "The guard Lambda (campaign guardrails); null when guardrail_enabled is false."
+  value       = one(module.guardrail[*].function_name)
+}
+
+output "guard_events_queue_url" {
+  description = "The SQS buffer of SES events for the guard; null when guardrail_enabled is false."
+  value       = one(module.guardrail[*].events_queue_url)
+}
+
+output "guard_events_dlq_url" {
+  description = "The guard queue's DLQ (events the guard could not count); null when guardrail_enabled is false."
+  value       = one(module.guardrail[*].events_dlq_url)
 }

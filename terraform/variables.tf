@@ -55,6 +55,12 @@ variable "seeder_package_path" {
   default     = null
 }
 
+variable "guard_package_path" {
+  description = "Guard bootstrap.zip; null = <repo>/target/lambda/guard/bootstrap.zip (from `just build-lambdas`). Unused when guardrail_enabled is false."
+  type        = string
+  default     = null
+}
+
 variable "schema_path" {
   description = "Request JSON Schema; null = <repo>/schemas/send-request.schema.json."
   type        = string
@@ -401,4 +407,56 @@ variable "alarm_actions" {
   description = "ARNs (e.g. SNS topics) notified by the alarms."
   type        = list(string)
   default     = []
+}
+
+# --- campaign guardrails (rows of the settings table: the same names as the sesload.toml keys) ---
+
+variable "guardrail_enabled" {
+  description = "Pause a campaign automatically (state auto_paused) when its bounce or complaint rate crosses its threshold: the configuration set's EventBridge destination, the rule, the guard queue and Lambda, the dashboard widget and the guardrail-pauses alarm. false = none of them."
+  type        = bool
+  default     = true
+}
+
+variable "guardrail_bounce_rate" {
+  description = "A campaign whose hard bounces exceed this share (0, 1] of its sends in the window is paused; 0.05 is where SES warns an account (it reviews it at 0.10)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.guardrail_bounce_rate > 0 && var.guardrail_bounce_rate <= 1
+    error_message = "guardrail_bounce_rate must be in (0, 1], e.g. 0.05 for 5 %."
+  }
+}
+
+variable "guardrail_complaint_rate" {
+  description = "A campaign whose complaints exceed this share (0, 1] of its sends in the window is paused; 0.001 is where SES warns an account (it reviews it at 0.005)."
+  type        = number
+  default     = 0.001
+
+  validation {
+    condition     = var.guardrail_complaint_rate > 0 && var.guardrail_complaint_rate <= 1
+    error_message = "guardrail_complaint_rate must be in (0, 1], e.g. 0.001 for 0.1 %."
+  }
+}
+
+variable "guardrail_min_sends" {
+  description = "Sends of a campaign in the window before its rates are judged (a rate is also judged only from 1 / threshold sends)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.guardrail_min_sends >= 1 && var.guardrail_min_sends <= 1000000 && floor(var.guardrail_min_sends) == var.guardrail_min_sends
+    error_message = "guardrail_min_sends must be a whole number between 1 and 1000000."
+  }
+}
+
+variable "guardrail_window_minutes" {
+  description = "Sliding window of the rates: the campaign's messages sent in the last N minutes, never counting from before its last resume."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.guardrail_window_minutes >= 1 && var.guardrail_window_minutes <= 1440 && floor(var.guardrail_window_minutes) == var.guardrail_window_minutes
+    error_message = "guardrail_window_minutes must be a whole number between 1 and 1440."
+  }
 }

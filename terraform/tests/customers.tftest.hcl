@@ -49,7 +49,7 @@ run "tables_and_seeder" {
   }
   assert {
     condition     = aws_dynamodb_table.control.ttl[0].enabled && aws_dynamodb_table.control.ttl[0].attribute_name == "expires_at"
-    error_message = "control table: the cancelled records' markers expire through TTL on expires_at (the attribute DynamoCampaigns writes)"
+    error_message = "control table: the cancelled records' markers and the guardrail buckets expire through TTL on expires_at (the attribute DynamoCampaigns and DynamoGuardCounters write)"
   }
   assert {
     condition = alltrue([for t in [aws_dynamodb_table.customers, aws_dynamodb_table.ledger, aws_dynamodb_table.control] : (

@@ -13,6 +13,8 @@ variables {
   function_name = "t-poller"
   queue_name    = "t-queue"
   dlq_name      = "t-dlq"
+
+  guard_function_name = "t-guard"
 }
 
 run "widgets_and_alarms" {
@@ -31,6 +33,7 @@ run "widgets_and_alarms" {
       "Email sending (per minute)", "SQS messages in the queue", "SES call and batch duration (ms)",
       "Poller concurrency and errors", "DLQ depth", "Age of oldest message (s)",
       "Parking and failures (per minute)", "Poller duration against its timeout (ms)",
+      "Campaign guardrails (per minute)",
     ]
     error_message = "the seed's four widgets plus DLQ depth, oldest message age, parking and failures, duration against the timeout"
   }
@@ -138,6 +141,65 @@ run "widgets_and_alarms" {
     condition     = aws_cloudwatch_metric_alarm.oldest_message_age.dimensions["QueueName"] == "t-queue" && aws_cloudwatch_metric_alarm.oldest_message_age.threshold == 900
     error_message = "backlog alarm on the source queue's oldest message"
   }
+}
+
+run "guardrail_widget_and_alarm" {
+  command = plan
+
+  module {
+    source = "./modules/dashboard"
+  }
+
+  assert {
+    condition = [for m in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[8].properties.metrics : m[1]] == [
+      "guardrail_pauses", "guard_events", "guard_events_invalid",
+    ] && jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets[8].properties.metrics[0][3] == "t-guard"
+    error_message = "the guardrail widget shows the guard's pauses and events"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.guardrail_pauses[0].metric_name == "guardrail_pauses" && aws_cloudwatch_metric_alarm.guardrail_pauses[0].dimensions == tomap({ FunctionName = "t-guard" })
+    error_message = "the alarm reads the guard's guardrail_pauses"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.guardrail_pauses[0].threshold == 0 && aws_cloudwatch_metric_alarm.guardrail_pauses[0].comparison_operator == "GreaterThanThreshold" && aws_cloudwatch_metric_alarm.guardrail_pauses[0].evaluation_periods == 1
+    error_message = "one automatic pause in a minute fires the alarm"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.guardrail_pauses[0].alarm_name == "t-guardrail-pauses" && contains(output.alarm_names, "t-guardrail-pauses")
+    error_message = "the guardrail alarm is named from name_prefix and listed"
+  }
+}
+
+run "guardrails_off_no_widget_no_alarm" {
+  command = plan
+
+  module {
+    source = "./modules/dashboard"
+  }
+
+  variables {
+    guardrail_enabled   = false
+    guard_function_name = null
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.guardrail_pauses) == 0 && length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 8
+    error_message = "without guardrails there is no guardrail widget or alarm"
+  }
+}
+
+run "guardrails_need_the_guard_name" {
+  command = plan
+
+  module {
+    source = "./modules/dashboard"
+  }
+
+  variables {
+    guard_function_name = null
+  }
+
+  expect_failures = [var.guard_function_name]
 }
 
 run "alarm_windows_and_timeout_follow_the_variables" {

@@ -68,6 +68,7 @@ variables {
   sender_identity     = "example.com"
   poller_package_path = "tests/fixtures/bootstrap.zip"
   seeder_package_path = "tests/fixtures/bootstrap.zip"
+  guard_package_path  = "tests/fixtures/bootstrap.zip"
 }
 
 run "apply_whole_stack" {
@@ -100,6 +101,7 @@ run "apply_whole_stack" {
     condition = output.alarm_names == [
       "sesload-dlq-not-empty", "sesload-throttle-ratio", "sesload-oldest-message-age", "sesload-access-denied",
       "sesload-emails-parked", "sesload-quota-fetch-failures", "sesload-poller-timeouts",
+      "sesload-guardrail-pauses",
     ]
     error_message = "every alarm is named from name_prefix and listed in the outputs"
   }
@@ -130,6 +132,46 @@ run "apply_whole_stack" {
   assert {
     condition     = output.poller_batch_capacity.max_send_rate == 14 && output.poller_batch_capacity.max_batch_for_timeout >= 20
     error_message = "at the SES production default (14/s) the default batch fits the default timeout"
+  }
+}
+
+# The guardrails are on by default: the guard reads the same control table, counts the events of
+# the stack's configuration set, and the dashboard alarms on its pauses.
+run "guardrails_are_wired_by_default" {
+  command = plan
+
+  variables {
+    guardrail_bounce_rate = 0.1
+  }
+
+  assert {
+    condition     = output.guard_function_name == "sesload-guard"
+    error_message = "the guard Lambda is deployed by default and is an output"
+  }
+  assert {
+    condition     = module.guardrail[0].environment_variable_names == sort(["CONTROL_TABLE", "METRICS_NAMESPACE", "GUARDRAIL_BOUNCE_RATE", "GUARDRAIL_COMPLAINT_RATE", "GUARDRAIL_MIN_SENDS", "GUARDRAIL_WINDOW_MINUTES"])
+    error_message = "the guard sets exactly the env vars of the settings table it reads"
+  }
+  assert {
+    condition     = module.guardrail[0].event_destination_name == "sesload-guardrail" && module.guardrail[0].event_rule_name == "sesload-guardrail-ses-events"
+    error_message = "the configuration set's EventBridge destination and rule are named from name_prefix"
+  }
+}
+
+run "guardrails_off_deploy_nothing_of_them" {
+  command = plan
+
+  variables {
+    guardrail_enabled = false
+  }
+
+  assert {
+    condition     = length(module.guardrail) == 0 && output.guard_function_name == null && output.guard_events_queue_url == null
+    error_message = "guardrail_enabled = false creates no guard, rule, queue or event destination"
+  }
+  assert {
+    condition     = !contains(output.alarm_names, "sesload-guardrail-pauses")
+    error_message = "and no guardrail alarm"
   }
 }
 
@@ -255,5 +297,23 @@ run "root_validations" {
     var.name_prefix,
     var.sender_identity,
     var.expected_max_send_rate,
+  ]
+}
+
+run "guardrail_root_validations" {
+  command = plan
+
+  variables {
+    guardrail_bounce_rate    = 1.5
+    guardrail_complaint_rate = -0.1
+    guardrail_min_sends      = 2.5
+    guardrail_window_minutes = 0
+  }
+
+  expect_failures = [
+    var.guardrail_bounce_rate,
+    var.guardrail_complaint_rate,
+    var.guardrail_min_sends,
+    var.guardrail_window_minutes,
   ]
 }

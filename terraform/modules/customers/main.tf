@@ -57,9 +57,10 @@ resource "aws_dynamodb_table" "ledger" {
 
 # The poller fleet's control state, one item per key `pk`: the shared send schedule (the next
 # free send slot, reserved with a conditional write so the instances never collide in SES's
-# one-second bucket), the campaign states (`campaign#<name>`) and the markers of a cancelled
+# one-second bucket), the campaign states (`campaign#<name>`), the markers of a cancelled
 # campaign's records (`cancelled#<name>#<unique_code>`, expired by TTL on `expires_at` once
-# SQS could no longer redeliver the record). Small and hot: on-demand billing.
+# SQS could no longer redeliver the record) and the guardrails' per-minute counts
+# (`guard#<campaign>#<minute>`, expired by the same TTL). Small and hot: on-demand billing.
 resource "aws_dynamodb_table" "control" {
   # checkov:skip=CKV_AWS_119:Encrypted at rest with the AWS managed KMS key aws/dynamodb (server_side_encryption enabled without kms_key_arn). A customer managed key would add a key to pay for and a key policy granting the poller and operators, for items that hold only send-slot times and counters.
   name                        = "${var.name_prefix}-control"
@@ -72,7 +73,8 @@ resource "aws_dynamodb_table" "control" {
     type = "S"
   }
 
-  # Cancelled-record markers carry expires_at (epoch seconds); the other items have none.
+  # Cancelled-record markers and guardrail buckets carry expires_at (epoch seconds); the other
+  # items have none.
   ttl {
     attribute_name = "expires_at"
     enabled        = true

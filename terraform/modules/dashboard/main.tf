@@ -158,9 +158,30 @@ locals {
   ]
 }
 
+# The campaign guardrails (when deployed): campaigns paused, SES events counted by the guard.
+locals {
+  guardrail_widgets = var.guardrail_enabled ? [
+    {
+      type = "metric", x = 0, y = 26, width = 24, height = 6
+      properties = {
+        title  = "Campaign guardrails (per minute)"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Sum"
+        period = 60
+        metrics = [
+          [local.ns, "guardrail_pauses", "FunctionName", var.guard_function_name, { label = "campaigns auto-paused" }],
+          [".", "guard_events", ".", ".", { label = "SES events counted", yAxis = "right" }],
+          [".", "guard_events_invalid", ".", ".", { label = "guard messages not counted", yAxis = "right" }],
+        ]
+      }
+    },
+  ] : []
+}
+
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = coalesce(var.dashboard_name, "${var.name_prefix}-monitoring")
-  dashboard_body = jsonencode({ widgets = local.widgets })
+  dashboard_body = jsonencode({ widgets = concat(local.widgets, local.guardrail_widgets) })
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
@@ -298,6 +319,25 @@ resource "aws_cloudwatch_metric_alarm" "poller_timeouts" {
   evaluation_periods  = 1
   threshold           = local.timeout_alarm_ms
   comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "guardrail_pauses" {
+  count = var.guardrail_enabled ? 1 : 0
+
+  alarm_name          = "${var.name_prefix}-guardrail-pauses"
+  alarm_description   = "A guardrail paused a campaign (state auto_paused): its bounce or complaint rate crossed the threshold. `sesload campaign --aws status <campaign>` shows the reason; fix the list, then resume (docs/operations.md)."
+  namespace           = local.ns
+  metric_name         = "guardrail_pauses"
+  dimensions          = { FunctionName = var.guard_function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions

@@ -9,8 +9,8 @@ output "dashboard_url" {
 }
 
 output "alarm_names" {
-  description = "Names of the alarms (DLQ not empty, throttle ratio, oldest message age, access denied, emails parked, GetAccount failures, poller timeouts)."
-  value = [
+  description = "Names of the alarms (DLQ not empty, throttle ratio, oldest message age, access denied, emails parked, GetAccount failures, poller timeouts; guardrail pauses when the guardrails are deployed)."
+  value = concat([
     aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name,
     aws_cloudwatch_metric_alarm.throttle_ratio.alarm_name,
     aws_cloudwatch_metric_alarm.oldest_message_age.alarm_name,
@@ -18,7 +18,7 @@ output "alarm_names" {
     aws_cloudwatch_metric_alarm.counter["emails_parked"].alarm_name,
     aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].alarm_name,
     aws_cloudwatch_metric_alarm.poller_timeouts.alarm_name,
-  ]
+  ], aws_cloudwatch_metric_alarm.guardrail_pauses[*].alarm_name)
 }
 
 output "metric_names" {

@@ -137,6 +137,23 @@ variable "quota_fetch_failure_alarm_minutes" {
   }
 }
 
+variable "guardrail_enabled" {
+  description = "Whether the campaign guardrails are deployed: adds the guardrail widget and the guardrail-pauses alarm."
+  type        = bool
+  default     = true
+}
+
+variable "guard_function_name" {
+  description = "Name of the guard Lambda (FunctionName dimension of guardrail_pauses); required when guardrail_enabled."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.guardrail_enabled || try(length(var.guard_function_name) > 0, false)
+    error_message = "guard_function_name must name the guard Lambda when guardrail_enabled is true."
+  }
+}
+
 variable "alarm_actions" {
   description = "ARNs notified when an alarm fires or recovers (e.g. an SNS topic); empty = alarms only show in the console."
   type        = list(string)

@@ -376,7 +376,7 @@ pub const SETTINGS: &[Setting] = &[
     )
     .env("CONFIGURATION_SET_NAME")
     .deprecated_env("DEFAULT_CONFIGURATION_SET")
-    .terraform(&["poller", "ses"])
+    .terraform(&["poller", "ses", "guardrail"])
     .local_override(
         "load-test-config",
         "the original sample's name, which the Artillery generator and the test harness send; on AWS the name derives from `name_prefix` so a deployment never shares the sample's set in one account.",

@@ -1,0 +1,49 @@
+output "function_name" {
+  description = "Name of the guard Lambda (the FunctionName dimension of its EMF metrics: guardrail_pauses, guard_events, guard_events_invalid)."
+  value       = aws_lambda_function.guard.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the guard Lambda."
+  value       = aws_lambda_function.guard.arn
+}
+
+output "role_arn" {
+  description = "ARN of the guard's execution role."
+  value       = aws_iam_role.guard.arn
+}
+
+output "log_group_name" {
+  description = "Log group of the guard (logs and EMF metrics)."
+  value       = aws_cloudwatch_log_group.guard.name
+}
+
+output "events_queue_url" {
+  description = "URL of the SQS buffer between the EventBridge rule and the guard."
+  value       = aws_sqs_queue.events.url
+}
+
+output "events_queue_arn" {
+  description = "ARN of the SQS buffer between the EventBridge rule and the guard."
+  value       = aws_sqs_queue.events.arn
+}
+
+output "events_dlq_url" {
+  description = "URL of the guard queue's DLQ (messages that are no countable SES event, or kept failing)."
+  value       = aws_sqs_queue.events_dlq.url
+}
+
+output "event_rule_name" {
+  description = "Name of the EventBridge rule matching the configuration set's Send, Bounce and Complaint events."
+  value       = aws_cloudwatch_event_rule.ses_events.name
+}
+
+output "event_destination_name" {
+  description = "Name of the configuration set's EventBridge event destination."
+  value       = aws_sesv2_configuration_set_event_destination.eventbridge.event_destination_name
+}
+
+output "environment_variable_names" {
+  description = "Names of the environment variables set on the guard (the guard's env vars of the settings table, crates/core/src/config/settings.rs)."
+  value       = sort(keys(local.environment))
+}
