@@ -3,13 +3,12 @@
 //! (`sesload_aws::handle_guard_sqs_event`) → `lambda_runtime`. Its SQS queue is filled by the
 //! EventBridge rule matching the configuration set's Send, Bounce and Complaint events.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use sesload_aws::guard::guard_emf_line;
 use sesload_aws::{DynamoCampaigns, DynamoGuardCounters, handle_guard_sqs_event};
 use sesload_core::campaign::guardrail::GuardConfig;
+use sesload_core::clock::unix_ms;
 
 fn init_tracing() {
     tracing_subscriber::fmt()
@@ -22,13 +21,6 @@ fn init_tracing() {
         .with_target(false)
         .without_time()
         .init();
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -54,7 +46,7 @@ async fn main() -> Result<(), Error> {
         let (control, counters) = (control.clone(), counters.clone());
         let (namespace, function_name) = (namespace.clone(), function_name.clone());
         async move {
-            let now = now_ms();
+            let now = unix_ms();
             let (response, report) =
                 handle_guard_sqs_event(&control, &counters, &settings, event.payload, now).await;
             println!(
