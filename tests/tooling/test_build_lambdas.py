@@ -1,4 +1,4 @@
-"""`just build-lambdas`: both functions as `bootstrap.zip` for arm64 (`provided.al2023`), the
+"""`just build-lambdas`: the three functions (poller, guard, seeder) as `bootstrap.zip` for arm64 (`provided.al2023`), the
 artefacts Terraform deploys (`terraform/` reads target/lambda/<name>/bootstrap.zip).
 
 Each zip must hold exactly one executable file named `bootstrap` (what the `provided.al2023`
@@ -31,7 +31,7 @@ def built():
     return ROOT / "target" / "lambda"
 
 
-@pytest.mark.parametrize("function", ["poller", "seeder"])
+@pytest.mark.parametrize("function", ["poller", "guard", "seeder"])
 def test_build_lambdas_makes_an_arm64_bootstrap_zip(built, function):
     path = built / function / "bootstrap.zip"
     assert path.is_file(), f"{path} was not produced"
