@@ -115,6 +115,7 @@ module "guardrail" {
   guardrail_complaint_rate = var.guardrail_complaint_rate
   guardrail_min_sends      = var.guardrail_min_sends
   guardrail_window_minutes = var.guardrail_window_minutes
+  alarm_actions            = var.alarm_actions
 }
 
 module "ingest_api" {

@@ -56,7 +56,7 @@ output "control_table_name" {
 
 output "alarm_names" {
   description = "Names of the CloudWatch alarms (docs/operations.md says what each means and what to do)."
-  value       = module.dashboard.alarm_names
+  value       = concat(module.dashboard.alarm_names, flatten(module.guardrail[*].alarm_names))
 }
 
 output "seeder_function_name" {

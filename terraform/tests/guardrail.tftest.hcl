@@ -244,6 +244,10 @@ run "mock_apply_outputs" {
     condition     = jsondecode(aws_iam_role_policy.guard.policy).Statement[2].Resource == ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/t-guard:*"]
     error_message = "the guard writes its own log group only"
   }
+  assert {
+    condition     = output.alarm_names == ["t-guard-events-dlq"] && aws_cloudwatch_metric_alarm.events_dlq_not_empty.threshold == 0 && aws_cloudwatch_metric_alarm.events_dlq_not_empty.metric_name == "ApproximateNumberOfMessagesVisible"
+    error_message = "an alarm fires as soon as an event reaches the guard DLQ"
+  }
 }
 
 run "validations_reject_bad_values" {

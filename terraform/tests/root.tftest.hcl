@@ -101,7 +101,7 @@ run "apply_whole_stack" {
     condition = output.alarm_names == [
       "sesload-dlq-not-empty", "sesload-throttle-ratio", "sesload-oldest-message-age", "sesload-access-denied",
       "sesload-emails-parked", "sesload-quota-fetch-failures", "sesload-poller-timeouts",
-      "sesload-guardrail-pauses",
+      "sesload-guardrail-pauses", "sesload-guard-events-dlq",
     ]
     error_message = "every alarm is named from name_prefix and listed in the outputs"
   }
@@ -170,7 +170,7 @@ run "guardrails_off_deploy_nothing_of_them" {
     error_message = "guardrail_enabled = false creates no guard, rule, queue or event destination"
   }
   assert {
-    condition     = !contains(output.alarm_names, "sesload-guardrail-pauses")
+    condition     = !contains(output.alarm_names, "sesload-guardrail-pauses") && !contains(output.alarm_names, "sesload-guard-events-dlq")
     error_message = "and no guardrail alarm"
   }
 }

@@ -116,6 +116,24 @@ resource "aws_cloudwatch_event_target" "events_queue" {
   }
 }
 
+# Events the guard could not count (or kept failing to write) leave the guardrails blind to them.
+resource "aws_cloudwatch_metric_alarm" "events_dlq_not_empty" {
+  alarm_name          = "${var.name_prefix}-guard-events-dlq"
+  alarm_description   = "SES events reached the guard's DLQ: the guardrails did not count them. Read the guard's log (it names what is wrong with each), fix the cause, then move them back with an SQS message move task (docs/operations.md)."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.events_dlq.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
 # --- the guard Lambda -------------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "guard" {

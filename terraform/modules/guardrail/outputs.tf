@@ -43,6 +43,11 @@ output "event_destination_name" {
   value       = aws_sesv2_configuration_set_event_destination.eventbridge.event_destination_name
 }
 
+output "alarm_names" {
+  description = "Names of the module's alarms (the guard DLQ not empty)."
+  value       = [aws_cloudwatch_metric_alarm.events_dlq_not_empty.alarm_name]
+}
+
 output "environment_variable_names" {
   description = "Names of the environment variables set on the guard (the guard's env vars of the settings table, crates/core/src/config/settings.rs)."
   value       = sort(keys(local.environment))

@@ -151,6 +151,17 @@ variable "event_batching_window_seconds" {
   }
 }
 
+variable "alarm_actions" {
+  description = "ARNs notified when the guard DLQ alarm fires or recovers (e.g. an SNS topic); empty = the alarm only shows in the console."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:", a))])
+    error_message = "alarm_actions must be ARNs."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource of this module."
   type        = map(string)
