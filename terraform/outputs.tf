@@ -140,6 +140,11 @@ output "guard_events_queue_url" {
   value       = one(module.guardrail[*].events_queue_url)
 }
 
+output "guard_events_dlq_arn" {
+  description = "ARN of the guard queue's DLQ (aws sqs start-message-move-task --source-arn); null when guardrail_enabled is false."
+  value       = one(module.guardrail[*].events_dlq_arn)
+}
+
 output "guard_events_dlq_url" {
   description = "The guard queue's DLQ (events the guard could not count); null when guardrail_enabled is false."
   value       = one(module.guardrail[*].events_dlq_url)

@@ -33,6 +33,11 @@ output "events_dlq_url" {
   value       = aws_sqs_queue.events_dlq.url
 }
 
+output "events_dlq_arn" {
+  description = "ARN of the guard queue's DLQ (aws sqs start-message-move-task --source-arn)."
+  value       = aws_sqs_queue.events_dlq.arn
+}
+
 output "event_rule_name" {
   description = "Name of the EventBridge rule matching the configuration set's Send, Bounce and Complaint events."
   value       = aws_cloudwatch_event_rule.ses_events.name
