@@ -15,7 +15,13 @@ use sesload_core::metrics as m;
 /// CloudWatch's limit of values per metric in one EMF line.
 pub const MAX_VALUES_PER_LINE: usize = 100;
 
-fn directive(namespace: &str, ts_ms: u64, dims: &[&str], metrics: &[(&str, &str)]) -> Value {
+/// The `_aws` member of an EMF line: `metrics` (name, unit) with the dimension set `dims`.
+pub(crate) fn directive(
+    namespace: &str,
+    ts_ms: u64,
+    dims: &[&str],
+    metrics: &[(&str, &str)],
+) -> Value {
     json!({
         "Timestamp": ts_ms,
         "CloudWatchMetrics": [{

@@ -268,19 +268,9 @@ pub fn guard_emf_line(
     ts_ms: u64,
 ) -> String {
     let dim = sesload_core::metrics::DIMENSION;
+    let counts = [GUARDRAIL_PAUSES, GUARD_EVENTS, GUARD_EVENTS_INVALID].map(|n| (n, "Count"));
     json!({
-        "_aws": {
-            "Timestamp": ts_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [[dim]],
-                "Metrics": [
-                    {"Name": GUARDRAIL_PAUSES, "Unit": "Count"},
-                    {"Name": GUARD_EVENTS, "Unit": "Count"},
-                    {"Name": GUARD_EVENTS_INVALID, "Unit": "Count"},
-                ],
-            }],
-        },
+        "_aws": crate::emf::directive(namespace, ts_ms, &[dim], &counts),
         (dim): function_name,
         (GUARDRAIL_PAUSES): report.paused.len(),
         (GUARD_EVENTS): report.counted,
