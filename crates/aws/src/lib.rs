@@ -27,6 +27,7 @@ pub mod control;
 pub mod dynamo;
 pub mod emf;
 pub mod guard;
+pub mod logging;
 pub mod seed;
 pub mod ses;
 pub mod sqs;

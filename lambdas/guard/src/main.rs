@@ -10,22 +10,9 @@ use sesload_aws::{DynamoCampaigns, DynamoGuardCounters, handle_guard_sqs_event};
 use sesload_core::campaign::guardrail::GuardConfig;
 use sesload_core::clock::unix_ms;
 
-fn init_tracing() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .init();
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    init_tracing();
+    sesload_aws::logging::init_lambda_logging();
     let config = match GuardConfig::from_lookup(|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {

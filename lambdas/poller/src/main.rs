@@ -13,22 +13,9 @@ use sesload_aws::{
 use sesload_core::pacer::SEND_SCHEDULE;
 use sesload_core::{PollerConfig, ProcessorSettings, deadline_from_epoch_ms};
 
-fn init_tracing() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .with_target(false)
-        .without_time()
-        .init();
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    init_tracing();
+    sesload_aws::logging::init_lambda_logging();
     let config = match PollerConfig::from_lookup(|k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(e) => {

@@ -21,15 +21,7 @@ fn default_count() -> u64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .without_time()
-        .init();
+    sesload_aws::logging::init_lambda_logging();
     let table = match std::env::var("CUSTOMERS_TABLE") {
         Ok(t) if !t.trim().is_empty() => t,
         _ => {
