@@ -430,4 +430,37 @@ impl Ledger for DynamoLedger {
             )),
         }
     }
+
+    async fn extend(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<bool, PortError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(code)))
+            .update_expression("SET #l = :until")
+            .condition_expression("#s = :claimed AND claim_token = :token")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#l", "lease_until")
+            .expression_attribute_values(":claimed", AttributeValue::S("claimed".into()))
+            .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
+            .expression_attribute_values(":until", n(epoch_ms() + lease.as_millis() as u64))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            // sent, released, or re-taken by another attempt: not ours to extend
+            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(PortError::new(
+                "ledger.extend",
+                format!("{code}: {}", error_text(&e)),
+            )),
+        }
+    }
 }

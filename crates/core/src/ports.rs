@@ -122,6 +122,17 @@ pub trait Ledger: Send + Sync {
         code: &UniqueCode,
         token: &ClaimToken,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Renew the claim `token` for `lease` from now (a heartbeat while its send is in flight,
+    /// so that no other attempt re-takes a claim whose send has not answered yet). `true` when
+    /// the claim was still the caller's and unsent and its lease now ends `lease` from now;
+    /// `false` (nothing changed) when the code was sent, released, or re-taken by another
+    /// attempt. Conditional like `release`.
+    fn extend(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
 }
 
 /// Why SES did not accept a send, classified by error *code* (never by message text).
@@ -236,6 +247,14 @@ impl<T: Ledger> Ledger for std::sync::Arc<T> {
     }
     async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
         T::release(self, code, token).await
+    }
+    async fn extend(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<bool, PortError> {
+        T::extend(self, code, token, lease).await
     }
 }
 

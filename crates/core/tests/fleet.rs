@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 type SharedPorts = Ports<
     MemoryCustomers,
-    Arc<MemoryLedger>,
+    InstanceLedger,
     MemoryMailer,
     MemoryDeadLetters,
     sesload_core::memory::MemoryVisibility,
@@ -28,16 +28,73 @@ type SharedPorts = Ports<
     sesload_core::memory::MemoryCampaigns,
 >;
 
+/// The fleet's one ledger as one instance reaches it. `renews: false` is an instance whose
+/// lease renewals never reach the ledger (a partition, a ledger throttling it): its claim
+/// runs out while SES is slow, as it would without the heartbeat.
+struct InstanceLedger {
+    shared: Arc<MemoryLedger>,
+    renews: bool,
+}
+
+impl Ledger for InstanceLedger {
+    async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
+        self.shared.claim(code, lease).await
+    }
+    async fn record_sent(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
+        message_id: &MessageId,
+    ) -> Result<Recorded, PortError> {
+        self.shared.record_sent(code, token, message_id).await
+    }
+    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
+        self.shared.release(code, token).await
+    }
+    async fn extend(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<bool, PortError> {
+        if !self.renews {
+            return Err(PortError::new("ledger.extend", format!("{code}: unreachable from this instance")));
+        }
+        self.shared.extend(code, token, lease).await
+    }
+}
+
 fn instance(
     ledger: &Arc<MemoryLedger>,
     mailer: MemoryMailer,
     lease: Duration,
 ) -> BatchProcessor<SharedPorts> {
+    instance_renewing(ledger, mailer, lease, true)
+}
+
+/// An instance whose lease renewals fail (see [`InstanceLedger`]).
+fn instance_without_heartbeat(
+    ledger: &Arc<MemoryLedger>,
+    mailer: MemoryMailer,
+    lease: Duration,
+) -> BatchProcessor<SharedPorts> {
+    instance_renewing(ledger, mailer, lease, false)
+}
+
+fn instance_renewing(
+    ledger: &Arc<MemoryLedger>,
+    mailer: MemoryMailer,
+    lease: Duration,
+    renews: bool,
+) -> BatchProcessor<SharedPorts> {
     let p = ports(mailer);
     BatchProcessor::new(
         Ports {
             customers: p.customers,
-            ledger: Arc::clone(ledger),
+            ledger: InstanceLedger {
+                shared: Arc::clone(ledger),
+                renews,
+            },
             mailer: p.mailer,
             dead_letters: p.dead_letters,
             visibility: p.visibility,
@@ -53,11 +110,40 @@ fn instance(
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_send_slower_than_its_lease_keeps_its_claim_and_the_redelivery_never_sends() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let lease = Duration::from_secs(5);
+    // SES answers the first attempt after 8 s, beyond its 5 s lease: the heartbeat renews it
+    let slow = instance(&ledger, mailer(8_000), lease);
+    let fast = instance(&ledger, mailer(50), lease);
+    let r = vec![rec("m", body("success", 1, "renewed"))];
+    let first = tokio::spawn({
+        let slow = slow.clone();
+        let r = r.clone();
+        async move { slow.process(r, None).await }
+    });
+    // redelivered at 6 s: the claim is still live (renewed), so the copy is parked, not sent
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let second = fast.process(r.clone(), None).await;
+    assert_eq!(parked(&second, "m"), Some(ParkReason::ClaimInFlight));
+    assert!(fast.mailer().sent().is_empty());
+    let first = first.await.unwrap();
+    assert_eq!(first.report.emails_sent, 1);
+    assert_eq!(first.report.ambiguous_retries, 0);
+    // the parked copy comes back: skipped as a duplicate, nothing more goes out
+    let third = fast.process(r, None).await;
+    assert_eq!(third.report.duplicates_skipped, 1);
+    assert_eq!(slow.mailer().sent().len() + fast.mailer().sent().len(), 1);
+    assert_eq!((third.report.ambiguous_retries, second.report.ambiguous_retries), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_slow_first_attempt_and_the_one_that_re_took_it_both_count_and_no_third_sends() {
     let ledger = Arc::new(MemoryLedger::new());
     let lease = Duration::from_secs(5);
-    // SES answers the first attempt after 8 s, beyond its 5 s lease
-    let slow = instance(&ledger, mailer(8_000), lease);
+    // SES answers the first attempt after 8 s, beyond its 5 s lease, and its renewals never
+    // reach the ledger
+    let slow = instance_without_heartbeat(&ledger, mailer(8_000), lease);
     let fast = instance(&ledger, mailer(50), lease);
     let r = vec![rec("m", body("success", 1, "fenced"))];
     let first = tokio::spawn({
@@ -90,7 +176,8 @@ async fn a_late_failure_cannot_release_the_claim_of_the_attempt_that_re_took_it(
     let ledger = Arc::new(MemoryLedger::new());
     let lease = Duration::from_secs(5);
     // the first attempt fails (500, certainly not sent) after 8 s and releases "its" claim
-    let slow = instance(
+    // (its renewals never reached the ledger, so the claim had run out at 5 s)
+    let slow = instance_without_heartbeat(
         &ledger,
         mailer(8_000).with_rule(|_, _| Answer::error("InternalFailure", 500)),
         lease,

@@ -206,6 +206,28 @@ impl Ledger for SqliteLedger {
             .await
             .map_err(port_err("ledger.release"))
     }
+
+    async fn extend(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<bool, PortError> {
+        let code = code.0.clone();
+        let token = token.0.clone();
+        let lease_ms = dur_ms(lease);
+        self.db
+            .write(move |c| {
+                c.prepare_cached(
+                    "UPDATE ledger SET lease_until = ?3 WHERE unique_code = ?1 AND token = ?2 AND message_id IS NULL",
+                )
+                .and_then(|mut s| s.execute(params![code, token, now_ms() + lease_ms]))
+                .map(|changed| changed == 1)
+                .map_err(DbError::sql("ledger extend"))
+            })
+            .await
+            .map_err(port_err("ledger.extend"))
+    }
 }
 
 /// Dead-letter sink writing to the local DLQ table.

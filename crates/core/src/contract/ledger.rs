@@ -127,6 +127,16 @@ impl<L: Ledger> Case<'_, L> {
             .await
             .unwrap_or_else(|e| panic!("ledger contract, {}: release {code}: {e}", self.name));
     }
+
+    /// Renew `claim`'s lease (`None`: a token no ledger issued); whether it was renewed.
+    async fn extend(&self, code: &UniqueCode, claim: Option<&Claim>, lease: Duration) -> bool {
+        let foreign = foreign_token();
+        let token = claim.map_or(&foreign, |c| token_of(c, self.name));
+        self.ledger
+            .extend(code, token, lease)
+            .await
+            .unwrap_or_else(|e| panic!("ledger contract, {}: extend {code}: {e}", self.name))
+    }
 }
 
 /// Run every ledger case against `ledger`.
@@ -171,6 +181,8 @@ pub async fn ledger_sequential<L: Ledger>(ledger: &L) -> String {
     release_with_another_token_changes_nothing(case("release_with_another_token_changes_nothing"))
         .await;
     stale_record_is_superseded_and_kept(case("stale_record_is_superseded_and_kept")).await;
+    extended_claim_outlives_its_first_lease(case("extended_claim_outlives_its_first_lease")).await;
+    extend_never_revives_what_is_not_ours(case("extend_never_revives_what_is_not_ours")).await;
     prefix
 }
 
@@ -372,4 +384,64 @@ async fn stale_record_is_superseded_and_kept<L: Ledger>(c: Case<'_, L>) {
     c.record_expect(&code, &current, "ses-second", Recorded::Owned)
         .await;
     c.expect(&code, LONG_LEASE, sent("ses-first")).await;
+}
+
+/// A heartbeat: `extend` renews the holder's lease from now, so a claim whose send is still in
+/// flight stays `InFlight` past its first lease (no other attempt re-takes it), also when the
+/// renewal comes after that lease ended (nobody had re-taken it). The send is then recorded as
+/// the holder's own.
+async fn extended_claim_outlives_its_first_lease<L: Ledger>(c: Case<'_, L>) {
+    let code = c.code("a");
+    let claim = c.expect(&code, SHORT_LEASE, ClaimKind::Claimed).await;
+    assert!(
+        c.extend(&code, Some(&claim), LONG_LEASE).await,
+        "ledger contract, {}: extend of a live claim by its holder",
+        c.name
+    );
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    c.expect(&code, SHORT_LEASE, ClaimKind::InFlight).await;
+    let late = c.code("late");
+    let late_claim = c.expect(&late, SHORT_LEASE, ClaimKind::Claimed).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    assert!(
+        c.extend(&late, Some(&late_claim), LONG_LEASE).await,
+        "ledger contract, {}: extend of an expired claim nobody re-took",
+        c.name
+    );
+    c.expect(&late, SHORT_LEASE, ClaimKind::InFlight).await;
+    c.record(&code, &claim, "ses-extended-1").await;
+    c.expect(&code, LONG_LEASE, sent("ses-extended-1")).await;
+}
+
+/// `extend` answers `false` and changes nothing for a claim re-taken by another attempt (the
+/// new holder's lease stays), a code already sent, a released claim and a code never claimed
+/// (no claim is created).
+async fn extend_never_revives_what_is_not_ours<L: Ledger>(c: Case<'_, L>) {
+    let (retaken, sent_code, released, never) =
+        (c.code("retaken"), c.code("sent"), c.code("released"), c.code("never"));
+    let stale = c.expect(&retaken, SHORT_LEASE, ClaimKind::Claimed).await;
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    c.expect(&retaken, SHORT_LEASE, ClaimKind::Reclaimed).await;
+    let refused = |what: &str| format!("ledger contract, {}: extend of {what}", c.name);
+    assert!(
+        !c.extend(&retaken, Some(&stale), LONG_LEASE).await,
+        "{}",
+        refused("a claim re-taken by another attempt")
+    );
+    tokio::time::sleep(EXPIRY_WAIT).await;
+    // The stale extension did not lengthen the current (short) lease.
+    c.expect(&retaken, LONG_LEASE, ClaimKind::Reclaimed).await;
+
+    let claim = c.expect(&sent_code, LONG_LEASE, ClaimKind::Claimed).await;
+    c.record(&sent_code, &claim, "ses-sent-x").await;
+    assert!(!c.extend(&sent_code, Some(&claim), LONG_LEASE).await, "{}", refused("a sent code"));
+    c.expect(&sent_code, LONG_LEASE, sent("ses-sent-x")).await;
+
+    let claim = c.expect(&released, LONG_LEASE, ClaimKind::Claimed).await;
+    c.release(&released, Some(&claim)).await;
+    assert!(!c.extend(&released, Some(&claim), LONG_LEASE).await, "{}", refused("a released claim"));
+    c.expect(&released, LONG_LEASE, ClaimKind::Claimed).await;
+
+    assert!(!c.extend(&never, None, LONG_LEASE).await, "{}", refused("a code never claimed"));
+    c.expect(&never, LONG_LEASE, ClaimKind::Claimed).await;
 }

@@ -80,7 +80,7 @@ impl MemoryLedger {
         self.unavailable.store(unavailable, Ordering::SeqCst);
     }
 
-    /// Number of calls so far (claims, records and releases).
+    /// Number of calls so far (claims, records, releases and extensions).
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
@@ -176,5 +176,23 @@ impl Ledger for MemoryLedger {
             entries.remove(code);
         }
         Ok(())
+    }
+
+    async fn extend(
+        &self,
+        code: &UniqueCode,
+        token: &ClaimToken,
+        lease: Duration,
+    ) -> Result<bool, PortError> {
+        self.call("ledger.extend", code)?;
+        let now = Instant::now();
+        let mut entries = lock(&self.entries);
+        Ok(match entries.get_mut(code) {
+            Some(e) if e.message_id.is_none() && e.token == *token => {
+                e.lease_until = now + lease;
+                true
+            }
+            _ => false,
+        })
     }
 }

@@ -1,7 +1,8 @@
 //! One record's task: a send permit, the regime gate, a send slot, its campaign checked again
-//! and the claim just before the slot, the send, then the message id recorded or the claim
-//! given back.
+//! and the claim just before the slot, the send (the claim renewed while it is in flight), then
+//! the message id recorded or the claim given back.
 
+use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -19,6 +20,12 @@ use crate::ports::{Claim, ClaimToken, Ledger, Mailer, PortSet, Recorded, SendFai
 /// The claim is taken this long before the send slot, so that the ledger's latency does not
 /// move the send off its slot (at 1/s SES's bucket tolerates about 20 ms either way).
 pub const CLAIM_LEAD: Duration = Duration::from_millis(250);
+
+/// How often the claim of a send in flight is renewed: a third of the lease (at least 100 ms),
+/// so a renewal may fail or be late once before the lease would end.
+pub fn heartbeat_every(lease: Duration) -> Duration {
+    (lease / 3).max(Duration::from_millis(100))
+}
 
 /// The queue side of a record that a task needs.
 pub(super) struct RecordMeta {
@@ -189,9 +196,15 @@ impl<P: PortSet> Inner<P> {
             return not_sent(step);
         }
         let t0 = Instant::now();
-        let sent = within(d.send_end(), self.mailer.send(email))
-            .await
-            .unwrap_or_else(|| {
+        // While SES has not answered, the claim is renewed: a send slower than the lease must
+        // not let another attempt re-take the code and send it again.
+        let send = within(d.send_end(), self.mailer.send(email));
+        let sent = tokio::select! {
+            biased;
+            r = send => r,
+            never = self.keep_claim(meta, code, token.as_ref()) => match never {},
+        }
+        .unwrap_or_else(|| {
                 Err(SendFailure {
                     code: "Timeout".into(),
                     message: "SendEmail cut at the invocation's deadline".into(),
@@ -265,6 +278,37 @@ impl<P: PortSet> Inner<P> {
                 ClaimStep::Done(Step::Retry(RetryCause::LedgerFailed))
             }
         }
+    }
+
+    /// The claim's heartbeat while its send is in flight: every [`heartbeat_every`] the lease
+    /// is renewed for `claim_lease` from now. Stops renewing (and waits forever, to be
+    /// dropped when the send answers) once the ledger says the claim is no longer this
+    /// attempt's; a failed renewal is tried again at the next beat.
+    async fn keep_claim(
+        &self,
+        meta: &RecordMeta,
+        code: &UniqueCode,
+        token: Option<&ClaimToken>,
+    ) -> Infallible {
+        if let Some(token) = token {
+            let lease = self.settings.claim_lease;
+            loop {
+                tokio::time::sleep(heartbeat_every(lease)).await;
+                match self.ledger.extend(code, token, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(message_id = %meta.message_id, unique_code = %code,
+                            "the claim is no longer this attempt's while its send is in flight; not renewing it");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(message_id = %meta.message_id, unique_code = %code, error = %e,
+                            "could not renew the claim of a send in flight; trying again at the next beat")
+                    }
+                }
+            }
+        }
+        std::future::pending().await
     }
 
     /// Give the claim back, bounded by the batch's finish limit (on failure it expires after
