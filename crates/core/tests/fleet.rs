@@ -58,7 +58,10 @@ impl Ledger for InstanceLedger {
         lease: Duration,
     ) -> Result<bool, PortError> {
         if !self.renews {
-            return Err(PortError::new("ledger.extend", format!("{code}: unreachable from this instance")));
+            return Err(PortError::new(
+                "ledger.extend",
+                format!("{code}: unreachable from this instance"),
+            ));
         }
         self.shared.extend(code, token, lease).await
     }
@@ -134,7 +137,13 @@ async fn a_send_slower_than_its_lease_keeps_its_claim_and_the_redelivery_never_s
     let third = fast.process(r, None).await;
     assert_eq!(third.report.duplicates_skipped, 1);
     assert_eq!(slow.mailer().sent().len() + fast.mailer().sent().len(), 1);
-    assert_eq!((third.report.ambiguous_retries, second.report.ambiguous_retries), (0, 0));
+    assert_eq!(
+        (
+            third.report.ambiguous_retries,
+            second.report.ambiguous_retries
+        ),
+        (0, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -417,8 +417,12 @@ async fn extended_claim_outlives_its_first_lease<L: Ledger>(c: Case<'_, L>) {
 /// new holder's lease stays), a code already sent, a released claim and a code never claimed
 /// (no claim is created).
 async fn extend_never_revives_what_is_not_ours<L: Ledger>(c: Case<'_, L>) {
-    let (retaken, sent_code, released, never) =
-        (c.code("retaken"), c.code("sent"), c.code("released"), c.code("never"));
+    let (retaken, sent_code, released, never) = (
+        c.code("retaken"),
+        c.code("sent"),
+        c.code("released"),
+        c.code("never"),
+    );
     let stale = c.expect(&retaken, SHORT_LEASE, ClaimKind::Claimed).await;
     tokio::time::sleep(EXPIRY_WAIT).await;
     c.expect(&retaken, SHORT_LEASE, ClaimKind::Reclaimed).await;
@@ -434,14 +438,26 @@ async fn extend_never_revives_what_is_not_ours<L: Ledger>(c: Case<'_, L>) {
 
     let claim = c.expect(&sent_code, LONG_LEASE, ClaimKind::Claimed).await;
     c.record(&sent_code, &claim, "ses-sent-x").await;
-    assert!(!c.extend(&sent_code, Some(&claim), LONG_LEASE).await, "{}", refused("a sent code"));
+    assert!(
+        !c.extend(&sent_code, Some(&claim), LONG_LEASE).await,
+        "{}",
+        refused("a sent code")
+    );
     c.expect(&sent_code, LONG_LEASE, sent("ses-sent-x")).await;
 
     let claim = c.expect(&released, LONG_LEASE, ClaimKind::Claimed).await;
     c.release(&released, Some(&claim)).await;
-    assert!(!c.extend(&released, Some(&claim), LONG_LEASE).await, "{}", refused("a released claim"));
+    assert!(
+        !c.extend(&released, Some(&claim), LONG_LEASE).await,
+        "{}",
+        refused("a released claim")
+    );
     c.expect(&released, LONG_LEASE, ClaimKind::Claimed).await;
 
-    assert!(!c.extend(&never, None, LONG_LEASE).await, "{}", refused("a code never claimed"));
+    assert!(
+        !c.extend(&never, None, LONG_LEASE).await,
+        "{}",
+        refused("a code never claimed")
+    );
     c.expect(&never, LONG_LEASE, ClaimKind::Claimed).await;
 }

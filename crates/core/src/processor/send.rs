@@ -205,13 +205,13 @@ impl<P: PortSet> Inner<P> {
             never = self.keep_claim(meta, code, token.as_ref()) => match never {},
         }
         .unwrap_or_else(|| {
-                Err(SendFailure {
-                    code: "Timeout".into(),
-                    message: "SendEmail cut at the invocation's deadline".into(),
-                    status: None,
-                    maybe_sent: true,
-                })
-            });
+            Err(SendFailure {
+                code: "Timeout".into(),
+                message: "SendEmail cut at the invocation's deadline".into(),
+                status: None,
+                maybe_sent: true,
+            })
+        });
         let ses_ms = Some(t0.elapsed().as_secs_f64() * 1000.0);
         let (step, throttled, fate) = match sent {
             Ok(mid) => (
