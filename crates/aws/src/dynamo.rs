@@ -448,15 +448,13 @@ impl Ledger for DynamoLedger {
             .expression_attribute_names("#l", "lease_until")
             .expression_attribute_values(":claimed", AttributeValue::S("claimed".into()))
             .expression_attribute_values(":token", AttributeValue::S(token.0.clone()))
-            .expression_attribute_values(":until", n(epoch_ms() + lease.as_millis() as u64))
+            .expression_attribute_values(":until", n(unix_ms() + lease.as_millis() as u64))
             .send()
             .await;
         match res {
             Ok(_) => Ok(true),
             // sent, released, or re-taken by another attempt: not ours to extend
-            Err(SdkError::ServiceError(se)) if se.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
+            Err(e) if update_condition_failed(&e).is_some() => Ok(false),
             Err(e) => Err(PortError::new(
                 "ledger.extend",
                 format!("{code}: {}", error_text(&e)),
