@@ -75,15 +75,8 @@ fn instance(
     instance_renewing(ledger, mailer, lease, true)
 }
 
-/// An instance whose lease renewals fail (see [`InstanceLedger`]).
-fn instance_without_heartbeat(
-    ledger: &Arc<MemoryLedger>,
-    mailer: MemoryMailer,
-    lease: Duration,
-) -> BatchProcessor<SharedPorts> {
-    instance_renewing(ledger, mailer, lease, false)
-}
-
+/// An instance on the fleet's ledger; `renews: false`: its lease renewals fail (see
+/// [`InstanceLedger`]).
 fn instance_renewing(
     ledger: &Arc<MemoryLedger>,
     mailer: MemoryMailer,
@@ -152,7 +145,7 @@ async fn a_slow_first_attempt_and_the_one_that_re_took_it_both_count_and_no_thir
     let lease = Duration::from_secs(5);
     // SES answers the first attempt after 8 s, beyond its 5 s lease, and its renewals never
     // reach the ledger
-    let slow = instance_without_heartbeat(&ledger, mailer(8_000), lease);
+    let slow = instance_renewing(&ledger, mailer(8_000), lease, false);
     let fast = instance(&ledger, mailer(50), lease);
     let r = vec![rec("m", body("success", 1, "fenced"))];
     let first = tokio::spawn({
@@ -186,10 +179,11 @@ async fn a_late_failure_cannot_release_the_claim_of_the_attempt_that_re_took_it(
     let lease = Duration::from_secs(5);
     // the first attempt fails (500, certainly not sent) after 8 s and releases "its" claim
     // (its renewals never reached the ledger, so the claim had run out at 5 s)
-    let slow = instance_without_heartbeat(
+    let slow = instance_renewing(
         &ledger,
         mailer(8_000).with_rule(|_, _| Answer::error("InternalFailure", 500)),
         lease,
+        false,
     );
     // the second, which re-took the claim at 6 s, is still sending at 9 s
     let second = instance(&ledger, mailer(4_000), lease);
