@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use common::*;
 use sesload_core::memory::{
-    Answer, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer, MemorySchedule,
+    Answer, LedgerEntry, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer,
+    MemorySchedule,
 };
 use sesload_core::*;
 use tokio::time::Instant;
@@ -137,6 +138,51 @@ async fn a_send_slower_than_its_lease_keeps_its_claim_and_the_redelivery_never_s
         ),
         (0, 0)
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_heartbeat_writes_only_for_sends_slower_than_a_third_of_the_lease() {
+    let lease = Duration::from_secs(3);
+    // 50 ms: claim + record, no renewal
+    let ledger = Arc::new(MemoryLedger::new());
+    let fast = instance(&ledger, mailer(50), lease);
+    let out = fast
+        .process(vec![rec("m", body("success", 1, "fast"))], None)
+        .await;
+    assert_eq!(out.report.emails_sent, 1);
+    assert_eq!(ledger.calls(), 2);
+    // 3.5 s with renewals every 1 s: renewed at 1, 2 and 3 s; the lease then runs to 6 s
+    let ledger = Arc::new(MemoryLedger::new());
+    let slow = instance(&ledger, mailer(3_500), lease);
+    let t0 = Instant::now();
+    let out = slow
+        .process(vec![rec("m", body("success", 1, "slow"))], None)
+        .await;
+    assert_eq!(out.report.emails_sent, 1);
+    assert_eq!(ledger.calls(), 2 + 3);
+    assert!(t0.elapsed() >= Duration::from_millis(3_500));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_renewal_refused_stops_the_heartbeat_and_the_send_still_counts() {
+    let ledger = Arc::new(MemoryLedger::new());
+    let lease = Duration::from_secs(3);
+    let slow = instance(&ledger, mailer(8_000), lease);
+    let r = vec![rec("m", body("success", 1, "lost"))];
+    let first = tokio::spawn({
+        let (p, r) = (slow.clone(), r.clone());
+        async move { p.process(r, None).await }
+    });
+    // at 1.5 s another attempt re-takes the code as if the lease had run out (an operator
+    // clearing it, a clock jump): the next renewal finds the claim not ours and stops
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    ledger.insert("lost", LedgerEntry::leased_until(Instant::now()));
+    let calls_then = ledger.calls();
+    let first = first.await.unwrap();
+    // one refused renewal (at 2 s), no more; the record finds the claim superseded
+    assert_eq!(ledger.calls(), calls_then + 1 + 1);
+    assert_eq!(first.report.emails_sent, 1);
+    assert_eq!(first.report.ambiguous_retries, 1);
 }
 
 #[tokio::test(start_paused = true)]
