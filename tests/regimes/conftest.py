@@ -1,22 +1,14 @@
-"""The regimes suite's stacks and its one reconciliation.
-
-Every case drives the real `sesload up` (the real poller code behind the event-source emulator,
-the SES simulator in one of the regimes AWS puts a sender in) and ends with `reconcile`: each
-accepted request is accounted for from the ledger (the campaign's reconciliation), the DLQ
-(reasons, never `retries_exhausted`) and the simulator's message log (no unique_code sent twice).
-"""
+"""The regimes suite's stacks: the shared `make_stack` with a simulator that keeps a long message
+log (the cases look for duplicates in it), a low SES latency and small park delays, so a parked
+record comes back within seconds rather than the production 10 s x 2^n. The reconciliation every
+case ends with is in tests/regimes/support.py."""
 
 from __future__ import annotations
 
-import collections
-import json
-
 import pytest
 
-from tests.harness import LocalStack, deep_merge, request_body, sim_codes
+from tests.harness import LocalStack, deep_merge
 
-# A long message log (duplicates are looked for in it) and small park delays, so a parked record
-# comes back within seconds rather than the production 10 s x 2^n.
 REGIMES_BASE = {
     "park_base_delay_seconds": 1,
     "park_max_delay_seconds": 4,
@@ -31,59 +23,3 @@ def make_stack(make_stack):
         return make_stack(deep_merge(REGIMES_BASE, config or {}), **kw)
 
     return make
-
-
-def enqueue(stack: LocalStack, campaign: str, bodies: list[dict]) -> int:
-    """Queue `bodies` before the stack starts (the backlog meets the regime at full speed)."""
-    return len(stack.enqueue_raw([json.dumps(b) for b in bodies], campaign))
-
-
-def post_all(stack: LocalStack, bodies: list[dict]) -> int:
-    """POST every body to the ingest API of the running stack; all must be accepted."""
-    for b in bodies:
-        r = stack.post(b)
-        assert r.status_code == 200, f"{r.status_code} {r.text}"
-    return len(bodies)
-
-
-def bodies(campaign: str, n: int, start: int = 0, **over) -> list[dict]:
-    return [request_body(campaign, start + i, **over) for i in range(n)]
-
-
-def reconcile(stack: LocalStack, campaign: str, accepted: int, sent_codes: set[str],
-              dlq: dict[str, set[str]] | None = None, timeout: float = 120) -> dict:
-    """Wait until `campaign` settled, then check it from three sources:
-
-    - the ledger (the campaign's reconciliation): 0 unaccounted, 0 queued (the queue empty,
-      parked copies included), `sent` = the codes expected sent;
-    - the DLQ: exactly the codes of `dlq` ({reason: codes}), none `retries_exhausted`;
-    - the simulator's message log: every code of `sent_codes` accepted by SES exactly once, and
-      no other code of the campaign.
-
-    Returns the campaign's counters."""
-    dlq = dlq or {}
-    stack.wait_settled(campaign, accepted, timeout=timeout)
-    # A code counts as sent once one of its messages is; its other copies (a producer's
-    # repeat, parked behind the live claim) must have left the queue too.
-    stack.wait_queue_empty(accepted, timeout=timeout)
-    c = stack.stats(campaign)["campaign"]
-    assert c["unaccounted"] == 0 and c["queued"] == 0, c
-    assert "retries_exhausted" not in c["dlq_by_reason"], c
-    assert c["sent"] == len(sent_codes), c
-    assert c["dlq"] == sum(len(v) for v in dlq.values()), c
-
-    rows = [r for r in stack.dlq_rows() if json.loads(r["body"]).get("unique_code", "").startswith(campaign)]
-    by_reason = collections.defaultdict(set)
-    for r in rows:
-        by_reason[r["reason"]].add(json.loads(r["body"])["unique_code"])
-    assert dict(by_reason) == dlq, f"DLQ by reason {dict(by_reason)}, expected {dlq}"
-    assert len(rows) == sum(len(v) for v in dlq.values()), f"a code dead-lettered twice: {rows}"
-
-    ses = collections.Counter(x for x in sim_codes(stack.sim_messages()) if x.startswith(campaign))
-    twice = {k: v for k, v in ses.items() if v > 1}
-    assert not twice, f"sent more than once at SES: {twice}"
-    assert set(ses) == sent_codes, (
-        f"SES accepted {len(ses)} codes, expected {len(sent_codes)}: "
-        f"missing {sorted(sent_codes - set(ses))[:10]}, extra {sorted(set(ses) - sent_codes)[:10]}"
-    )
-    return c

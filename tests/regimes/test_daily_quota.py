@@ -9,7 +9,7 @@ DLQ, none `retries_exhausted`.
 
 import time
 
-from tests.regimes.conftest import bodies, enqueue, reconcile
+from tests.regimes.support import bodies, enqueue, reconcile
 
 QUOTA = 30
 WINDOW_S = 20

@@ -7,7 +7,7 @@ import json
 import time
 
 from tests.harness import request_body
-from tests.regimes.conftest import enqueue, reconcile
+from tests.regimes.support import enqueue, reconcile
 
 N = 60
 DENIED_TEMPLATE = "Promo"

@@ -11,8 +11,8 @@ first attempt recorded the send."""
 
 import time
 
-from tests.regimes.conftest import enqueue, reconcile
 from tests.harness import request_body
+from tests.regimes.support import enqueue, reconcile
 
 # 1,000 messages rather than 2,000: a batch lasts as long as its slowest send, so the run time
 # is set by the number of batches; 500 codes in batches of 50 meet ~50 slow sends, each a chance

@@ -6,7 +6,7 @@ sends it after the resume: nothing lost, nothing twice, nothing in the DLQ."""
 
 import time
 
-from tests.regimes.conftest import bodies, enqueue, reconcile
+from tests.regimes.support import bodies, enqueue, reconcile
 
 N = 240
 PAUSE_S = 8  # twice the largest park delay of the suite (park_max_delay_seconds 4)

@@ -9,7 +9,7 @@ before its timeout, parking what it could not send, until everything is sent."""
 
 import time
 
-from tests.regimes.conftest import bodies, enqueue, reconcile
+from tests.regimes.support import bodies, enqueue, reconcile
 
 SANDBOX = {
     "batch_size": 20,
