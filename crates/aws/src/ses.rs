@@ -1,4 +1,5 @@
-//! SES v2 mailer: `SendEmail` with a stored template, `GetAccount` for the quota.
+//! SES v2 mailer: `SendEmail` with a stored template, `SendBulkEmail` for several emails of one
+//! sender, template and configuration set, `GetAccount` for the quota.
 //!
 //! SDK retries are **off** for this client (max attempts 1): the poller owns retries
 //! (visibility delay + AIMD pacing). With the SDK's default standard retry strategy a
@@ -12,8 +13,13 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::config::timeout::TimeoutConfig;
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, Template};
-use sesload_core::{Mailer, MessageId, OutgoingEmail, PortError, SendFailure, SendQuota};
+use aws_sdk_sesv2::types::{
+    BulkEmailContent, BulkEmailEntry, BulkEmailEntryResult, BulkEmailStatus, Destination,
+    EmailContent, MessageTag, ReplacementEmailContent, ReplacementTemplate, Template,
+};
+use sesload_core::{
+    BulkEntryResult, Mailer, MessageId, OutgoingEmail, PortError, SendFailure, SendQuota, Tag,
+};
 
 /// Connect timeout of the SES client.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -147,22 +153,80 @@ fn failed_to_connect(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// The SES message tags of an email; a tag the SDK cannot build is a `BadRequestException`
+/// naming it (nothing was sent).
+fn message_tags(tags: &[Tag]) -> Result<Vec<MessageTag>, SendFailure> {
+    tags.iter()
+        .map(|t| {
+            MessageTag::builder()
+                .name(&t.name)
+                .value(&t.value)
+                .build()
+                .map_err(|e| SendFailure {
+                    code: "BadRequestException".into(),
+                    message: format!("tag {:?}={:?}: {e}", t.name, t.value),
+                    status: None,
+                    maybe_sent: false,
+                })
+        })
+        .collect()
+}
+
+/// One `SendBulkEmail` entry: the recipient, the email's own template data as
+/// `ReplacementTemplateData` and its tags (the request's, `campaign` among them, and
+/// `unique_code`) as `ReplacementTags`.
+fn bulk_entry(email: &OutgoingEmail) -> Result<BulkEmailEntry, SendFailure> {
+    Ok(BulkEmailEntry::builder()
+        .destination(Destination::builder().to_addresses(&email.to).build())
+        .set_replacement_tags(Some(message_tags(&email.tags)?))
+        .replacement_email_content(
+            ReplacementEmailContent::builder()
+                .replacement_template(
+                    ReplacementTemplate::builder()
+                        .replacement_template_data(&email.template_data)
+                        .build(),
+                )
+                .build(),
+        )
+        .build())
+}
+
+/// One entry's answer: `SUCCESS` with a message id is sent; any other status is a failure whose
+/// code is the status (classified by `sesload_core::classify`), certainly not sent. An answer
+/// missing for an entry, or `SUCCESS` without a message id, is a `ResponseError` that may have
+/// been sent.
+fn entry_result(r: Option<&BulkEmailEntryResult>) -> BulkEntryResult {
+    let unreadable = |message: &str| SendFailure {
+        code: "ResponseError".into(),
+        message: message.into(),
+        status: Some(200),
+        maybe_sent: true,
+    };
+    let Some(r) = r else {
+        return Err(unreadable(
+            "SendBulkEmail answered no result for this entry",
+        ));
+    };
+    match r.status() {
+        Some(BulkEmailStatus::Success) => match r.message_id() {
+            Some(id) if !id.is_empty() => Ok(MessageId(id.to_string())),
+            _ => Err(unreadable(
+                "SendBulkEmail entry SUCCESS without a MessageId",
+            )),
+        },
+        Some(status) => Err(SendFailure {
+            code: status.as_str().to_string(),
+            message: r.error().unwrap_or_default().to_string(),
+            status: None,
+            maybe_sent: false,
+        }),
+        None => Err(unreadable("SendBulkEmail entry without a Status")),
+    }
+}
+
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
-        let mut tags = Vec::with_capacity(email.tags.len());
-        for t in &email.tags {
-            match MessageTag::builder().name(&t.name).value(&t.value).build() {
-                Ok(tag) => tags.push(tag),
-                Err(e) => {
-                    return Err(SendFailure {
-                        code: "BadRequestException".into(),
-                        message: format!("tag {:?}={:?}: {e}", t.name, t.value),
-                        status: None,
-                        maybe_sent: false,
-                    });
-                }
-            }
-        }
+        let tags = message_tags(&email.tags)?;
         let out = self
             .client
             .send_email()
@@ -192,6 +256,56 @@ impl Mailer for SesMailer {
                 maybe_sent: true,
             }),
         }
+    }
+
+    /// `SendBulkEmail`: `FromEmailAddress`, `DefaultContent.Template` (the template name and
+    /// empty default data: every entry brings all of its own), `ConfigurationSetName`, one
+    /// [entry](bulk_entry) per email. An email whose entry cannot be built fails alone
+    /// (`BadRequestException`) and is left out of the call.
+    async fn send_bulk(
+        &self,
+        emails: &[OutgoingEmail],
+    ) -> Result<Vec<BulkEntryResult>, SendFailure> {
+        let Some(first) = emails.first() else {
+            return Ok(Vec::new());
+        };
+        let built: Vec<Result<BulkEmailEntry, SendFailure>> =
+            emails.iter().map(bulk_entry).collect();
+        let entries: Vec<BulkEmailEntry> = built
+            .iter()
+            .filter_map(|b| b.as_ref().ok().cloned())
+            .collect();
+        let mut answers = if entries.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            let out = self
+                .client
+                .send_bulk_email()
+                .from_email_address(&first.from)
+                .default_content(
+                    BulkEmailContent::builder()
+                        .template(
+                            Template::builder()
+                                .template_name(&first.template_name)
+                                .template_data("{}")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .set_bulk_email_entries(Some(entries))
+                .set_configuration_set_name(first.configuration_set.clone())
+                .send()
+                .await
+                .map_err(send_failure)?;
+            out.bulk_email_entry_results.into_iter()
+        };
+        Ok(built
+            .into_iter()
+            .map(|b| match b {
+                Ok(_) => entry_result(answers.next().as_ref()),
+                Err(f) => Err(f),
+            })
+            .collect())
     }
 
     async fn quota(&self) -> Result<SendQuota, PortError> {

@@ -53,21 +53,45 @@ impl FailureClass {
 ///
 /// Unknown codes are retried rather than dead-lettered: retrying never loses an email, and a
 /// record that keeps failing ends in the queue's redrive DLQ after `maxReceiveCount`.
+///
+/// A `SendBulkEmail` entry's status (`BulkEmailEntryResult.Status`) is classified like the
+/// error a `SendEmail` would have met in its place:
+///
+/// | entry status | class |
+/// |---|---|
+/// | `ACCOUNT_THROTTLED` | throttled |
+/// | `ACCOUNT_DAILY_QUOTA_EXCEEDED` | daily quota |
+/// | `ACCOUNT_SENDING_PAUSED`, `CONFIGURATION_SET_SENDING_PAUSED` | sending paused |
+/// | `ACCOUNT_SUSPENDED` | account suspended |
+/// | `MESSAGE_REJECTED` | permanent `ses_rejected` |
+/// | `MAIL_FROM_DOMAIN_NOT_VERIFIED` | permanent `sender_not_verified` |
+/// | `TEMPLATE_NOT_FOUND`, `CONFIGURATION_SET_NOT_FOUND`, `INVALID_SENDING_POOL_NAME` (and the v1 spellings `TEMPLATE_DOES_NOT_EXIST`, `CONFIGURATION_SET_DOES_NOT_EXIST`) | permanent `ses_not_found` |
+/// | `INVALID_PARAMETER` (`INVALID_PARAMETER_VALUE`) | permanent `ses_bad_request` |
+/// | `TRANSIENT_FAILURE`, `FAILED`, any other status | transient |
 pub fn classify(failure: &SendFailure) -> FailureClass {
     match failure.code.as_str() {
-        "TooManyRequestsException" | "Throttling" | "ThrottlingException" => {
+        "TooManyRequestsException" | "Throttling" | "ThrottlingException" | "ACCOUNT_THROTTLED" => {
             FailureClass::Throttled
         }
-        "LimitExceededException" => FailureClass::DailyQuota,
-        "SendingPausedException" => FailureClass::SendingPaused,
-        "AccountSuspendedException" => FailureClass::AccountSuspended,
+        "LimitExceededException" | "ACCOUNT_DAILY_QUOTA_EXCEEDED" => FailureClass::DailyQuota,
+        "SendingPausedException"
+        | "ACCOUNT_SENDING_PAUSED"
+        | "CONFIGURATION_SET_SENDING_PAUSED" => FailureClass::SendingPaused,
+        "AccountSuspendedException" | "ACCOUNT_SUSPENDED" => FailureClass::AccountSuspended,
         "AccessDeniedException" => FailureClass::Permanent(DlqReason::AccessDenied),
-        "MessageRejected" => FailureClass::Permanent(DlqReason::SesRejected),
-        "MailFromDomainNotVerifiedException" => {
+        "MessageRejected" | "MESSAGE_REJECTED" => FailureClass::Permanent(DlqReason::SesRejected),
+        "MailFromDomainNotVerifiedException" | "MAIL_FROM_DOMAIN_NOT_VERIFIED" => {
             FailureClass::Permanent(DlqReason::SenderNotVerified)
         }
-        "NotFoundException" => FailureClass::Permanent(DlqReason::SesNotFound),
-        "BadRequestException" => FailureClass::Permanent(DlqReason::SesBadRequest),
+        "NotFoundException"
+        | "TEMPLATE_NOT_FOUND"
+        | "TEMPLATE_DOES_NOT_EXIST"
+        | "CONFIGURATION_SET_NOT_FOUND"
+        | "CONFIGURATION_SET_DOES_NOT_EXIST"
+        | "INVALID_SENDING_POOL_NAME" => FailureClass::Permanent(DlqReason::SesNotFound),
+        "BadRequestException" | "INVALID_PARAMETER" | "INVALID_PARAMETER_VALUE" => {
+            FailureClass::Permanent(DlqReason::SesBadRequest)
+        }
         _ => FailureClass::Transient,
     }
 }
@@ -134,6 +158,40 @@ mod tests {
             ("Timeout", None, Transient),
             ("Dispatch", None, Transient),
             ("SomethingNew", Some(400), Transient),
+            // SendBulkEmail entry statuses (no HTTP status of their own)
+            ("ACCOUNT_THROTTLED", None, Throttled),
+            ("ACCOUNT_DAILY_QUOTA_EXCEEDED", None, DailyQuota),
+            ("ACCOUNT_SENDING_PAUSED", None, SendingPaused),
+            ("CONFIGURATION_SET_SENDING_PAUSED", None, SendingPaused),
+            ("ACCOUNT_SUSPENDED", None, AccountSuspended),
+            ("MESSAGE_REJECTED", None, Permanent(DlqReason::SesRejected)),
+            (
+                "MAIL_FROM_DOMAIN_NOT_VERIFIED",
+                None,
+                Permanent(DlqReason::SenderNotVerified),
+            ),
+            (
+                "TEMPLATE_NOT_FOUND",
+                None,
+                Permanent(DlqReason::SesNotFound),
+            ),
+            (
+                "CONFIGURATION_SET_NOT_FOUND",
+                None,
+                Permanent(DlqReason::SesNotFound),
+            ),
+            (
+                "INVALID_SENDING_POOL_NAME",
+                None,
+                Permanent(DlqReason::SesNotFound),
+            ),
+            (
+                "INVALID_PARAMETER",
+                None,
+                Permanent(DlqReason::SesBadRequest),
+            ),
+            ("TRANSIENT_FAILURE", None, Transient),
+            ("FAILED", None, Transient),
         ];
         for (code, status, want) in table {
             assert_eq!(classify(&f(code, status, "")), want, "{code}");

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | [`CustomerStore`](crate::CustomerStore) | [`MemoryCustomers`] | seed, make unavailable, count calls |
 //! | [`Ledger`](crate::Ledger) | [`MemoryLedger`] | leases on tokio time, seed entries, make unavailable |
-//! | [`Mailer`](crate::Mailer) | [`MemoryMailer`] | latency, per-call script, rules, known templates, quota answer, records sends |
+//! | [`Mailer`](crate::Mailer) | [`MemoryMailer`] | latency (+ per bulk entry), per-call and per-bulk-call scripts, rules (per email, bulk entries too), known templates, quota answer, records sends and bulk call sizes |
 //! | [`DeadLetterSink`](crate::DeadLetterSink) | [`MemoryDeadLetters`] | fail chosen records, make unavailable |
 //! | [`VisibilityControl`](crate::VisibilityControl) | [`MemoryVisibility`] | records delays, only issued receipt handles |
 //! | [`Parking`](crate::Parking) | [`MemoryParking`] | records parked copies, make unavailable |
@@ -32,7 +32,7 @@ pub use customers::MemoryCustomers;
 pub use fleet::{MemoryParking, MemorySchedule};
 pub use guard::MemoryGuardCounters;
 pub use ledger::{LedgerEntry, MemoryLedger};
-pub use mailer::{Answer, MemoryMailer, SentEmail};
+pub use mailer::{Answer, BulkCall, MemoryMailer, SentEmail};
 pub use queue::{MemoryDeadLetters, MemoryVisibility, VisibilityChange};
 
 use std::sync::{Mutex, MutexGuard};

@@ -160,12 +160,33 @@ pub struct SendQuota {
     pub sending_enabled: bool,
 }
 
-/// Sends one email (SES v2 `SendEmail` with a template).
+/// The most entries one [`Mailer::send_bulk`] call carries (SES `SendBulkEmail`'s 50).
+pub const MAX_BULK_ENTRIES: usize = 50;
+
+/// One entry's answer in a bulk send: accepted with its own message id, or not accepted. A
+/// failed entry's [`SendFailure::code`] is the SES entry status (`ACCOUNT_THROTTLED`,
+/// `MESSAGE_REJECTED`, `TRANSIENT_FAILURE`, ...), which [`crate::classify`] understands as it
+/// understands the error codes of a single send.
+pub type BulkEntryResult = Result<MessageId, SendFailure>;
+
+/// Sends email through SES v2: one email (`SendEmail` with a template) or several sharing a
+/// sender, a template and a configuration set (`SendBulkEmail`).
 pub trait Mailer: Send + Sync {
     fn send(
         &self,
         email: &OutgoingEmail,
     ) -> impl Future<Output = Result<MessageId, SendFailure>> + Send;
+    /// Send `emails` in one call. Every email has the same `from`, `template_name` and
+    /// `configuration_set` (the caller groups them), and there are at most
+    /// [`MAX_BULK_ENTRIES`]; each keeps its own recipient, template data, tags and
+    /// `unique_code`. `Ok` holds one result per email, in the same order (SES answered the
+    /// call; each entry succeeded or failed on its own). `Err` is a failure of the whole call,
+    /// classified as a single send's failure is: no entry was sent, unless `maybe_sent` (no
+    /// answer after the request may have been written: any entry may have been sent).
+    fn send_bulk(
+        &self,
+        emails: &[OutgoingEmail],
+    ) -> impl Future<Output = Result<Vec<BulkEntryResult>, SendFailure>> + Send;
     fn quota(&self) -> impl Future<Output = Result<SendQuota, PortError>> + Send;
 }
 
@@ -262,6 +283,12 @@ impl<T: Ledger> Ledger for std::sync::Arc<T> {
 impl<T: Mailer> Mailer for std::sync::Arc<T> {
     async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
         T::send(self, email).await
+    }
+    async fn send_bulk(
+        &self,
+        emails: &[OutgoingEmail],
+    ) -> Result<Vec<BulkEntryResult>, SendFailure> {
+        T::send_bulk(self, emails).await
     }
     async fn quota(&self) -> Result<SendQuota, PortError> {
         T::quota(self).await

@@ -1,4 +1,5 @@
-//! [`MemoryMailer`]: a scriptable mailer that records what it sent.
+//! [`MemoryMailer`]: a scriptable mailer that records what it sent, one email at a time or in
+//! bulk calls.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
@@ -10,7 +11,7 @@ use tokio::time::Instant;
 
 use super::lock;
 use crate::model::{MessageId, OutgoingEmail, UniqueCode};
-use crate::ports::{Mailer, PortError, SendFailure, SendQuota};
+use crate::ports::{BulkEntryResult, Mailer, PortError, SendFailure, SendQuota};
 
 /// How the mailer answers one send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +51,51 @@ impl Answer {
     }
 }
 
+impl Answer {
+    /// A `SendBulkEmail` entry refused with `status` (e.g. `ACCOUNT_THROTTLED`): the call was
+    /// answered, so the entry was certainly not sent.
+    pub fn entry_status(status: &str) -> Self {
+        Answer::Fail(SendFailure {
+            code: status.to_string(),
+            message: format!("in-memory mailer answered entry status {status}"),
+            status: None,
+            maybe_sent: false,
+        })
+    }
+}
+
+/// How the mailer answers one whole `send_bulk` call (before any entry is looked at).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkCall {
+    /// The call fails as a whole; no entry is sent (e.g. a 5xx, a 429).
+    Fail(SendFailure),
+    /// Every entry is answered as usual (accepted ones are sent), then the call fails anyway:
+    /// a timeout or a dropped connection after SES accepted the entries (`maybe_sent`).
+    AcceptThenFail(SendFailure),
+}
+
+impl BulkCall {
+    /// The whole call answered with error `code` and HTTP `status`.
+    pub fn error(code: &str, status: u16) -> Self {
+        BulkCall::Fail(SendFailure {
+            code: code.to_string(),
+            message: format!("in-memory mailer answered the bulk call with {code}"),
+            status: Some(status),
+            maybe_sent: false,
+        })
+    }
+
+    /// The entries were accepted, then no answer came back (`Timeout`, `maybe_sent`).
+    pub fn timeout_after_accept() -> Self {
+        BulkCall::AcceptThenFail(SendFailure {
+            code: "Timeout".into(),
+            message: "in-memory mailer timed out after accepting the bulk call".into(),
+            status: None,
+            maybe_sent: true,
+        })
+    }
+}
+
 /// One accepted email.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentEmail {
@@ -66,8 +112,16 @@ type Rule = dyn Fn(&OutgoingEmail, u32) -> Answer + Send + Sync;
 /// per-call [`script`](Self::script); `NotFoundException` (404) for a template it does not
 /// [have](Self::with_templates); the [`rule`](Self::with_rule) for this email and attempt;
 /// otherwise [`Answer::Accept`]. `quota` answers the quota last [set](Self::set_quota).
+///
+/// A `send_bulk` call waits the latency plus [`bulk_per_entry`](Self::with_bulk_per_entry) per
+/// entry, then takes the next [`BulkCall`] of its [script](Self::script_bulk) if there is one;
+/// otherwise (and for `AcceptThenFail`) each entry is answered on its own as a `send` of that
+/// email would be (the same precedence, the script and the rule seeing one email at a time).
 pub struct MemoryMailer {
     latency: Duration,
+    bulk_per_entry: Duration,
+    bulk_script: Mutex<VecDeque<BulkCall>>,
+    bulk_calls: Mutex<Vec<usize>>,
     quota: Mutex<Result<SendQuota, PortError>>,
     rule: Option<Box<Rule>>,
     /// `None`: every template exists.
@@ -104,6 +158,9 @@ impl MemoryMailer {
     pub fn new() -> Self {
         Self {
             latency: Duration::ZERO,
+            bulk_per_entry: Duration::ZERO,
+            bulk_script: Mutex::new(VecDeque::new()),
+            bulk_calls: Mutex::new(Vec::new()),
             quota: Mutex::new(Ok(SendQuota {
                 max_send_rate: 14.0,
                 max_24_hour_send: Some(50_000.0),
@@ -128,6 +185,22 @@ impl MemoryMailer {
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
+    }
+
+    /// Every `send_bulk` call takes `per_entry` more per entry (SES composes each entry).
+    pub fn with_bulk_per_entry(mut self, per_entry: Duration) -> Self {
+        self.bulk_per_entry = per_entry;
+        self
+    }
+
+    /// Queue whole-call answers for the next `send_bulk` calls, one per call, in call order.
+    pub fn script_bulk(&self, calls: impl IntoIterator<Item = BulkCall>) {
+        lock(&self.bulk_script).extend(calls);
+    }
+
+    /// The number of entries of every `send_bulk` call so far, in call order.
+    pub fn bulk_calls(&self) -> Vec<usize> {
+        lock(&self.bulk_calls).clone()
     }
 
     /// Answer sends by a rule: `rule(email, attempt)`, where `attempt` counts the sends of the
@@ -184,7 +257,7 @@ impl MemoryMailer {
             .map(|s| s.message_id.clone())
     }
 
-    /// `send` calls so far (accepted or not).
+    /// `send` calls so far (accepted or not); a `send_bulk` call is not one.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
@@ -226,15 +299,19 @@ impl MemoryMailer {
     }
 }
 
-impl Mailer for MemoryMailer {
-    async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
+impl MemoryMailer {
+    /// Wait `latency` as one call in flight.
+    async fn in_flight_for(&self, latency: Duration) {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Answer one email (of a single or a bulk call) and record it if accepted.
+    fn answer_and_record(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
         match self.answer(email) {
             Answer::Accept => {
                 let n = self.next_id.fetch_add(1, Ordering::SeqCst);
@@ -251,6 +328,36 @@ impl Mailer for MemoryMailer {
                 "in-memory mailer scripted to panic sending {}",
                 email.unique_code
             ),
+        }
+    }
+}
+
+impl Mailer for MemoryMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<MessageId, SendFailure> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.in_flight_for(self.latency).await;
+        self.answer_and_record(email)
+    }
+
+    async fn send_bulk(
+        &self,
+        emails: &[OutgoingEmail],
+    ) -> Result<Vec<BulkEntryResult>, SendFailure> {
+        lock(&self.bulk_calls).push(emails.len());
+        let per_entry = self
+            .bulk_per_entry
+            .saturating_mul(u32::try_from(emails.len()).unwrap_or(u32::MAX));
+        self.in_flight_for(self.latency + per_entry).await;
+        let call = lock(&self.bulk_script).pop_front();
+        match call {
+            Some(BulkCall::Fail(f)) => Err(f),
+            Some(BulkCall::AcceptThenFail(f)) => {
+                for e in emails {
+                    let _ = self.answer_and_record(e);
+                }
+                Err(f)
+            }
+            None => Ok(emails.iter().map(|e| self.answer_and_record(e)).collect()),
         }
     }
 
