@@ -32,6 +32,7 @@ pub use pacer::{Pacer, Slot};
 pub use ports::*;
 pub use processor::{
     BatchOutcome, BatchProcessor, BatchReport, DEADLINE_RESERVE, Deadline, NoLedger,
-    ProcessorSettings, RateSource, RecordOutcome, RetryCause, compose, deadline_from_epoch_ms,
+    ProcessorSettings, RateSource, RecordOutcome, RetryCause, SendApi, compose,
+    deadline_from_epoch_ms,
 };
 pub use request::{Policy, Rejection, is_mailbox_simulator, is_valid_tag_text};

@@ -279,14 +279,92 @@ impl Pacer {
                 }
             }
             Some(Err(e)) => {
-                let retry_at = now + SCHEDULE_RETRY;
-                let was = self.lock().schedule_retry_at.replace(retry_at);
-                if was.is_none() {
-                    tracing::warn!(error = %e, share = 1.0 / f64::from(self.maximum_concurrency),
-                        "send schedule unreachable; pacing this instance alone at its share of the fleet rate");
-                }
+                self.schedule_failed(now, &e);
                 self.local_slot(Instant::now(), latest)
             }
+        }
+    }
+
+    /// `tokens` consecutive slots in one reservation, for one call that sends that many emails
+    /// at once (`SendBulkEmail`, whose entries SES counts one token each). The answer is the
+    /// block's **last** slot: by then SES's bucket has refilled every token of the block, and
+    /// since the block is contiguous in the fleet's schedule no other send of the fleet took
+    /// them meanwhile. The caller keeps `tokens` within the bucket (the account's rate).
+    /// Slots pooled by [`acquire`](Self::acquire) are not used. Unpaced: now.
+    pub async fn acquire_block<S: SendSchedule>(
+        &self,
+        schedule: &S,
+        tokens: u32,
+        latest: Option<Instant>,
+    ) -> Slot {
+        let tokens = tokens.max(1);
+        let _reserving = match latest {
+            Some(l) => match tokio::time::timeout_at(l, self.reserving.lock()).await {
+                Ok(g) => g,
+                Err(_) => return Slot::TooLate,
+            },
+            None => self.reserving.lock().await,
+        };
+        let now = Instant::now();
+        let (interval, burst, retry_schedule) = {
+            let mut s = self.lock();
+            recover(&mut s, now);
+            let Some(account) = s.account_rate else {
+                return Slot::At {
+                    at: now,
+                    fallback: false,
+                };
+            };
+            let rate = account * self.target_utilisation * s.fraction;
+            (
+                Duration::from_secs_f64(1.0 / rate),
+                burst(account, account * self.target_utilisation),
+                s.schedule_retry_at.is_none_or(|t| now >= t),
+            )
+        };
+        if !retry_schedule {
+            return self.local_block(now, tokens, latest);
+        }
+        let span = interval * (tokens - 1);
+        // the last slot, not the first, must be before `latest`
+        let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| {
+            l.saturating_duration_since(now).saturating_sub(span)
+        });
+        let reserved = match latest {
+            Some(l) => {
+                tokio::time::timeout_at(l, schedule.reserve(tokens, interval, burst, max_wait))
+                    .await
+                    .ok()
+            }
+            None => Some(schedule.reserve(tokens, interval, burst, max_wait).await),
+        };
+        match reserved {
+            None => Slot::TooLate,
+            Some(Ok(None)) => {
+                self.schedule_answered();
+                Slot::TooLate
+            }
+            Some(Ok(Some(wait))) => {
+                self.schedule_answered();
+                Slot::At {
+                    at: Instant::now() + wait + span,
+                    fallback: false,
+                }
+            }
+            Some(Err(e)) => {
+                self.schedule_failed(now, &e);
+                self.local_block(Instant::now(), tokens, latest)
+            }
+        }
+    }
+
+    /// The schedule failed: pace alone until [`SCHEDULE_RETRY`] from `now` (logged once).
+    fn schedule_failed(&self, now: Instant, e: &crate::ports::PortError) {
+        let retry_at = now + SCHEDULE_RETRY;
+        let was = self.lock().schedule_retry_at.replace(retry_at);
+        if was.is_none() {
+            tracing::warn!(error = %e, share = 1.0 / f64::from(self.maximum_concurrency),
+                "send schedule unreachable; pacing this instance alone at its share of the fleet rate");
         }
     }
 
@@ -327,6 +405,11 @@ impl Pacer {
 
     /// A slot of the per-instance fallback schedule: the instance's share of the fleet rate.
     fn local_slot(&self, now: Instant, latest: Option<Instant>) -> Slot {
+        self.local_block(now, 1, latest)
+    }
+
+    /// `tokens` consecutive slots of the per-instance fallback schedule; the answer is the last.
+    fn local_block(&self, now: Instant, tokens: u32, latest: Option<Instant>) -> Slot {
         let mut s = self.lock();
         recover(&mut s, now);
         let Some(account) = s.account_rate else {
@@ -338,13 +421,15 @@ impl Pacer {
         let fleet = account * self.target_utilisation;
         let share = fleet * s.fraction / f64::from(self.maximum_concurrency);
         let b = burst(account, fleet);
-        let slot = s.local_next.max(now.checked_sub(b).unwrap_or(now));
-        if latest.is_some_and(|l| slot > l) {
+        let first = s.local_next.max(now.checked_sub(b).unwrap_or(now));
+        let interval = Duration::from_secs_f64(1.0 / share);
+        let last = first + interval * (tokens.max(1) - 1);
+        if latest.is_some_and(|l| last > l) {
             return Slot::TooLate;
         }
-        s.local_next = slot + Duration::from_secs_f64(1.0 / share);
+        s.local_next = last + interval;
         Slot::At {
-            at: slot,
+            at: last,
             fallback: true,
         }
     }

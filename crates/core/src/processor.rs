@@ -26,6 +26,7 @@
 //! Every record ends as exactly one [`RecordOutcome`]; only retryable ones are returned in
 //! `batch_item_failures`. Nothing runs past the invocation's deadline (see [`Deadline`]).
 
+mod bulk;
 mod campaigns;
 mod deadline;
 mod gate;
@@ -57,12 +58,13 @@ use crate::ports::{
     VisibilityControl,
 };
 
+pub use bulk::entries_per_call;
 pub use campaigns::CAMPAIGN_STATE_CACHE;
 pub use deadline::{
     DEADLINE_RESERVE, Deadline, FINISH_MARGIN, SEND_END_MARGIN, deadline_from_epoch_ms,
 };
 pub use report::{BatchOutcome, BatchReport, RecordOutcome, RetryCause};
-pub use settings::{ProcessorSettings, RateSource};
+pub use settings::{ProcessorSettings, RateSource, SendApi};
 pub use steps::compose;
 
 use campaigns::CampaignStates;
@@ -342,10 +344,11 @@ impl<P: PortSet> BatchProcessor<P> {
         }
     }
 
-    /// Step 7: one task per composed email, all spawned at once (the semaphore inside
-    /// `send_one` bounds how many hold a slot). Records a task parks are written after
-    /// [`PARK_LINGER`], so that another instance can take them while this batch still sends.
-    /// A task still running at the batch's finish limit is abandoned and its record retried.
+    /// Step 7: one task per composed email (`send_api = single`) or per `SendBulkEmail` call
+    /// (`bulk`, see `processor/bulk.rs`), all spawned at once (the semaphore inside bounds how
+    /// many hold a slot). Records a task parks are written after [`PARK_LINGER`], so that
+    /// another instance can take them while this batch still sends. A task still running at the
+    /// batch's finish limit is abandoned and its records retried.
     async fn claim_and_send(
         &self,
         batch: &mut Batch<'_>,
@@ -354,24 +357,47 @@ impl<P: PortSet> BatchProcessor<P> {
     ) {
         let finish = ctx.deadline.finish();
         ctx.unslotted.store(emails.len(), Ordering::SeqCst);
-        let mut running = Vec::with_capacity(emails.len());
-        let mut tasks = FuturesUnordered::new();
-        for (i, email) in emails {
-            let inner = Arc::clone(&self.inner);
+        let meta = |i: usize| {
             let r = &batch.records[i];
-            let meta = RecordMeta {
+            RecordMeta {
                 message_id: r.message_id.clone(),
                 park_count: r.park_count,
-            };
-            let ctx = Arc::clone(ctx);
-            let handle = tokio::spawn(async move { inner.send_one(meta, email, &ctx).await });
-            running.push((i, handle.abort_handle()));
-            tasks.push(async move { (i, handle.await) });
+            }
+        };
+        // (record indices, the task answering one result per index)
+        let mut units = Vec::new();
+        match self.inner.settings.send_api {
+            SendApi::Single => {
+                for (i, email) in emails {
+                    let (inner, ctx, meta) = (Arc::clone(&self.inner), Arc::clone(ctx), meta(i));
+                    let task =
+                        tokio::spawn(async move { vec![inner.send_one(meta, email, &ctx).await] });
+                    units.push((vec![i], task));
+                }
+            }
+            SendApi::Bulk => {
+                let per_call = bulk::entries_per_call(self.inner.pacer.fleet_rate());
+                for call in bulk::calls(emails, per_call) {
+                    let (indices, emails): (Vec<usize>, Vec<OutgoingEmail>) =
+                        call.into_iter().unzip();
+                    let metas = indices.iter().map(|&i| meta(i)).collect();
+                    let (inner, ctx) = (Arc::clone(&self.inner), Arc::clone(ctx));
+                    let task =
+                        tokio::spawn(async move { inner.send_call(metas, emails, &ctx).await });
+                    units.push((indices, task));
+                }
+            }
+        }
+        let mut running = Vec::with_capacity(units.len());
+        let mut tasks = FuturesUnordered::new();
+        for (u, (indices, handle)) in units.into_iter().enumerate() {
+            running.push((u, indices.clone(), handle.abort_handle()));
+            tasks.push(async move { (u, indices, handle.await) });
         }
         let mut pending: Vec<usize> = Vec::new();
         let mut flush_at: Option<Instant> = None;
         enum Event<T> {
-            Done(usize, T),
+            Done(usize, Vec<usize>, T),
             AllDone,
             Flush,
             Finish,
@@ -379,19 +405,21 @@ impl<P: PortSet> BatchProcessor<P> {
         loop {
             let event = tokio::select! {
                 next = tasks.next() => match next {
-                    Some((i, joined)) => Event::Done(i, joined),
+                    Some((u, indices, joined)) => Event::Done(u, indices, joined),
                     None => Event::AllDone,
                 },
                 _ = sleep_until_opt(flush_at) => Event::Flush,
                 _ = sleep_until_opt(finish) => Event::Finish,
             };
             match event {
-                Event::Done(i, joined) => {
-                    running.retain(|(j, _)| *j != i);
-                    batch.sent(i, joined);
-                    if batch.is_unwritten_park(i) {
-                        pending.push(i);
-                        flush_at.get_or_insert(Instant::now() + PARK_LINGER);
+                Event::Done(u, indices, joined) => {
+                    running.retain(|(v, _, _)| *v != u);
+                    batch.unit_done(&indices, joined);
+                    for i in indices {
+                        if batch.is_unwritten_park(i) {
+                            pending.push(i);
+                            flush_at.get_or_insert(Instant::now() + PARK_LINGER);
+                        }
                     }
                 }
                 Event::AllDone => break,
@@ -401,9 +429,11 @@ impl<P: PortSet> BatchProcessor<P> {
                     self.write_parks(batch, Some(&indices), finish).await;
                 }
                 Event::Finish => {
-                    for (i, abort) in running.drain(..) {
+                    for (_, indices, abort) in running.drain(..) {
                         abort.abort();
-                        batch.unfinished(i);
+                        for i in indices {
+                            batch.unfinished(i);
+                        }
                     }
                     break;
                 }

@@ -258,3 +258,37 @@ async fn a_slot_given_back_is_the_next_one_taken() {
     assert_eq!(second - first, Duration::from_secs(1));
     assert_eq!(s.reservations(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_block_is_contiguous_in_the_fleet_schedule_and_due_at_its_last_slot() {
+    // two instances on one schedule at 10/s (utilisation 1: slots 100 ms apart)
+    let schedule = MemorySchedule::new();
+    let (a, b) = (pacer(10.0, 1.0, 2), pacer(10.0, 1.0, 2));
+    let start = Instant::now();
+    let at = |slot: Slot| match slot {
+        Slot::At { at, fallback } => {
+            assert!(!fallback);
+            at.duration_since(start)
+        }
+        Slot::TooLate => panic!("no deadline given"),
+    };
+    // a's block of 5 takes slots 0..5 of a fresh schedule: due at its last
+    let first = at(a.acquire_block(&schedule, 5, None).await);
+    assert_eq!(first, Duration::from_millis(400));
+    // b's block follows a's whole block, not interleaved with it
+    let second = at(b.acquire_block(&schedule, 5, None).await);
+    assert_eq!(second, first + Duration::from_millis(500));
+    // a block whose last slot falls past `latest` is not reserved
+    let latest = Some(start + second + Duration::from_millis(300));
+    assert_eq!(a.acquire_block(&schedule, 5, latest).await, Slot::TooLate);
+    assert!(matches!(
+        a.acquire_block(&schedule, 3, latest).await,
+        Slot::At { .. }
+    ));
+    // unpaced: now
+    let u = Pacer::new(1.0, 1);
+    assert_eq!(
+        at(u.acquire_block(&schedule, 50, None).await),
+        Duration::ZERO
+    );
+}

@@ -44,7 +44,7 @@ pub(super) struct TaskResult {
 }
 
 impl TaskResult {
-    fn without_send(step: Step) -> Self {
+    pub(super) fn without_send(step: Step) -> Self {
         Self {
             step,
             ses_ms: None,
@@ -56,14 +56,14 @@ impl TaskResult {
 
 /// Whether SES got the email, as far as this attempt knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fate {
+pub(super) enum Fate {
     NotSent,
     Sent,
     MaybeSent,
 }
 
 /// What the claim decided.
-enum ClaimStep {
+pub(super) enum ClaimStep {
     /// This attempt owns the send under `token` (`None` when idempotency is off);
     /// `ambiguous` when it re-took an expired claim.
     Send {
@@ -83,7 +83,7 @@ fn keeps_claim(failure: &SendFailure, class: FailureClass, ambiguous: bool) -> b
 }
 
 /// The step of a record not attempted because SES suspended the account during the batch.
-fn suspended() -> Step {
+pub(super) fn suspended() -> Step {
     Step::Dead(
         DlqReason::AccountSuspended,
         "not attempted: SES answered AccountSuspendedException to another record of the batch"
@@ -92,7 +92,12 @@ fn suspended() -> Step {
 }
 
 impl<P: PortSet> Inner<P> {
-    fn park(&self, reason: ParkReason, meta: &RecordMeta, lease_left: Option<Duration>) -> Step {
+    pub(super) fn park(
+        &self,
+        reason: ParkReason,
+        meta: &RecordMeta,
+        lease_left: Option<Duration>,
+    ) -> Step {
         Step::park(reason, self.park_delay(reason, meta.park_count, lease_left))
     }
 
@@ -238,7 +243,12 @@ impl<P: PortSet> Inner<P> {
 
     /// Claim `code` in the ledger (always granted when idempotency is disabled), bounded by the
     /// last send start.
-    async fn claim(&self, meta: &RecordMeta, code: &UniqueCode, ctx: &BatchCtx) -> ClaimStep {
+    pub(super) async fn claim(
+        &self,
+        meta: &RecordMeta,
+        code: &UniqueCode,
+        ctx: &BatchCtx,
+    ) -> ClaimStep {
         let s = &self.settings;
         let message_id = &meta.message_id;
         if !s.idempotency_enabled {
@@ -313,7 +323,7 @@ impl<P: PortSet> Inner<P> {
 
     /// Give the claim back, bounded by the batch's finish limit (on failure it expires after
     /// the lease).
-    async fn release(
+    pub(super) async fn release(
         &self,
         meta: &RecordMeta,
         code: &UniqueCode,
@@ -334,7 +344,7 @@ impl<P: PortSet> Inner<P> {
 
     /// SES accepted the email: record its message id against the claim. A claim another
     /// attempt had re-taken meanwhile makes the send ambiguous (that attempt may send too).
-    async fn record_sent(
+    pub(super) async fn record_sent(
         &self,
         meta: &RecordMeta,
         code: &UniqueCode,
@@ -376,7 +386,7 @@ impl<P: PortSet> Inner<P> {
     /// SES did not accept the email: release the claim unless [`keeps_claim`], act on the
     /// failure's class (pacer, gate, batch), and turn it into the record's step. Also answers
     /// whether SES throttled and whether the email may have gone out.
-    async fn send_failed(
+    pub(super) async fn send_failed(
         &self,
         meta: &RecordMeta,
         email: &OutgoingEmail,

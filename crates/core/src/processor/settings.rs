@@ -18,6 +18,48 @@ pub enum RateSource {
     Unlimited,
 }
 
+/// Which SES operation the poller sends with (`SEND_API`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SendApi {
+    /// One `SendEmail` call per email.
+    #[default]
+    Single,
+    /// `SendBulkEmail`: the emails of a batch that share a sender, a template and a
+    /// configuration set go out together, up to 50 per call (fewer at low rates: a call never
+    /// asks for more tokens than SES's one-second bucket holds).
+    Bulk,
+}
+
+impl SendApi {
+    /// Every value, as written in `SEND_API`, `send_api` and the Terraform variable.
+    pub const NAMES: [&'static str; 2] = ["single", "bulk"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendApi::Single => "single",
+            SendApi::Bulk => "bulk",
+        }
+    }
+}
+
+impl std::fmt::Display for SendApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SendApi {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "single" => Ok(SendApi::Single),
+            "bulk" => Ok(SendApi::Bulk),
+            _ => Err(format!("expected single or bulk, got {s:?}")),
+        }
+    }
+}
+
 /// Processor settings (usually from [`PollerConfig`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessorSettings {
@@ -25,8 +67,10 @@ pub struct ProcessorSettings {
     /// When false the ledger is never called.
     pub idempotency_enabled: bool,
     pub claim_lease: Duration,
-    /// SendEmail calls in flight at most (1 = sequential mode).
+    /// SES send calls in flight at most (1 = sequential mode).
     pub send_concurrency: usize,
+    /// `SendEmail` per email, or `SendBulkEmail` per group of emails.
+    pub send_api: SendApi,
     pub default_configuration_set: Option<String>,
     pub rate_source: RateSource,
     /// Fraction of the account's `MaxSendRate` the whole fleet sends at (one shared schedule).
@@ -58,6 +102,7 @@ impl Default for ProcessorSettings {
             idempotency_enabled: true,
             claim_lease: Duration::from_secs(120),
             send_concurrency: 32,
+            send_api: SendApi::Single,
             default_configuration_set: None,
             rate_source: RateSource::Account,
             target_utilisation: 0.98,
@@ -81,6 +126,7 @@ impl ProcessorSettings {
             idempotency_enabled: c.idempotency_enabled,
             claim_lease: c.claim_lease,
             send_concurrency: c.send_concurrency,
+            send_api: SendApi::Single,
             default_configuration_set: c.default_configuration_set.clone(),
             rate_source: match c.ses_max_send_rate_override {
                 Some(r) => RateSource::Fixed(r),

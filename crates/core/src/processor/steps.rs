@@ -150,6 +150,28 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// Take the results of one task that sent the records of `indices` (one record, or the
+    /// entries of one bulk call), one result per index. A task that panicked retries them all.
+    pub(super) fn unit_done(
+        &mut self,
+        indices: &[usize],
+        joined: Result<Vec<TaskResult>, JoinError>,
+    ) {
+        match joined {
+            Ok(results) => {
+                for (&i, t) in indices.iter().zip(results) {
+                    self.sent(i, Ok(t));
+                }
+            }
+            Err(e) => {
+                tracing::error!(records = indices.len(), error = %e, "send task failed; retrying its records");
+                for &i in indices {
+                    self.steps[i] = Some(Step::Retry(RetryCause::Panicked));
+                }
+            }
+        }
+    }
+
     /// A record whose task had not finished when the batch had to answer.
     pub(super) fn unfinished(&mut self, i: usize) {
         tracing::error!(message_id = %self.records[i].message_id, "record task still running at the deadline; retrying the record");
