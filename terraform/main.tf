@@ -87,6 +87,7 @@ module "poller" {
   target_utilisation                 = var.target_utilisation
   ses_max_send_rate_override         = var.ses_max_send_rate_override
   send_concurrency                   = var.send_concurrency
+  send_api                           = var.send_api
   quota_cache_seconds                = var.quota_cache_seconds
   claim_lease_seconds                = var.claim_lease_seconds
   ledger_ttl_days                    = var.ledger_ttl_days

@@ -198,9 +198,15 @@ variable "idempotency_enabled" {
 }
 
 variable "send_concurrency" {
-  description = "SendEmail calls in flight per poller instance."
+  description = "SES send calls (SendEmail or SendBulkEmail) in flight per poller instance."
   type        = number
   default     = 32
+}
+
+variable "send_api" {
+  description = "SES operation the poller sends with: single (SendEmail per email) or bulk (SendBulkEmail, up to 50 emails sharing sender, template and configuration set per call)."
+  type        = string
+  default     = "single"
 }
 
 variable "quota_cache_seconds" {

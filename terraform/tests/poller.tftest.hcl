@@ -85,6 +85,7 @@ run "function_mapping_and_iam" {
       "QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE", "LEDGER_TABLE", "CONTROL_TABLE", "IDEMPOTENCY_ENABLED",
       "CLAIM_LEASE_SECONDS", "LEDGER_TTL_DAYS", "ALLOWED_RECIPIENT_DOMAINS", "CONFIGURATION_SET_NAME",
       "TARGET_UTILISATION", "SES_MAX_SEND_RATE_OVERRIDE", "MAXIMUM_CONCURRENCY", "SEND_CONCURRENCY",
+      "SEND_API",
       "QUOTA_CACHE_SECONDS", "CUSTOMER_CACHE_CAPACITY", "CUSTOMER_CACHE_TTL_SECONDS",
       "RETRY_BASE_DELAY_SECONDS", "RETRY_MAX_DELAY_SECONDS", "PARK_BASE_DELAY_SECONDS",
       "PARK_MAX_DELAY_SECONDS", "METRICS_NAMESPACE",
@@ -137,6 +138,18 @@ run "function_mapping_and_iam" {
       "arn:aws:ses:eu-west-1:123456789012:template/SimpleEmail",
     ])
     error_message = "ses:SendEmail must be scoped to the identity, the configuration set and the template"
+  }
+  assert {
+    condition = toset(one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if contains(s.Action, "ses:SendBulkEmail")])) == toset([
+      "arn:aws:ses:eu-west-1:123456789012:identity/example.com",
+      "arn:aws:ses:eu-west-1:123456789012:configuration-set/load-test-config",
+      "arn:aws:ses:eu-west-1:123456789012:template/SimpleEmail",
+    ])
+    error_message = "ses:SendBulkEmail must be scoped to the same identity, configuration set and template as ses:SendEmail"
+  }
+  assert {
+    condition     = aws_lambda_function.poller.environment[0].variables["SEND_API"] == "single"
+    error_message = "SEND_API defaults to single"
   }
   assert {
     condition     = alltrue([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : (contains(s.Resource, "*") ? s.Action == ["ses:GetAccount"] : true)])
@@ -351,4 +364,20 @@ run "park_delays_reach_the_environment" {
     condition     = aws_lambda_function.poller.environment[0].variables["PARK_BASE_DELAY_SECONDS"] == "5" && aws_lambda_function.poller.environment[0].variables["PARK_MAX_DELAY_SECONDS"] == "600"
     error_message = "PARK_BASE_DELAY_SECONDS and PARK_MAX_DELAY_SECONDS follow the variables"
   }
+}
+
+run "send_api_is_single_or_bulk" {
+  command = plan
+
+  module {
+    source = "./modules/poller"
+  }
+
+  variables {
+    send_api = "batch"
+  }
+
+  expect_failures = [
+    var.send_api,
+  ]
 }

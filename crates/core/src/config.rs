@@ -30,6 +30,8 @@ pub struct PollerConfig {
     pub ses_max_send_rate_override: Option<f64>,
     pub maximum_concurrency: u32,
     pub send_concurrency: usize,
+    /// `SEND_API`: `SendEmail` per email or `SendBulkEmail` per group.
+    pub send_api: crate::processor::SendApi,
     pub quota_cache: Duration,
     pub customer_cache_capacity: usize,
     pub customer_cache_ttl: Duration,
@@ -261,6 +263,11 @@ impl PollerConfig {
             maximum_concurrency: u32::try_from(vars.int("MAXIMUM_CONCURRENCY")?)
                 .expect("the table bounds MAXIMUM_CONCURRENCY"),
             send_concurrency: count("SEND_CONCURRENCY")?,
+            send_api: {
+                let v = vars.text("SEND_API")?;
+                v.parse()
+                    .map_err(|why: String| invalid("SEND_API", v, why))?
+            },
             quota_cache: vars.secs("QUOTA_CACHE_SECONDS")?,
             customer_cache_capacity: count("CUSTOMER_CACHE_CAPACITY")?,
             customer_cache_ttl: vars.secs("CUSTOMER_CACHE_TTL_SECONDS")?,
@@ -370,6 +377,19 @@ mod tests {
         );
         let e = with(&[("SES_MAX_SEND_RATE_OVERRIDE", "-3")]).unwrap_err();
         assert!(e.to_string().contains("positive"), "{e}");
+        let e = with(&[("SEND_API", "batch")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "SEND_API=\"batch\" is invalid: expected single or bulk, got \"batch\""
+        );
+        assert_eq!(
+            with(&[("SEND_API", "bulk")]).unwrap().send_api,
+            crate::processor::SendApi::Bulk
+        );
+        assert_eq!(
+            with(&[]).unwrap().send_api,
+            crate::processor::SendApi::Single
+        );
         let e = with(&[("IDEMPOTENCY_ENABLED", "maybe")]).unwrap_err();
         assert!(e.to_string().contains("expected true or false"), "{e}");
     }

@@ -42,7 +42,7 @@ fn hcl_equals(kind: Kind, value: &Value, v: &str) -> bool {
         (Kind::Int { .. } | Kind::Fraction | Kind::Rate, Value::Number(n)) => {
             v.parse::<f64>() == Ok(*n)
         }
-        (Kind::Text, Value::Str(s)) => s == v,
+        (Kind::Text | Kind::Choice(_), Value::Str(s)) => s == v,
         (Kind::Domains, Value::List(items)) => {
             let parts: Option<Vec<&str>> = items
                 .iter()
@@ -63,7 +63,7 @@ fn toml_equals(kind: Kind, value: &toml::Value, v: &str) -> bool {
         (Kind::Int { .. }, toml::Value::Integer(n)) => v.parse::<i64>() == Ok(*n),
         (Kind::Fraction | Kind::Rate, toml::Value::Float(f)) => v.parse::<f64>() == Ok(*f),
         (Kind::Fraction | Kind::Rate, toml::Value::Integer(n)) => v.parse::<f64>() == Ok(*n as f64),
-        (Kind::Text, toml::Value::String(s)) => s == v,
+        (Kind::Text | Kind::Choice(_), toml::Value::String(s)) => s == v,
         (Kind::Domains, toml::Value::Array(items)) => {
             let parts: Option<Vec<&str>> = items.iter().map(toml::Value::as_str).collect();
             parts.is_some_and(|p| p.join(",") == v)

@@ -35,6 +35,8 @@ pub struct LocalConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ses_max_send_rate_override: Option<f64>,
     pub send_concurrency: usize,
+    /// `single` (SendEmail) or `bulk` (SendBulkEmail).
+    pub send_api: sesload_core::SendApi,
     pub quota_cache_seconds: u64,
     pub allowed_recipient_domains: Vec<String>,
     /// The SES configuration set the stack creates (events → local lake); the poller's default.
@@ -84,7 +86,7 @@ fn toml_value(kind: Kind, d: SettingDefault) -> Option<toml::Value> {
         Kind::Bool => toml::Value::Boolean(parse(v, kind)),
         Kind::Int { .. } => toml::Value::Integer(parse(v, kind)),
         Kind::Fraction | Kind::Rate => toml::Value::Float(parse(v, kind)),
-        Kind::Text => toml::Value::String(v.to_string()),
+        Kind::Text | Kind::Choice(_) => toml::Value::String(v.to_string()),
         Kind::Domains => toml::Value::Array(
             v.split(',')
                 .map(|d| toml::Value::String(d.to_string()))
@@ -408,6 +410,11 @@ fn check(s: &Setting, key: &str, v: &toml::Value) -> Result<(), String> {
                 return Err(format!("{key} must name at least one domain"));
             }
         }
+        Kind::Choice(words) => {
+            if !v.as_str().is_some_and(|s| words.contains(&s)) {
+                return Err(format!("{key} = {v} must be one of {}", words.join(", ")));
+            }
+        }
         Kind::Bool | Kind::Text => {}
     }
     Ok(())
@@ -659,6 +666,11 @@ mod tests {
                 "send_concurrency",
                 "0",
                 "send_concurrency = 0 must be in 1..=1024",
+            ),
+            (
+                "send_api",
+                "batch",
+                "unknown variant `batch`, expected `single` or `bulk`",
             ),
         ] {
             let err = LocalConfig::load(None, false, |_| None, &[(key.into(), value.into())])

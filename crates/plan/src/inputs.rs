@@ -5,25 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::PlanError;
 use crate::limits::{SANDBOX_MAX_24_HOUR_SEND, SANDBOX_MAX_SEND_RATE};
 
-/// The SES v2 operation the poller sends with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SendApi {
-    /// `SendEmail`: one recipient per call.
-    #[default]
-    Single,
-    /// `SendBulkEmail`: up to 50 entries (recipients) per call; the quota still counts recipients.
-    Bulk,
-}
-
-impl SendApi {
-    pub fn name(self) -> &'static str {
-        match self {
-            SendApi::Single => "single",
-            SendApi::Bulk => "bulk",
-        }
-    }
-}
+/// The SES v2 operation the poller sends with (the poller's own setting, `SEND_API`).
+pub use sesload_core::SendApi;
 
 /// What the user knows, plus the model's assumptions (all overridable, all in `docs/tuning.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -26,6 +26,7 @@ locals {
     SES_MAX_SEND_RATE_OVERRIDE = var.ses_max_send_rate_override == null ? "" : tostring(var.ses_max_send_rate_override)
     MAXIMUM_CONCURRENCY        = tostring(var.maximum_concurrency)
     SEND_CONCURRENCY           = tostring(var.send_concurrency)
+    SEND_API                   = var.send_api
     QUOTA_CACHE_SECONDS        = tostring(var.quota_cache_seconds)
     CUSTOMER_CACHE_CAPACITY    = tostring(var.customer_cache_capacity)
     CUSTOMER_CACHE_TTL_SECONDS = tostring(var.customer_cache_ttl_seconds)
@@ -85,11 +86,12 @@ locals {
     ] : [],
     [
       {
-        # SES v2 SendEmail is authorised against every resource the call uses: the sending
-        # identity, the configuration set and the template.
+        # SES v2 SendEmail and SendBulkEmail are authorised against every resource the call
+        # uses: the sending identity, the configuration set and the template (SEND_API picks
+        # the operation; both are allowed so that switching needs no IAM change).
         Sid    = "SendWithOneIdentityConfigSetAndTemplate"
         Effect = "Allow"
-        Action = ["ses:SendEmail"]
+        Action = ["ses:SendEmail", "ses:SendBulkEmail"]
         Resource = [
           "${local.ses_arn}:identity/${var.sender_identity}",
           "${local.ses_arn}:configuration-set/${var.configuration_set_name}",

@@ -250,8 +250,19 @@ variable "ses_max_send_rate_override" {
   }
 }
 
+variable "send_api" {
+  description = "SES operation the poller sends with: single (SendEmail per email) or bulk (SendBulkEmail, up to 50 emails sharing sender, template and configuration set per call)."
+  type        = string
+  default     = "single"
+
+  validation {
+    condition     = contains(["single", "bulk"], var.send_api)
+    error_message = "send_api must be \"single\" or \"bulk\"."
+  }
+}
+
 variable "send_concurrency" {
-  description = "Maximum SendEmail calls in flight per poller instance."
+  description = "Maximum SES send calls (SendEmail or SendBulkEmail) in flight per poller instance."
   type        = number
   default     = 32
 

@@ -133,10 +133,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(settings) = &args.check {
         return check(&args, settings);
     }
-    anyhow::ensure!(
-        !(args.verify && args.send_api == SendApiArg::Bulk),
-        "--verify runs the local stack's SendEmail poller: drop --send-api bulk to verify"
-    );
     let plan = sesload_plan::plan(&args.inputs(), &prices)?;
     let verified = if args.verify {
         Some(verify::run(&plan, args.verify_seconds)?)

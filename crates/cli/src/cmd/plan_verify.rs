@@ -69,6 +69,7 @@ fn stack_config(plan: &Plan) -> LocalConfig {
         visibility_timeout_seconds: u64::from(plan.visibility_timeout_seconds),
         target_utilisation: i.target_utilisation,
         send_concurrency: i.send_concurrency as usize,
+        send_api: i.send_api,
         idempotency_enabled: i.ledger_enabled,
         sim: sim_table(i.max_send_rate, i.ses_latency_ms, i.ses_latency_ms),
         ..LocalConfig::default()

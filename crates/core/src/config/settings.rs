@@ -25,6 +25,8 @@ pub enum Kind {
     /// One or more domain names: a comma-separated list in the environment, a list in
     /// `sesload.toml` and Terraform.
     Domains,
+    /// One of these words.
+    Choice(&'static [&'static str]),
 }
 
 impl Kind {
@@ -33,7 +35,7 @@ impl Kind {
         match self {
             Kind::Bool => "bool",
             Kind::Int { .. } | Kind::Fraction | Kind::Rate => "number",
-            Kind::Text => "string",
+            Kind::Text | Kind::Choice(_) => "string",
             Kind::Domains => "list(string)",
         }
     }
@@ -47,6 +49,11 @@ impl Kind {
             Kind::Rate => "number > 0, or unset".into(),
             Kind::Text => "text".into(),
             Kind::Domains => "list of domains (env: comma-separated)".into(),
+            Kind::Choice(words) => words
+                .iter()
+                .map(|w| format!("`{w}`"))
+                .collect::<Vec<_>>()
+                .join(" / "),
         }
     }
 }
@@ -344,9 +351,18 @@ pub const SETTINGS: &[Setting] = &[
         "send_concurrency",
         Kind::Int { min: 1, max: 1024 },
         Default::Value("32"),
-        "Maximum SendEmail calls in flight per poller instance.",
+        "Maximum SES send calls (SendEmail or SendBulkEmail) in flight per poller instance.",
     )
     .env("SEND_CONCURRENCY")
+    .terraform(POLLER)
+    .key(),
+    Setting::new(
+        "send_api",
+        Kind::Choice(&crate::processor::SendApi::NAMES),
+        Default::Value("single"),
+        "SES operation the poller sends with: `single` = one SendEmail per email; `bulk` = SendBulkEmail, the emails of a batch that share sender, template and configuration set in one call (up to 50 entries, fewer below 50 emails/s). See docs/tuning.md.",
+    )
+    .env("SEND_API")
     .terraform(POLLER)
     .key(),
     Setting::new(

@@ -19,7 +19,8 @@ pub enum RateSource {
 }
 
 /// Which SES operation the poller sends with (`SEND_API`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SendApi {
     /// One `SendEmail` call per email.
     #[default]
@@ -126,7 +127,7 @@ impl ProcessorSettings {
             idempotency_enabled: c.idempotency_enabled,
             claim_lease: c.claim_lease,
             send_concurrency: c.send_concurrency,
-            send_api: SendApi::Single,
+            send_api: c.send_api,
             default_configuration_set: c.default_configuration_set.clone(),
             rate_source: match c.ses_max_send_rate_override {
                 Some(r) => RateSource::Fixed(r),
