@@ -218,3 +218,100 @@ async fn whole_call_failures_read_as_a_single_sends() {
     assert_eq!(f.code, "Dispatch", "{f:?}");
     assert!(!f.maybe_sent);
 }
+
+// --- the processor in bulk mode against the simulator
+
+mod fleet {
+    use std::sync::Arc;
+
+    use sesload_core::memory::{
+        MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryParking, MemorySchedule,
+        MemoryVisibility,
+    };
+    use sesload_core::{
+        BatchProcessor, InboundRecord, Ports, ProcessorSettings, RateSource, SendApi,
+    };
+
+    use super::*;
+
+    fn records(instance: usize, n: usize) -> Vec<InboundRecord> {
+        (0..n)
+            .map(|i| InboundRecord {
+                message_id: format!("m{instance}-{i}"),
+                receipt_handle: format!("r{instance}-{i}"),
+                body: serde_json::json!({
+                    "from": "sender@example.com",
+                    "to": format!("success+{instance}-{i}@simulator.amazonses.com"),
+                    "template_name": "SimpleEmail", "user_id": i + 1,
+                    "tags": [{"Name": "campaign", "Value": "fleet"}],
+                    "unique_code": format!("q-{instance}-{i}")
+                })
+                .to_string(),
+                receive_count: 1,
+                park_count: 0,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn two_bulk_instances_on_one_schedule_stay_inside_the_accounts_bucket() {
+        // 30/s, entries throttled one by one when the bucket runs dry
+        let sim = start(SimConfig {
+            max_send_rate: Some(30.0),
+            bulk_throttle: BulkRefusal::Entries,
+            ..SimConfig::default()
+        })
+        .await;
+        let schedule = Arc::new(MemorySchedule::new());
+        let ledger = Arc::new(MemoryLedger::new());
+        let settings = ProcessorSettings {
+            rate_source: RateSource::Account,
+            send_api: SendApi::Bulk,
+            default_configuration_set: Some("load-test-config".into()),
+            ..ProcessorSettings::default()
+        };
+        let instance = || {
+            BatchProcessor::new(
+                Ports {
+                    customers: MemoryCustomers::numbered(1..=100),
+                    ledger: Arc::clone(&ledger),
+                    mailer: mailer(&sim),
+                    dead_letters: MemoryDeadLetters::new(),
+                    visibility: MemoryVisibility::new(),
+                    parking: MemoryParking::new(),
+                    schedule: Arc::clone(&schedule),
+                },
+                settings.clone(),
+            )
+        };
+        let (a, b) = (instance(), instance());
+        let (oa, ob) = tokio::join!(
+            a.process(records(0, 30), None),
+            b.process(records(1, 30), None)
+        );
+        for out in [&oa, &ob] {
+            assert_eq!(out.report.emails_sent, 30, "{:?}", out.report.outcomes);
+            assert_eq!(out.report.emails_throttled, 0);
+        }
+        let stats = sim.stats();
+        assert_eq!(stats.sent_messages, 60);
+        assert_eq!(stats.requests.get("SendEmail").copied().unwrap_or(0), 0);
+        assert_eq!(
+            stats
+                .bulk_entry_statuses
+                .get("ACCOUNT_THROTTLED")
+                .copied()
+                .unwrap_or(0),
+            0,
+            "a call asked for more than the bucket held"
+        );
+        // 29 entries a call at most (30/s × 0.98)
+        assert!(stats.requests["SendBulkEmail"] >= 3);
+        let msgs = sim.messages(100);
+        assert!(
+            msgs.iter()
+                .all(|m| m.tags.get("campaign").map(String::as_str) == Some("fleet"))
+        );
+        sim.shutdown().await.unwrap();
+    }
+}
