@@ -141,7 +141,8 @@ impl Drained {
             .saturating_sub(u64::try_from(self.reconciliation.sent).unwrap_or(0))
     }
 
-    /// Share of SendEmail calls the simulator throttled.
+    /// Share of send attempts the simulator throttled (a `SendEmail` call or a `SendBulkEmail`
+    /// entry each count one).
     pub fn throttled_ratio(&self) -> f64 {
         let calls = self.ses_accepted + self.ses_throttled;
         if calls == 0 {
@@ -398,7 +399,14 @@ impl LocalStack {
             reconciliation,
             waited,
             ses_accepted: sim.as_ref().map_or(0, |s| s.sent_messages),
-            ses_throttled: sim.as_ref().map_or(0, |s| s.throttled),
+            // whole calls refused 429, and SendBulkEmail entries refused ACCOUNT_THROTTLED
+            ses_throttled: sim.as_ref().map_or(0, |s| {
+                s.throttled
+                    + s.bulk_entry_statuses
+                        .get("ACCOUNT_THROTTLED")
+                        .copied()
+                        .unwrap_or(0)
+            }),
             emails_throttled: m.emails_throttled.load(Relaxed),
             invocation_timeouts: m.invocation_timeouts.load(Relaxed),
         })

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use sesload_core::SendApi;
 use sesload_stack::LocalConfig;
 use sesload_stack::backlog::{Backlog, run_backlog, sim_table};
 
@@ -15,6 +16,10 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The SES operation the poller sends with: `single` (SendEmail) or `bulk`
+    /// (SendBulkEmail).
+    #[arg(long, default_value = "single", value_name = "API")]
+    pub send_api: SendApi,
     /// Messages in the backlog.
     #[arg(long, default_value_t = 20_000)]
     pub messages: u64,
@@ -32,6 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = LocalConfig {
         batch_size: args.batch_size,
         maximum_concurrency: args.maximum_concurrency,
+        send_api: args.send_api,
         send_concurrency: args.send_concurrency,
         sim: sim_table(0.0, 0.0, 0.0),
         ..LocalConfig::default()
@@ -51,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let emails_per_s = r.sent as f64 / seconds;
     let out = serde_json::json!({
         "scenario": "e2e",
+        "send_api": args.send_api.as_str(),
         "emails_per_s": emails_per_s.round(),
         "messages": args.messages,
         "sent": r.sent,

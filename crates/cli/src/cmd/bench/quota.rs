@@ -1,12 +1,13 @@
 //! `sesload bench quota`: a backlog drained through the local stack against the simulator's
 //! MaxSendRate. Reports the achieved send rate and the losses from the stack's reconciliation
-//! (`sesload_stack::backlog`): the utilisation of the quota, the share of SendEmail calls the
-//! simulator throttled, messages in the DLQ, sent twice (the simulator accepted more SendEmail
+//! (`sesload_stack::backlog`): the utilisation of the quota, the share of send attempts
+//! (`SendEmail` calls, or `SendBulkEmail` entries with `--send-api bulk`) the simulator throttled, messages in the DLQ, sent twice (the simulator accepted more SendEmail
 //! calls than the ledger has sends) or unaccounted for, and the invocations abandoned at the
 //! function timeout.
 
 use std::time::Duration;
 
+use sesload_core::SendApi;
 use sesload_stack::LocalConfig;
 use sesload_stack::backlog::{Backlog, run_backlog, sim_table};
 
@@ -16,6 +17,10 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The SES operation the poller sends with: `single` (SendEmail) or `bulk`
+    /// (SendBulkEmail).
+    #[arg(long, default_value = "single", value_name = "API")]
+    pub send_api: SendApi,
     /// The simulated account's MaxSendRate (emails/s).
     #[arg(long, default_value_t = 200.0)]
     pub max_send_rate: f64,
@@ -47,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = LocalConfig {
         batch_size: args.batch_size,
         maximum_concurrency: args.maximum_concurrency,
+        send_api: args.send_api,
         target_utilisation: args.target_utilisation,
         sim: sim_table(args.max_send_rate, args.latency_ms, args.latency_ms * 2.0),
         ..LocalConfig::default()
@@ -75,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let duplicates = d.duplicate_sends();
     let out = serde_json::json!({
         "scenario": "quota",
+        "send_api": args.send_api.as_str(),
         "max_send_rate": args.max_send_rate,
         "achieved_rate": (achieved * 10.0).round() / 10.0,
         "utilisation": (achieved / args.max_send_rate * 1000.0).round() / 1000.0,

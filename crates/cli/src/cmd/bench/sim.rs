@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+
+use super::cpu_seconds;
 use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::config::timeout::TimeoutConfig;
 use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
@@ -353,17 +355,6 @@ fn summarise(mut all: Vec<u32>, elapsed: f64, errors: &AtomicU64, peak: &AtomicU
         errors: errors.load(Ordering::Relaxed),
         peak_in_flight: peak.load(Ordering::Relaxed),
     }
-}
-
-/// utime + stime of a `/proc/<pid>/stat` file, in seconds.
-fn cpu_seconds(stat_path: &str) -> Option<f64> {
-    let s = std::fs::read_to_string(stat_path).ok()?;
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-    let rest = s.rsplit_once(')')?.1;
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    // USER_HZ (the unit of these fields) is 100 on every Linux target.
-    Some(ticks / 100.0)
 }
 
 /// Polls the simulator's in-flight count (`GET /_sim/stats`, not counted as SES traffic) every
