@@ -67,6 +67,15 @@ done
 json() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$READY" "$1"; }
 URL="$(json url)"; TARGET="$(json target)"; KEY="$(json api_key)"
 sed -n '/sesload local stack is up/,/Ctrl-C/p' "$LOG" >&2 || true
+# The SES operation the poller sends with (`send_api` in sesload.toml, or SESLOAD_SEND_API).
+SEND_API="$(curl -fsS "$URL/_local/stats" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["info"]["config"]["send_api"])')" \
+  || die "could not read send_api from $URL/_local/stats"
+case "$SEND_API" in
+  single) API_CALL="SendEmail, one email per call" ;;
+  bulk) API_CALL="SendBulkEmail, up to 50 emails per call" ;;
+  *) die "unexpected send_api \"$SEND_API\"" ;;
+esac
+echo "SES API: send_api=$SEND_API ($API_CALL)" >&2
 
 say "seed $CUSTOMERS customers"
 "$BIN" seed --count "$CUSTOMERS" --data-dir "$DATA_DIR"
@@ -111,6 +120,7 @@ if [[ "$DRAINED" != 0 ]]; then
 fi
 echo >&2
 echo "dashboard was at $URL/dashboard; data: $DATA_DIR (lake: $DATA_DIR/lake)" >&2
+echo "SES API used: send_api=$SEND_API ($API_CALL)" >&2
 if [[ "$RC" == 0 ]]; then
   echo "RESULT: OK — every accepted request was sent once or dead-lettered with a reason" >&2
 else

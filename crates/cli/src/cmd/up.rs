@@ -86,7 +86,8 @@ fn banner(ep: &Endpoints, cfg: &LocalConfig) -> String {
          SES sim    {sim}   (configuration set {set}, template {tpl})\n  \
          data       {db}\n  \
          lake       {lake}\n\n  \
-         batch_size={bs} maximum_concurrency={mc} window={w}s function_timeout={ft}s visibility={v}s max_receive_count={mrc}\n\n  \
+         batch_size={bs} maximum_concurrency={mc} window={w}s function_timeout={ft}s visibility={v}s max_receive_count={mrc}\n  \
+         send_api={api} ({api_call})\n\n  \
          Ctrl-C to stop.\n",
         ingest = ep.ingest_url,
         key = ep.api_key,
@@ -105,6 +106,11 @@ fn banner(ep: &Endpoints, cfg: &LocalConfig) -> String {
         ft = cfg.function_timeout_seconds,
         v = cfg.visibility_timeout_seconds,
         mrc = cfg.max_receive_count,
+        api = cfg.send_api,
+        api_call = match cfg.send_api {
+            sesload_core::SendApi::Single => "SES SendEmail, one email per call",
+            sesload_core::SendApi::Bulk => "SES SendBulkEmail, up to 50 emails per call",
+        },
     )
 }
 
