@@ -63,6 +63,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "sent": r.sent,
         "dlq": r.dlq,
         "queued": r.queued,
+        "lost": r.unaccounted,
+        "duplicates": d.duplicate_sends(),
         "seconds": (seconds * 100.0).round() / 100.0,
         "sim_accepted": d.ses_accepted,
         "batch_size": args.batch_size,

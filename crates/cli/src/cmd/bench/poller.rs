@@ -246,6 +246,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "bulk_ses_p50_ms": r1(bulk.p50_ms),
             "bulk_ses_p99_ms": r1(bulk.p99_ms),
         });
+        // bulk CPU per email as a share of single's (target <= 1/3); absent without /proc
+        let mut out = out;
+        if conc.cpu_seconds > 0.0 && bulk.cpu_seconds > 0.0 {
+            let share = (bulk.cpu_seconds / bulk.emails.max(1) as f64)
+                / (conc.cpu_seconds / conc.emails.max(1) as f64);
+            out["bulk_cpu_share"] = serde_json::json!((share * 1000.0).round() / 1000.0);
+        }
         if args.json {
             println!("{out}");
         } else {
