@@ -225,8 +225,8 @@ mod fleet {
     use std::sync::Arc;
 
     use sesload_core::memory::{
-        MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryParking, MemorySchedule,
-        MemoryVisibility,
+        MemoryCampaigns, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryParking,
+        MemorySchedule, MemoryVisibility,
     };
     use sesload_core::{
         BatchProcessor, InboundRecord, Ports, ProcessorSettings, RateSource, SendApi,
@@ -280,6 +280,7 @@ mod fleet {
                     visibility: MemoryVisibility::new(),
                     parking: MemoryParking::new(),
                     schedule: Arc::clone(&schedule),
+                    campaigns: MemoryCampaigns::new(),
                 },
                 settings.clone(),
             )

@@ -303,3 +303,81 @@ async fn nothing_is_sent_past_the_deadline_and_the_rest_is_parked() {
         .count();
     assert_eq!(parked_codes, deadline);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_campaign_paused_during_a_batch_stops_its_entries_not_the_others_in_the_same_calls() {
+    let cache = Duration::from_secs(1);
+    let p = processor(
+        bulk_mailer(),
+        bulk(ProcessorSettings {
+            rate_source: RateSource::Fixed(4.0),
+            target_utilisation: 1.0,
+            campaign_state_cache: cache,
+            ..settings()
+        }),
+    );
+    // a and b alternate, so every call (4 entries at 4/s) carries both
+    let body = |campaign: &str, i: u32| {
+        serde_json::json!({
+            "from": "sender@example.com", "to": "success@simulator.amazonses.com",
+            "template_name": "SimpleEmail", "user_id": (i + 1).to_string(),
+            "tags": [{"Name": "campaign", "Value": campaign}],
+            "unique_code": format!("{campaign}-{i}"),
+        })
+        .to_string()
+    };
+    let batch: Vec<InboundRecord> = (0..20)
+        .flat_map(|i| ["a", "b"].map(|c| rec(&format!("{c}-{i}"), body(c, i))))
+        .collect();
+    let run = tokio::spawn({
+        let p = p.clone();
+        async move { p.process(batch, None).await }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let paused_at = Instant::now();
+    steer(
+        p.campaigns(),
+        "a",
+        &CampaignCommand::Pause {
+            reason: "wrong list".into(),
+        },
+        "test",
+        1,
+        None,
+    )
+    .await
+    .unwrap();
+    let out = run.await.unwrap();
+    assert!(p.mailer().bulk_calls().iter().all(|&n| n <= 4));
+    let sent = p.mailer().sent();
+    let a_sent: Vec<_> = sent
+        .iter()
+        .filter(|s| s.email.unique_code.0.starts_with("a-"))
+        .collect();
+    assert!(!a_sent.is_empty(), "a sent before the pause");
+    assert!(
+        a_sent
+            .iter()
+            .all(|s| s.at <= paused_at + cache + Duration::from_millis(500)),
+        "no entry of a sent later than the cache time after the pause"
+    );
+    let a_parked = out
+        .report
+        .outcomes
+        .iter()
+        .filter(|(_, o)| {
+            matches!(
+                o,
+                RecordOutcome::Parked {
+                    reason: ParkReason::CampaignPaused,
+                    ..
+                }
+            )
+        })
+        .map(|(id, _)| id.clone())
+        .collect::<Vec<_>>();
+    assert!(a_parked.iter().all(|id| id.starts_with("a-")));
+    assert_eq!(a_sent.len() + a_parked.len(), 20, "nothing of a lost");
+    assert_eq!(sent.len() - a_sent.len(), 20, "b is unaffected");
+    assert!(out.batch_item_failures.is_empty());
+}

@@ -4,7 +4,8 @@
 //!
 //! One call's task: a send permit → the regime gate, entry by entry → one **block** of send
 //! slots, one per entry, contiguous in the fleet's schedule ([`Pacer::acquire_block`]), due at its
-//! last slot → every entry claimed in the ledger just before that → the gate and the deadline
+//! last slot → every entry's campaign checked again and every entry claimed in the ledger just
+//! before that → the gate and the deadline
 //! checked again → one `send_bulk` → every entry's answer on its own: `SUCCESS` records the
 //! message id; a refused entry is handled exactly as a single send refused with the same class
 //! (throttled, daily quota and paused park; permanent statuses dead-letter with the status in
@@ -154,6 +155,25 @@ impl<P: PortSet> Inner<P> {
         {
             tokio::time::sleep_until(early).await;
         }
+        // A campaign paused or cancelled since the batch started stops its entries here, as it
+        // stops a single send before its claim.
+        let stops = join_all(
+            admitted
+                .iter()
+                .map(|a| self.campaign_stop(&metas[a.k], &emails[a.k], ctx)),
+        )
+        .await;
+        let mut admitted_now = Vec::with_capacity(admitted.len());
+        for (a, stop) in admitted.into_iter().zip(stops) {
+            match stop {
+                Some(step) => {
+                    self.gate.not_sent(&emails[a.k], a.counted, a.probe);
+                    settle(&mut out, a.k, step);
+                }
+                None => admitted_now.push(a),
+            }
+        }
+        let admitted = admitted_now;
         let claims = join_all(
             admitted
                 .iter()
