@@ -38,6 +38,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::ports::SendSchedule;
+use crate::processor::within;
 
 /// The name of the fleet's send schedule in the control store (one per deployment: its instances
 /// share one SES account's rate).
@@ -80,6 +81,15 @@ pub fn block_tokens(rate: f64, wanted: usize) -> u32 {
         1
     };
     k.min(u32::try_from(wanted.max(1)).unwrap_or(u32::MAX))
+}
+
+/// The terms of one reservation: this instance's rate and slot interval, the burst, and
+/// whether the shared schedule is to be asked (not while it is in its retry pause).
+struct Terms {
+    rate: f64,
+    interval: Duration,
+    burst: Duration,
+    retry_schedule: bool,
 }
 
 /// What [`Pacer::acquire`] granted.
@@ -216,49 +226,27 @@ impl Pacer {
         if let Some(slot) = self.pooled(latest) {
             return slot;
         }
-        let _reserving = match latest {
-            Some(l) => match tokio::time::timeout_at(l, self.reserving.lock()).await {
-                Ok(g) => g,
-                Err(_) => return Slot::TooLate,
-            },
-            None => self.reserving.lock().await,
+        let Some(_reserving) = self.lock_reserving(latest).await else {
+            return Slot::TooLate;
         };
         // Another task may have filled the pool while this one waited for the lock.
         if let Some(slot) = self.pooled(latest) {
             return slot;
         }
         let now = Instant::now();
-        let (tokens, interval, burst, retry_schedule) = {
-            let mut s = self.lock();
-            recover(&mut s, now);
-            let Some(account) = s.account_rate else {
-                return Slot::At {
-                    at: now,
-                    fallback: false,
-                };
+        let Some(p) = self.reservation_terms(now) else {
+            return Slot::At {
+                at: now,
+                fallback: false,
             };
-            let rate = account * self.target_utilisation * s.fraction;
-            let tokens = block_tokens(rate, wanted.load(Ordering::SeqCst));
-            let retry = s.schedule_retry_at.is_none_or(|t| now >= t);
-            (
-                tokens,
-                Duration::from_secs_f64(1.0 / rate),
-                burst(account, account * self.target_utilisation),
-                retry,
-            )
         };
+        let (interval, burst, retry_schedule) = (p.interval, p.burst, p.retry_schedule);
+        let tokens = block_tokens(p.rate, wanted.load(Ordering::SeqCst));
         if !retry_schedule {
             return self.local_slot(now, latest);
         }
         let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| l.saturating_duration_since(now));
-        let reserved = match latest {
-            Some(l) => {
-                tokio::time::timeout_at(l, schedule.reserve(tokens, interval, burst, max_wait))
-                    .await
-                    .ok()
-            }
-            None => Some(schedule.reserve(tokens, interval, burst, max_wait).await),
-        };
+        let reserved = within(latest, schedule.reserve(tokens, interval, burst, max_wait)).await;
         match reserved {
             None => Slot::TooLate,
             Some(Ok(None)) => {
@@ -298,30 +286,17 @@ impl Pacer {
         latest: Option<Instant>,
     ) -> Slot {
         let tokens = tokens.max(1);
-        let _reserving = match latest {
-            Some(l) => match tokio::time::timeout_at(l, self.reserving.lock()).await {
-                Ok(g) => g,
-                Err(_) => return Slot::TooLate,
-            },
-            None => self.reserving.lock().await,
+        let Some(_reserving) = self.lock_reserving(latest).await else {
+            return Slot::TooLate;
         };
         let now = Instant::now();
-        let (interval, burst, retry_schedule) = {
-            let mut s = self.lock();
-            recover(&mut s, now);
-            let Some(account) = s.account_rate else {
-                return Slot::At {
-                    at: now,
-                    fallback: false,
-                };
+        let Some(p) = self.reservation_terms(now) else {
+            return Slot::At {
+                at: now,
+                fallback: false,
             };
-            let rate = account * self.target_utilisation * s.fraction;
-            (
-                Duration::from_secs_f64(1.0 / rate),
-                burst(account, account * self.target_utilisation),
-                s.schedule_retry_at.is_none_or(|t| now >= t),
-            )
         };
+        let (interval, burst, retry_schedule) = (p.interval, p.burst, p.retry_schedule);
         if !retry_schedule {
             return self.local_block(now, tokens, latest);
         }
@@ -330,14 +305,7 @@ impl Pacer {
         let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| {
             l.saturating_duration_since(now).saturating_sub(span)
         });
-        let reserved = match latest {
-            Some(l) => {
-                tokio::time::timeout_at(l, schedule.reserve(tokens, interval, burst, max_wait))
-                    .await
-                    .ok()
-            }
-            None => Some(schedule.reserve(tokens, interval, burst, max_wait).await),
-        };
+        let reserved = within(latest, schedule.reserve(tokens, interval, burst, max_wait)).await;
         match reserved {
             None => Slot::TooLate,
             Some(Ok(None)) => {
@@ -356,6 +324,28 @@ impl Pacer {
                 self.local_block(Instant::now(), tokens, latest)
             }
         }
+    }
+
+    /// The instance's lock on reserving, waited for no later than `latest` (`None`: too late).
+    async fn lock_reserving(
+        &self,
+        latest: Option<Instant>,
+    ) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        within(latest, self.reserving.lock()).await
+    }
+
+    /// What a reservation made `now` asks for; `None` when unpaced.
+    fn reservation_terms(&self, now: Instant) -> Option<Terms> {
+        let mut s = self.lock();
+        recover(&mut s, now);
+        let account = s.account_rate?;
+        let rate = account * self.target_utilisation * s.fraction;
+        Some(Terms {
+            rate,
+            interval: Duration::from_secs_f64(1.0 / rate),
+            burst: burst(account, account * self.target_utilisation),
+            retry_schedule: s.schedule_retry_at.is_none_or(|t| now >= t),
+        })
     }
 
     /// The schedule failed: pace alone until [`SCHEDULE_RETRY`] from `now` (logged once).

@@ -68,7 +68,7 @@ pub use settings::{ProcessorSettings, RateSource, SendApi};
 pub use steps::compose;
 
 use campaigns::CampaignStates;
-use deadline::within;
+pub(crate) use deadline::within;
 use gate::Gate;
 use quota::QuotaCache;
 use send::RecordMeta;
