@@ -343,6 +343,7 @@ impl Plan {
              maximum_concurrency                = {}\n\
              target_utilisation                 = {}\n\
              send_concurrency                   = {}\n\
+             send_api                           = \"{}\"\n\
              function_timeout_seconds           = {}\n\
              visibility_timeout_seconds         = {}\n\
              function_memory_mb                 = {}\n",
@@ -351,6 +352,7 @@ impl Plan {
             self.maximum_concurrency,
             self.inputs.target_utilisation,
             self.inputs.send_concurrency,
+            self.inputs.send_api,
             self.function_timeout_seconds,
             self.visibility_timeout_seconds,
             self.function_memory_mb,

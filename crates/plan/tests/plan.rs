@@ -294,6 +294,7 @@ fn tfvars_has_every_terraform_variable() {
         "maximum_concurrency",
         "target_utilisation",
         "send_concurrency",
+        "send_api",
         "function_timeout_seconds",
         "visibility_timeout_seconds",
         "function_memory_mb",
@@ -304,6 +305,15 @@ fn tfvars_has_every_terraform_variable() {
         );
     }
     assert!(t.contains("batch_size                         = 294"));
+    assert!(t.contains("send_api                           = \"single\""));
+    let mut i = Inputs::new(200.0, 50.0);
+    i.send_api = SendApi::Bulk;
+    assert!(
+        sesload_plan::plan(&i, &Prices::default())
+            .unwrap()
+            .tfvars()
+            .contains("send_api                           = \"bulk\"")
+    );
 }
 
 #[test]
