@@ -1,25 +1,11 @@
 # Unit tests of modules/analytics (plan mode, mocked provider, offline).
 
 mock_provider "aws" {
+  source          = "./tests/mocks/aws"
   override_during = plan
 
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
   mock_resource "aws_s3_bucket" {
     defaults = { arn = "arn:aws:s3:::t-events-123456789012-eu-west-1", bucket = "t-events-123456789012-eu-west-1" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/t-firehose" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/kinesisfirehose/t-ses-events" }
   }
   mock_resource "aws_athena_workgroup" {
     defaults = { arn = "arn:aws:athena:eu-west-1:123456789012:workgroup/t" }

@@ -1,17 +1,8 @@
 # Unit tests of modules/customers (plan mode, mocked provider, offline).
 
 mock_provider "aws" {
+  source          = "./tests/mocks/aws"
   override_during = plan
-
-  mock_resource "aws_dynamodb_table" {
-    defaults = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/t-customers" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/t-seeder" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/t-seeder" }
-  }
 }
 
 variables {

@@ -1,11 +1,8 @@
 # Unit tests of modules/dashboard (plan mode, mocked provider, offline).
 
 mock_provider "aws" {
+  source          = "./tests/mocks/aws"
   override_during = plan
-
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
 }
 
 variables {

@@ -3,68 +3,14 @@
 # variables) and the validations; a plan run and a mock apply.
 
 mock_provider "aws" {
+  source          = "./tests/mocks/aws"
   override_during = plan
-
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/t-guard" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/t-guard" }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:t-guard" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = {
-      arn = "arn:aws:sqs:eu-west-1:123456789012:t-guard-events"
-      url = "https://sqs.eu-west-1.amazonaws.com/123456789012/t-guard-events"
-    }
-  }
-  mock_resource "aws_cloudwatch_event_rule" {
-    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/t-guardrail-ses-events" }
-  }
 }
 
 # The mock apply: values become known at apply, as they do against AWS.
 mock_provider "aws" {
-  alias = "applied"
-
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/t-guard" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/t-guard" }
-  }
-  mock_resource "aws_lambda_function" {
-    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:t-guard" }
-  }
-  mock_resource "aws_sqs_queue" {
-    defaults = {
-      arn = "arn:aws:sqs:eu-west-1:123456789012:t-guard-events"
-      url = "https://sqs.eu-west-1.amazonaws.com/123456789012/t-guard-events"
-    }
-  }
-  mock_resource "aws_cloudwatch_event_rule" {
-    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/t-guardrail-ses-events" }
-  }
+  alias  = "applied"
+  source = "./tests/mocks/aws"
 }
 
 variables {
@@ -124,7 +70,7 @@ run "events_path_function_and_iam" {
     error_message = "the rule keeps the messages with a campaign tag only"
   }
   assert {
-    condition     = aws_cloudwatch_event_target.events_queue.rule == aws_cloudwatch_event_rule.ses_events.name && aws_cloudwatch_event_target.events_queue.arn == "arn:aws:sqs:eu-west-1:123456789012:t-guard-events"
+    condition     = aws_cloudwatch_event_target.events_queue.rule == aws_cloudwatch_event_rule.ses_events.name && aws_cloudwatch_event_target.events_queue.arn == aws_sqs_queue.events.arn
     error_message = "the rule's target is the guard queue"
   }
   assert {
@@ -132,7 +78,7 @@ run "events_path_function_and_iam" {
     error_message = "EventBridge may send to the guard queue"
   }
   assert {
-    condition     = jsondecode(aws_sqs_queue_policy.events.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == "arn:aws:events:eu-west-1:123456789012:rule/t-guardrail-ses-events"
+    condition     = jsondecode(aws_sqs_queue_policy.events.policy).Statement[0].Condition.ArnEquals["aws:SourceArn"] == aws_cloudwatch_event_rule.ses_events.arn
     error_message = "only the guardrail rule may send to the guard queue"
   }
   assert {
@@ -230,7 +176,7 @@ run "mock_apply_outputs" {
     error_message = "the outputs name the guard, the rule and the event destination"
   }
   assert {
-    condition     = output.events_queue_url == "https://sqs.eu-west-1.amazonaws.com/123456789012/t-guard-events"
+    condition     = output.events_queue_url == aws_sqs_queue.events.url && startswith(output.events_queue_url, "https://sqs.")
     error_message = "the guard queue's URL is an output"
   }
   assert {
@@ -241,7 +187,7 @@ run "mock_apply_outputs" {
     error_message = "the deployed guard sets exactly the env vars of the settings table"
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.guard.policy).Statement[2].Resource == ["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/t-guard:*"]
+    condition     = jsondecode(aws_iam_role_policy.guard.policy).Statement[2].Resource == ["${aws_cloudwatch_log_group.guard.arn}:*"] && aws_cloudwatch_log_group.guard.name == "/aws/lambda/t-guard"
     error_message = "the guard writes its own log group only"
   }
   assert {

@@ -1,14 +1,8 @@
 # Unit tests of modules/queue (plan mode, mocked provider, offline).
 
 mock_provider "aws" {
+  source          = "./tests/mocks/aws"
   override_during = plan
-
-  mock_resource "aws_sqs_queue" {
-    defaults = {
-      arn = "arn:aws:sqs:eu-west-1:123456789012:mock"
-      url = "https://sqs.eu-west-1.amazonaws.com/123456789012/mock"
-    }
-  }
 }
 
 variables {

@@ -1,20 +1,8 @@
 # Unit tests of modules/ses (plan mode, mocked provider, offline).
 
 mock_provider "aws" {
+  source          = "./tests/mocks/aws"
   override_during = plan
-
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_resource "aws_iam_role" {
-    defaults = { arn = "arn:aws:iam::123456789012:role/t-ses-to-firehose" }
-  }
 }
 
 variables {
