@@ -21,15 +21,15 @@ locals {
     "emails_parked", "emails_cancelled", "deadline_returns", "access_denied", "quota_fetch_failures",
   ]
 
-  widgets = [
+  # Every widget is a per-minute time series of this region; each one below names what differs.
+  widget_defaults = { region = local.region, view = "timeSeries", period = 60 }
+
+  widget_specs = [
     {
       type = "metric", x = 0, y = 0, width = 12, height = 7
       properties = {
-        title  = "Email sending (per minute)"
-        region = local.region
-        view   = "timeSeries"
-        stat   = "Sum"
-        period = 60
+        title = "Email sending (per minute)"
+        stat  = "Sum"
         metrics = [
           ["AWS/SQS", "NumberOfMessagesSent", "QueueName", var.queue_name, { label = "written to SQS" }],
           [local.ns, "emails_received", local.fn[0], local.fn[1], { label = "received by poller" }],
@@ -47,11 +47,8 @@ locals {
     {
       type = "metric", x = 12, y = 0, width = 12, height = 7
       properties = {
-        title  = "SQS messages in the queue"
-        region = local.region
-        view   = "timeSeries"
-        stat   = "Maximum"
-        period = 60
+        title = "SQS messages in the queue"
+        stat  = "Maximum"
         metrics = [
           ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.queue_name, { label = "visible" }],
           [".", "ApproximateNumberOfMessagesNotVisible", ".", ".", { label = "in flight" }],
@@ -62,11 +59,8 @@ locals {
     {
       type = "metric", x = 0, y = 7, width = 12, height = 7
       properties = {
-        title  = "SES call and batch duration (ms)"
-        region = local.region
-        view   = "timeSeries"
-        stat   = "Average"
-        period = 60
+        title = "SES call and batch duration (ms)"
+        stat  = "Average"
         metrics = [
           [local.ns, "ses_send_ms", local.fn[0], local.fn[1], { label = "SendEmail avg" }],
           ["...", { stat = "p99", label = "SendEmail p99" }],
@@ -78,10 +72,7 @@ locals {
     {
       type = "metric", x = 12, y = 7, width = 12, height = 7
       properties = {
-        title  = "Poller concurrency and errors"
-        region = local.region
-        view   = "timeSeries"
-        period = 60
+        title = "Poller concurrency and errors"
         metrics = [
           ["AWS/Lambda", "ConcurrentExecutions", "FunctionName", var.function_name, { stat = "Maximum", label = "concurrent executions" }],
           [".", "Invocations", ".", ".", { stat = "Sum", label = "invocations" }],
@@ -95,11 +86,8 @@ locals {
     {
       type = "metric", x = 0, y = 14, width = 12, height = 6
       properties = {
-        title  = "DLQ depth"
-        region = local.region
-        view   = "timeSeries"
-        stat   = "Maximum"
-        period = 60
+        title = "DLQ depth"
+        stat  = "Maximum"
         metrics = [
           ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", var.dlq_name, { label = "messages in the DLQ" }],
         ]
@@ -109,11 +97,8 @@ locals {
     {
       type = "metric", x = 12, y = 14, width = 12, height = 6
       properties = {
-        title  = "Age of oldest message (s)"
-        region = local.region
-        view   = "timeSeries"
-        stat   = "Maximum"
-        period = 60
+        title = "Age of oldest message (s)"
+        stat  = "Maximum"
         metrics = [
           ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", var.queue_name, { label = "source queue" }],
           ["...", var.dlq_name, { label = "DLQ" }],
@@ -124,11 +109,8 @@ locals {
     {
       type = "metric", x = 0, y = 20, width = 12, height = 6
       properties = {
-        title  = "Parking and failures (per minute)"
-        region = local.region
-        view   = "timeSeries"
-        stat   = "Sum"
-        period = 60
+        title = "Parking and failures (per minute)"
+        stat  = "Sum"
         metrics = [
           [local.ns, "emails_parked", local.fn[0], local.fn[1], { label = "parked (daily quota, paused, campaign paused, deadline, ...)" }],
           [".", "deadline_returns", ".", ".", { label = "invocations returned at the deadline" }],
@@ -141,10 +123,7 @@ locals {
     {
       type = "metric", x = 12, y = 20, width = 12, height = 6
       properties = {
-        title  = "Poller duration against its timeout (ms)"
-        region = local.region
-        view   = "timeSeries"
-        period = 60
+        title = "Poller duration against its timeout (ms)"
         metrics = [
           ["AWS/Lambda", "Duration", "FunctionName", var.function_name, { stat = "Maximum", label = "duration max" }],
           ["...", { stat = "Average", label = "duration avg" }],
@@ -160,15 +139,12 @@ locals {
 
 # The campaign guardrails (when deployed): campaigns paused, SES events counted by the guard.
 locals {
-  guardrail_widgets = var.guardrail_enabled ? [
+  guardrail_widget_specs = var.guardrail_enabled ? [
     {
       type = "metric", x = 0, y = 26, width = 24, height = 6
       properties = {
-        title  = "Campaign guardrails (per minute)"
-        region = local.region
-        view   = "timeSeries"
-        stat   = "Sum"
-        period = 60
+        title = "Campaign guardrails (per minute)"
+        stat  = "Sum"
         metrics = [
           [local.ns, "guardrail_pauses", "FunctionName", var.guard_function_name, { label = "campaigns auto-paused" }],
           [".", "guard_events", ".", ".", { label = "SES events counted", yAxis = "right" }],
@@ -181,7 +157,9 @@ locals {
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = coalesce(var.dashboard_name, "${var.name_prefix}-monitoring")
-  dashboard_body = jsonencode({ widgets = concat(local.widgets, local.guardrail_widgets) })
+  dashboard_body = jsonencode({ widgets = [
+    for w in concat(local.widget_specs, local.guardrail_widget_specs) : merge(w, { properties = merge(local.widget_defaults, w.properties) })
+  ] })
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
