@@ -3,39 +3,6 @@
 mock_provider "aws" {
   source          = "./tests/mocks/aws"
   override_during = plan
-
-  mock_resource "aws_api_gateway_stage" {
-    defaults = { invoke_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/send_messages" }
-  }
-  # Fixed ids (instead of random mock values) make the redeployment hash a function of the
-  # configuration alone, so runs can compare it.
-  mock_resource "aws_api_gateway_rest_api" {
-    defaults = { id = "abc123", root_resource_id = "root123" }
-  }
-  mock_resource "aws_api_gateway_resource" {
-    defaults = { id = "res123", path = "/events" }
-  }
-  mock_resource "aws_api_gateway_model" {
-    defaults = { id = "model123" }
-  }
-  mock_resource "aws_api_gateway_request_validator" {
-    defaults = { id = "val123" }
-  }
-  mock_resource "aws_api_gateway_method" {
-    defaults = { id = "agm-abc123-res123-POST" }
-  }
-  mock_resource "aws_api_gateway_integration" {
-    defaults = { id = "agi-abc123-res123-POST", cache_namespace = "res123" }
-  }
-  mock_resource "aws_api_gateway_method_response" {
-    defaults = { id = "agmr-abc123-res123-POST" }
-  }
-  mock_resource "aws_api_gateway_integration_response" {
-    defaults = { id = "agir-abc123-res123-POST" }
-  }
-  mock_resource "aws_api_gateway_gateway_response" {
-    defaults = { id = "aggr-abc123" }
-  }
 }
 
 variables {

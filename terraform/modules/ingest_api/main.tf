@@ -46,6 +46,17 @@ locals {
     }
   }
 
+  # Both of the module's roles (API -> SQS, and API Gateway's account-level logging) are assumed by
+  # API Gateway.
+  apigateway_assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "apigateway.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
   integration_uri = "arn:${local.partition}:apigateway:${local.region}:sqs:path/${local.account_id}/${var.queue_name}"
 }
 
@@ -100,16 +111,9 @@ resource "aws_api_gateway_method" "post" {
 }
 
 resource "aws_iam_role" "api_to_sqs" {
-  name = "${var.name_prefix}-api-to-sqs"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "apigateway.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
+  name               = "${var.name_prefix}-api-to-sqs"
+  assume_role_policy = local.apigateway_assume_role_policy
+  tags               = var.tags
 }
 
 resource "aws_iam_role_policy" "api_to_sqs" {
@@ -241,16 +245,9 @@ locals {
 resource "aws_iam_role" "apigw_cloudwatch" {
   count = var.manage_account_cloudwatch_role ? 1 : 0
 
-  name = "${var.name_prefix}-apigw-cloudwatch"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "apigateway.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
+  name               = "${var.name_prefix}-apigw-cloudwatch"
+  assume_role_policy = local.apigateway_assume_role_policy
+  tags               = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "apigw_cloudwatch" {

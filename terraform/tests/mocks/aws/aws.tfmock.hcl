@@ -41,6 +41,7 @@ mock_resource "aws_sesv2_configuration_set" {
 }
 mock_resource "aws_api_gateway_rest_api" {
   defaults = {
+    id               = "abc123"
     arn              = "arn:aws:apigateway:eu-west-1::/restapis/abc123"
     root_resource_id = "root123"
     execution_arn    = "arn:aws:execute-api:eu-west-1:123456789012:abc123"
@@ -64,4 +65,30 @@ mock_resource "aws_cloudwatch_dashboard" {
 }
 mock_resource "aws_cloudwatch_event_rule" {
   defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/mock" }
+}
+# Fixed ids (instead of random mock values) make the API redeployment hash a function of the
+# configuration alone, so runs can compare it (tests/ingest_api.tftest.hcl).
+mock_resource "aws_api_gateway_resource" {
+  defaults = { id = "res123", path = "/events" }
+}
+mock_resource "aws_api_gateway_model" {
+  defaults = { id = "model123" }
+}
+mock_resource "aws_api_gateway_request_validator" {
+  defaults = { id = "val123" }
+}
+mock_resource "aws_api_gateway_method" {
+  defaults = { id = "agm-abc123-res123-POST" }
+}
+mock_resource "aws_api_gateway_integration" {
+  defaults = { id = "agi-abc123-res123-POST", cache_namespace = "res123" }
+}
+mock_resource "aws_api_gateway_method_response" {
+  defaults = { id = "agmr-abc123-res123-POST" }
+}
+mock_resource "aws_api_gateway_integration_response" {
+  defaults = { id = "agir-abc123-res123-POST" }
+}
+mock_resource "aws_api_gateway_gateway_response" {
+  defaults = { id = "aggr-abc123" }
 }
