@@ -114,20 +114,12 @@ run "function_mapping_and_iam" {
 
   # --- IAM: least privilege ---
   assert {
-    condition = toset(one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if contains(s.Action, "ses:SendEmail")])) == toset([
+    condition = alltrue([for action in ["ses:SendEmail", "ses:SendBulkEmail"] : toset(one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if contains(s.Action, action)])) == toset([
       "arn:aws:ses:eu-west-1:123456789012:identity/example.com",
       "arn:aws:ses:eu-west-1:123456789012:configuration-set/load-test-config",
       "arn:aws:ses:eu-west-1:123456789012:template/SimpleEmail",
-    ])
-    error_message = "ses:SendEmail must be scoped to the identity, the configuration set and the template"
-  }
-  assert {
-    condition = toset(one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if contains(s.Action, "ses:SendBulkEmail")])) == toset([
-      "arn:aws:ses:eu-west-1:123456789012:identity/example.com",
-      "arn:aws:ses:eu-west-1:123456789012:configuration-set/load-test-config",
-      "arn:aws:ses:eu-west-1:123456789012:template/SimpleEmail",
-    ])
-    error_message = "ses:SendBulkEmail must be scoped to the same identity, configuration set and template as ses:SendEmail"
+    ])])
+    error_message = "ses:SendEmail and ses:SendBulkEmail must both be scoped to the identity, the configuration set and the template"
   }
   assert {
     condition     = aws_lambda_function.poller.environment[0].variables["SEND_API"] == "single"

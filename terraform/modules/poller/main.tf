@@ -37,11 +37,11 @@ locals {
     METRICS_NAMESPACE          = var.metrics_namespace
   }
 
+  # Every statement allows; policy_statements name only what each one allows, on what.
   policy_statements = concat(
     [
       {
         Sid      = "ConsumeSourceQueue"
-        Effect   = "Allow"
         Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
         Resource = [var.queue_arn]
       },
@@ -49,13 +49,11 @@ locals {
         # Parking: the record is acknowledged and a copy goes back on the source queue with a
         # delay (daily quota, sending paused, deadline), so waiting spends no receives.
         Sid      = "ParkOnSourceQueue"
-        Effect   = "Allow"
         Action   = ["sqs:SendMessage"]
         Resource = [var.queue_arn]
       },
       {
         Sid      = "DeadLetterPermanentFailures"
-        Effect   = "Allow"
         Action   = ["sqs:SendMessage"]
         Resource = [var.dlq_arn]
       },
@@ -65,13 +63,11 @@ locals {
         # TransactWriteItems of Puts (markers cancelled#<name>#<code>) and an Update (the
         # campaign's cancelled counter) records a cancelled campaign's records. No Delete, no Scan.
         Sid      = "FleetScheduleAndCampaigns"
-        Effect   = "Allow"
         Action   = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         Resource = [var.control_table_arn]
       },
       {
         Sid      = "ReadCustomers"
-        Effect   = "Allow"
         Action   = ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
         Resource = [var.customers_table_arn]
       },
@@ -79,7 +75,6 @@ locals {
     var.idempotency_enabled ? [
       {
         Sid      = "ClaimAndRecordInLedger"
-        Effect   = "Allow"
         Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
         Resource = [var.ledger_table_arn]
       },
@@ -90,7 +85,6 @@ locals {
         # uses: the sending identity, the configuration set and the template (SEND_API picks
         # the operation; both are allowed so that switching needs no IAM change).
         Sid    = "SendWithOneIdentityConfigSetAndTemplate"
-        Effect = "Allow"
         Action = ["ses:SendEmail", "ses:SendBulkEmail"]
         Resource = [
           "${local.ses_arn}:identity/${var.sender_identity}",
@@ -101,13 +95,11 @@ locals {
       {
         # GetAccount (the send quota) supports no resource-level permissions.
         Sid      = "ReadSendQuota"
-        Effect   = "Allow"
         Action   = ["ses:GetAccount"]
         Resource = ["*"]
       },
       {
         Sid      = "WriteOwnLogsAndEmfMetrics"
-        Effect   = "Allow"
         Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
         Resource = ["${aws_cloudwatch_log_group.poller.arn}:*"]
       },
@@ -141,7 +133,7 @@ resource "aws_iam_role_policy" "poller" {
   # checkov:skip=CKV_AWS_290:Same statement: ses:GetAccount cannot be scoped; every write action is scoped to an ARN.
   name   = "poller"
   role   = aws_iam_role.poller.id
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
+  policy = jsonencode({ Version = "2012-10-17", Statement = [for s in local.policy_statements : merge({ Effect = "Allow" }, s)] })
 }
 
 resource "aws_lambda_function" "poller" {
