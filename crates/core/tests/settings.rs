@@ -29,7 +29,7 @@ fn parse(rel: &str) -> Vec<Item> {
 fn assert_none(problems: Vec<String>) {
     assert!(
         problems.is_empty(),
-        "{} disagreement(s) with the settings table (crates/core/src/config/settings.rs):\n  - {}",
+        "{} disagreement(s) with the settings table (crates/core/src/config/settings/table.rs):\n  - {}",
         problems.len(),
         problems.join("\n  - ")
     );
