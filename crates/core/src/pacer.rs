@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::ports::SendSchedule;
+use crate::ports::{PortError, SendSchedule};
 use crate::processor::within;
 
 /// The name of the fleet's send schedule in the control store (one per deployment: its instances
@@ -247,6 +247,31 @@ impl Pacer {
         }
         let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| l.saturating_duration_since(now));
         let reserved = within(latest, schedule.reserve(tokens, interval, burst, max_wait)).await;
+        self.settle_reservation(
+            reserved,
+            now,
+            |first| {
+                let mut s = self.lock();
+                for i in 1..tokens {
+                    s.pool.push_back(first + interval * i);
+                }
+                first
+            },
+            || self.local_slot(Instant::now(), latest),
+        )
+    }
+
+    /// A reservation's answer as a slot: too late when the schedule has no slot before
+    /// `latest` (or did not answer in time); at `at(first)` for the reserved block whose first
+    /// slot is `first` (the wait counts from the answer, a store round trip after `now`); the
+    /// instance's own pacing (`local()`) when the schedule failed.
+    fn settle_reservation(
+        &self,
+        reserved: Option<Result<Option<Duration>, PortError>>,
+        now: Instant,
+        at: impl FnOnce(Instant) -> Instant,
+        local: impl FnOnce() -> Slot,
+    ) -> Slot {
         match reserved {
             None => Slot::TooLate,
             Some(Ok(None)) => {
@@ -255,20 +280,14 @@ impl Pacer {
             }
             Some(Ok(Some(wait))) => {
                 self.schedule_answered();
-                // The wait counts from the answer (a store round trip after `now`).
-                let first = Instant::now() + wait;
-                let mut s = self.lock();
-                for i in 1..tokens {
-                    s.pool.push_back(first + interval * i);
-                }
                 Slot::At {
-                    at: first,
+                    at: at(Instant::now() + wait),
                     fallback: false,
                 }
             }
             Some(Err(e)) => {
                 self.schedule_failed(now, &e);
-                self.local_slot(Instant::now(), latest)
+                local()
             }
         }
     }
@@ -306,24 +325,12 @@ impl Pacer {
             l.saturating_duration_since(now).saturating_sub(span)
         });
         let reserved = within(latest, schedule.reserve(tokens, interval, burst, max_wait)).await;
-        match reserved {
-            None => Slot::TooLate,
-            Some(Ok(None)) => {
-                self.schedule_answered();
-                Slot::TooLate
-            }
-            Some(Ok(Some(wait))) => {
-                self.schedule_answered();
-                Slot::At {
-                    at: Instant::now() + wait + span,
-                    fallback: false,
-                }
-            }
-            Some(Err(e)) => {
-                self.schedule_failed(now, &e);
-                self.local_block(Instant::now(), tokens, latest)
-            }
-        }
+        self.settle_reservation(
+            reserved,
+            now,
+            |first| first + span,
+            || self.local_block(Instant::now(), tokens, latest),
+        )
     }
 
     /// The instance's lock on reserving, waited for no later than `latest` (`None`: too late).
