@@ -143,7 +143,7 @@ resource "aws_lambda_function" "poller" {
   # checkov:skip=CKV_AWS_173:Environment holds queue URLs, table names and tuning numbers, no secrets; Lambda encrypts it at rest with its service key.
   # checkov:skip=CKV_AWS_272:Code signing needs a signing profile; the zip is built locally by `just build-lambdas` and pinned by source_code_hash.
   function_name    = local.function_name
-  description      = "sesload poller: SQS batch -> personalised SES v2 SendEmail at the account's rate."
+  description      = "sesload poller: SQS batch -> personalised SES v2 SendEmail or SendBulkEmail (send_api) at the account's rate."
   role             = aws_iam_role.poller.arn
   runtime          = "provided.al2023"
   architectures    = ["arm64"]
