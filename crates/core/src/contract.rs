@@ -26,6 +26,7 @@ mod campaign;
 mod customers;
 mod guard;
 mod ledger;
+mod ledger_many;
 mod mailer;
 mod parking;
 mod queue;

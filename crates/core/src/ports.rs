@@ -133,6 +133,33 @@ pub trait Ledger: Send + Sync {
         token: &ClaimToken,
         lease: Duration,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// [`claim`](Ledger::claim) every code of `codes` for `lease` (the entries of one bulk
+    /// call): one answer per code, in order, each with exactly the single claim's semantics
+    /// (atomic per code, a fresh token each, `InFlight` with its lease left); one code's
+    /// failure is that code's answer. The default runs the single claims concurrently; a store
+    /// that can write many rows at once (SQLite: one transaction) overrides it.
+    fn claim_many(
+        &self,
+        codes: &[UniqueCode],
+        lease: Duration,
+    ) -> impl Future<Output = Vec<Result<Claim, PortError>>> + Send {
+        futures::future::join_all(codes.iter().map(move |code| self.claim(code, lease)))
+    }
+
+    /// [`record_sent`](Ledger::record_sent) every `(code, token, message id)` of `sent`: one
+    /// answer per entry, in order, each with exactly the single record's semantics (fenced by
+    /// its token, never forgetting a send, never replacing a recorded message id). The default
+    /// runs the single records concurrently.
+    fn record_sent_many(
+        &self,
+        sent: &[(UniqueCode, ClaimToken, MessageId)],
+    ) -> impl Future<Output = Vec<Result<Recorded, PortError>>> + Send {
+        futures::future::join_all(
+            sent.iter()
+                .map(move |(code, token, mid)| self.record_sent(code, token, mid)),
+        )
+    }
 }
 
 /// Why SES did not accept a send, classified by error *code* (never by message text).
@@ -276,6 +303,19 @@ impl<T: Ledger> Ledger for std::sync::Arc<T> {
         lease: Duration,
     ) -> Result<bool, PortError> {
         T::extend(self, code, token, lease).await
+    }
+    async fn claim_many(
+        &self,
+        codes: &[UniqueCode],
+        lease: Duration,
+    ) -> Vec<Result<Claim, PortError>> {
+        T::claim_many(self, codes, lease).await
+    }
+    async fn record_sent_many(
+        &self,
+        sent: &[(UniqueCode, ClaimToken, MessageId)],
+    ) -> Vec<Result<Recorded, PortError>> {
+        T::record_sent_many(self, sent).await
     }
 }
 

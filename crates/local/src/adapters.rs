@@ -6,6 +6,8 @@
 //! - [`SqliteLedger`]: `ledger(unique_code PK, message_id, lease_until)`; `claim` is one atomic
 //!   conditional write in the writer's transaction (DynamoDB `PutItem` with
 //!   `attribute_not_exists(unique_code) OR (attribute_not_exists(message_id) AND lease_until <= :now)`).
+//!   `claim_many` / `record_sent_many` (a bulk call's entries) run the same decisions for every
+//!   entry in one writer job, so a call costs one write, not one per entry.
 //! - [`LocalDeadLetterSink`]: rows in `dlq` with reason/detail (the SQS DLQ with message attributes).
 //! - [`LocalVisibility`]: `ChangeMessageVisibility` on the local queue.
 
@@ -136,6 +138,35 @@ pub fn claim_tx(
     }
 }
 
+/// The record decision, in one transaction (the writer's): an upsert, so that a send is never
+/// lost even if the claim row vanished; a message id already recorded stays (the first send
+/// recorded wins). `Superseded` when another token holds the claim.
+fn record_tx(
+    c: &rusqlite::Connection,
+    code: &str,
+    token: &str,
+    mid: &str,
+    now: i64,
+) -> Result<Recorded, DbError> {
+    let held: Option<String> = c
+        .prepare_cached("SELECT token FROM ledger WHERE unique_code = ?1")
+        .and_then(|mut s| s.query_row(params![code], |r| r.get(0)).optional())
+        .map_err(DbError::sql("ledger record_sent"))?;
+    c.prepare_cached(
+        "INSERT INTO ledger(unique_code, message_id, lease_until, attempts, claimed_at, sent_at, token)
+         VALUES (?1, ?2, 0, 1, ?3, ?3, ?4)
+         ON CONFLICT(unique_code) DO UPDATE SET
+           message_id = coalesce(message_id, excluded.message_id),
+           sent_at = coalesce(sent_at, excluded.sent_at)",
+    )
+    .and_then(|mut s| s.execute(params![code, mid, now, token]))
+    .map_err(DbError::sql("ledger record_sent"))?;
+    Ok(match held {
+        Some(t) if t != token => Recorded::Superseded,
+        _ => Recorded::Owned,
+    })
+}
+
 impl Ledger for SqliteLedger {
     async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
         let code = code.0.clone();
@@ -166,29 +197,78 @@ impl Ledger for SqliteLedger {
         let token = token.0.clone();
         let mid = message_id.0.clone();
         self.db
-            .write(move |c| {
-                let held: Option<String> = c
-                    .prepare_cached("SELECT token FROM ledger WHERE unique_code = ?1")
-                    .and_then(|mut s| s.query_row(params![code], |r| r.get(0)).optional())
-                    .map_err(DbError::sql("ledger record_sent"))?;
-                // Upsert: a send must never be lost even if the claim row vanished; a message
-                // id already recorded stays (the first send recorded wins).
-                c.prepare_cached(
-                    "INSERT INTO ledger(unique_code, message_id, lease_until, attempts, claimed_at, sent_at, token)
-                     VALUES (?1, ?2, 0, 1, ?3, ?3, ?4)
-                     ON CONFLICT(unique_code) DO UPDATE SET
-                       message_id = coalesce(message_id, excluded.message_id),
-                       sent_at = coalesce(sent_at, excluded.sent_at)",
-                )
-                .and_then(|mut s| s.execute(params![code, mid, now_ms(), token]))
-                .map_err(DbError::sql("ledger record_sent"))?;
-                Ok(match held {
-                    Some(t) if t != token => Recorded::Superseded,
-                    _ => Recorded::Owned,
-                })
-            })
+            .write(move |c| record_tx(c, &code, &token, &mid, now_ms()))
             .await
             .map_err(port_err("ledger.record_sent"))
+    }
+
+    /// Every code claimed in ONE job of the writer (one savepoint in its group commit), each
+    /// with [`claim_tx`]'s decision: a bulk call's entries cost one write, not one each. A
+    /// failing statement rolls the job back, so every code answers that error and none is
+    /// claimed.
+    async fn claim_many(
+        &self,
+        codes: &[UniqueCode],
+        lease: Duration,
+    ) -> Vec<Result<Claim, PortError>> {
+        let n = codes.len();
+        let rows: Vec<(String, String)> = codes
+            .iter()
+            .map(|c| (c.0.clone(), uuid::Uuid::new_v4().simple().to_string()))
+            .collect();
+        let lease_ms = dur_ms(lease);
+        let claims = self
+            .db
+            .write(move |c| {
+                let now = now_ms();
+                rows.iter()
+                    .map(|(code, token)| claim_tx(c, code, token, lease_ms, now))
+                    .collect::<Result<Vec<Claim>, DbError>>()
+            })
+            .await
+            .map_err(port_err("ledger.claim_many"));
+        match claims {
+            Ok(claims) => {
+                if let Some(m) = &self.metrics {
+                    for claim in &claims {
+                        match claim {
+                            Claim::AlreadySent(_) => Metrics::add(&m.duplicates_skipped, 1),
+                            Claim::Reclaimed(_) => Metrics::add(&m.ambiguous_retries, 1),
+                            _ => {}
+                        }
+                    }
+                }
+                claims.into_iter().map(Ok).collect()
+            }
+            Err(e) => vec![Err(e); n],
+        }
+    }
+
+    /// Every send recorded in ONE job of the writer, each with [`record_tx`]'s semantics; a
+    /// failing statement rolls the job back and every entry answers that error.
+    async fn record_sent_many(
+        &self,
+        sent: &[(UniqueCode, ClaimToken, MessageId)],
+    ) -> Vec<Result<Recorded, PortError>> {
+        let n = sent.len();
+        let rows: Vec<(String, String, String)> = sent
+            .iter()
+            .map(|(code, token, mid)| (code.0.clone(), token.0.clone(), mid.0.clone()))
+            .collect();
+        let recorded = self
+            .db
+            .write(move |c| {
+                let now = now_ms();
+                rows.iter()
+                    .map(|(code, token, mid)| record_tx(c, code, token, mid, now))
+                    .collect::<Result<Vec<Recorded>, DbError>>()
+            })
+            .await
+            .map_err(port_err("ledger.record_sent_many"));
+        match recorded {
+            Ok(r) => r.into_iter().map(Ok).collect(),
+            Err(e) => vec![Err(e); n],
+        }
     }
 
     async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {

@@ -148,6 +148,7 @@ pub async fn ledger<L: Ledger>(ledger: &L) {
         prefix: &prefix,
     })
     .await;
+    super::ledger_many::a_code_twice_in_one_call_has_one_winner(ledger, &prefix).await;
 }
 
 /// Every ledger case but the concurrent one, for emulators that do not serialise conditional
@@ -183,6 +184,7 @@ pub async fn ledger_sequential<L: Ledger>(ledger: &L) -> String {
     stale_record_is_superseded_and_kept(case("stale_record_is_superseded_and_kept")).await;
     extended_claim_outlives_its_first_lease(case("extended_claim_outlives_its_first_lease")).await;
     extend_never_revives_what_is_not_ours(case("extend_never_revives_what_is_not_ours")).await;
+    super::ledger_many::sequential(ledger, &prefix).await;
     prefix
 }
 

@@ -30,9 +30,11 @@ use super::gate::Admission;
 use super::send::{CLAIM_LEAD, ClaimStep, Fate, RecordMeta, TaskResult, suspended};
 use super::steps::Step;
 use super::{BatchCtx, Inner};
-use crate::model::{OutgoingEmail, ParkReason};
+use crate::model::{MessageId, OutgoingEmail, ParkReason, UniqueCode};
 use crate::pacer::Slot;
-use crate::ports::{BulkEntryResult, ClaimToken, MAX_BULK_ENTRIES, Mailer, PortSet, SendFailure};
+use crate::ports::{
+    BulkEntryResult, ClaimToken, Ledger, MAX_BULK_ENTRIES, Mailer, PortError, PortSet, SendFailure,
+};
 
 /// The most entries one call carries at a fleet rate of `fleet_rate` emails/s: as many as SES's
 /// bucket refills in one second, at least 1, at most [`MAX_BULK_ENTRIES`] (unpaced: 50).
@@ -174,12 +176,15 @@ impl<P: PortSet> Inner<P> {
             }
         }
         let admitted = admitted_now;
-        let claims = join_all(
-            admitted
-                .iter()
-                .map(|a| self.claim(&metas[a.k], &emails[a.k].unique_code, ctx)),
-        )
-        .await;
+        let claims = self
+            .claim_entries(
+                admitted
+                    .iter()
+                    .map(|a| (&metas[a.k], &emails[a.k].unique_code))
+                    .collect(),
+                ctx,
+            )
+            .await;
         let mut claimed = Vec::with_capacity(admitted.len());
         for (a, c) in admitted.into_iter().zip(claims) {
             match c {
@@ -263,36 +268,58 @@ impl<P: PortSet> Inner<P> {
                 vec![Err(f); sending.len()]
             }
         };
-        let (metas, emails) = (&metas, &emails);
-        let settled = join_all(sending.iter().zip(answers).map(|(c, r)| async move {
-            let (k, e) = (c.a.k, &emails[c.a.k]);
-            let (step, throttled, fate) = match r {
-                Ok(mid) => (
-                    self.record_sent(
-                        &metas[k],
-                        &e.unique_code,
-                        c.token.as_ref(),
-                        mid,
-                        c.ambiguous,
-                        ctx,
-                    )
-                    .await,
-                    false,
-                    Fate::Sent,
-                ),
-                Err(f) => {
-                    self.send_failed(&metas[k], e, c.token.as_ref(), f, c.ambiguous, ctx)
-                        .await
-                }
-            };
-            match fate {
-                Fate::Sent => self.gate.sent(e, c.a.probe),
-                Fate::NotSent => self.gate.not_sent(e, c.a.counted, c.a.probe),
-                Fate::MaybeSent => self.gate.not_sent(e, false, c.a.probe),
+        // SUCCESS entries are recorded together (one ledger call); refused ones are handled
+        // entry by entry, as single sends refused the same way.
+        let mut accepted = Vec::new();
+        let mut refused = Vec::new();
+        for (n, r) in answers.into_iter().enumerate() {
+            match r {
+                Ok(mid) => accepted.push((n, mid)),
+                Err(f) => refused.push((n, f)),
             }
-            (k, step, throttled)
-        }))
-        .await;
+        }
+        let (metas, emails, sending) = (&metas, &emails, &sending);
+        let accepted_n: Vec<usize> = accepted.iter().map(|(n, _)| *n).collect();
+        let record = self.record_entries(
+            accepted
+                .into_iter()
+                .map(|(n, mid)| {
+                    let c = &sending[n];
+                    let (meta, e) = (&metas[c.a.k], &emails[c.a.k]);
+                    (meta, &e.unique_code, c.token.as_ref(), mid, c.ambiguous)
+                })
+                .collect(),
+            ctx,
+        );
+        let fail = join_all(refused.into_iter().map(|(n, f)| async move {
+            let c = &sending[n];
+            let (k, e) = (c.a.k, &emails[c.a.k]);
+            let (step, throttled, fate) = self
+                .send_failed(&metas[k], e, c.token.as_ref(), f, c.ambiguous, ctx)
+                .await;
+            (n, step, throttled, fate)
+        }));
+        let (recorded, failed) = futures::join!(record, fail);
+        let mut settled: Vec<(usize, Step, bool, Fate)> = accepted_n
+            .into_iter()
+            .zip(recorded)
+            .map(|(n, step)| (n, step, false, Fate::Sent))
+            .chain(failed)
+            .collect();
+        settled.sort_by_key(|(n, ..)| *n);
+        let settled: Vec<(usize, Step, bool)> = settled
+            .into_iter()
+            .map(|(n, step, throttled, fate)| {
+                let c = &sending[n];
+                let e = &emails[c.a.k];
+                match fate {
+                    Fate::Sent => self.gate.sent(e, c.a.probe),
+                    Fate::NotSent => self.gate.not_sent(e, c.a.counted, c.a.probe),
+                    Fate::MaybeSent => self.gate.not_sent(e, false, c.a.probe),
+                }
+                (c.a.k, step, throttled)
+            })
+            .collect();
         for (n, (k, step, throttled)) in settled.into_iter().enumerate() {
             out[k] = Some(TaskResult {
                 step,
@@ -304,6 +331,92 @@ impl<P: PortSet> Inner<P> {
         }
         finish(out)
     }
+}
+
+impl<P: PortSet> Inner<P> {
+    /// [`claim`](Inner::claim) for a call's entries in one ledger call (`claim_many`), bounded
+    /// by the last send start; each entry's answer is classified on its own.
+    async fn claim_entries(
+        &self,
+        entries: Vec<(&RecordMeta, &UniqueCode)>,
+        ctx: &BatchCtx,
+    ) -> Vec<ClaimStep> {
+        let s = &self.settings;
+        if !s.idempotency_enabled || entries.is_empty() {
+            return entries
+                .iter()
+                .map(|_| ClaimStep::Send {
+                    token: None,
+                    ambiguous: false,
+                })
+                .collect();
+        }
+        let codes: Vec<UniqueCode> = entries.iter().map(|(_, c)| (*c).clone()).collect();
+        let limit = ctx.deadline.last_send_start();
+        let mut answers = within(limit, self.ledger.claim_many(&codes, s.claim_lease))
+            .await
+            .map(Vec::into_iter);
+        entries
+            .into_iter()
+            .map(|(meta, code)| {
+                let answer = answers.as_mut().map(|it| {
+                    it.next()
+                        .unwrap_or_else(|| Err(unanswered("ledger.claim_many")))
+                });
+                self.claim_step(meta, code, answer)
+            })
+            .collect()
+    }
+
+    /// [`record_sent`](Inner::record_sent) for a call's accepted entries in one ledger call
+    /// (`record_sent_many`), bounded by the batch's finish; each entry's answer is read on its
+    /// own.
+    async fn record_entries(
+        &self,
+        entries: Vec<(
+            &RecordMeta,
+            &UniqueCode,
+            Option<&ClaimToken>,
+            MessageId,
+            bool,
+        )>,
+        ctx: &BatchCtx,
+    ) -> Vec<Step> {
+        let fenced: Vec<(UniqueCode, ClaimToken, MessageId)> = entries
+            .iter()
+            .filter_map(|(_, code, token, mid, _)| {
+                token.map(|t| ((*code).clone(), t.clone(), mid.clone()))
+            })
+            .collect();
+        let mut answers = if fenced.is_empty() {
+            Some(Vec::new().into_iter())
+        } else {
+            within(ctx.deadline.finish(), self.ledger.record_sent_many(&fenced))
+                .await
+                .map(Vec::into_iter)
+        };
+        entries
+            .into_iter()
+            .map(|(meta, code, token, mid, ambiguous)| {
+                let answer = token.map(|_| {
+                    answers.as_mut().map(|it| {
+                        it.next()
+                            .unwrap_or_else(|| Err(unanswered("ledger.record_sent_many")))
+                    })
+                });
+                self.recorded_step(meta, code, mid, ambiguous, answer)
+            })
+            .collect()
+    }
+}
+
+/// A batch ledger call that answered fewer entries than it was given (an adapter's bug): the
+/// entries left are failures of that call, handled as any ledger failure.
+fn unanswered(operation: &'static str) -> PortError {
+    PortError::new(
+        operation,
+        "the ledger answered fewer entries than it was given",
+    )
 }
 
 /// Every entry has its result by now; one that has none (a bug) is retried, never dropped.
@@ -320,7 +433,6 @@ fn finish(out: Vec<Option<TaskResult>>) -> Vec<TaskResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UniqueCode;
 
     fn email(from: &str, template: &str, set: Option<&str>, n: usize) -> (usize, OutgoingEmail) {
         (

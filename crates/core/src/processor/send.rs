@@ -15,7 +15,7 @@ use super::{BatchCtx, Inner, RetryCause};
 use crate::classify::{FailureClass, classify, denied_resource};
 use crate::model::{DlqReason, MessageId, OutgoingEmail, ParkReason, UniqueCode};
 use crate::pacer::Slot;
-use crate::ports::{Claim, ClaimToken, Ledger, Mailer, PortSet, Recorded, SendFailure};
+use crate::ports::{Claim, ClaimToken, Ledger, Mailer, PortError, PortSet, Recorded, SendFailure};
 
 /// The claim is taken this long before the send slot, so that the ledger's latency does not
 /// move the send off its slot (at 1/s SES's bucket tolerates about 20 ms either way).
@@ -250,7 +250,6 @@ impl<P: PortSet> Inner<P> {
         ctx: &BatchCtx,
     ) -> ClaimStep {
         let s = &self.settings;
-        let message_id = &meta.message_id;
         if !s.idempotency_enabled {
             return ClaimStep::Send {
                 token: None,
@@ -258,7 +257,20 @@ impl<P: PortSet> Inner<P> {
             };
         }
         let limit = ctx.deadline.last_send_start();
-        match within(limit, self.ledger.claim(code, s.claim_lease)).await {
+        let answer = within(limit, self.ledger.claim(code, s.claim_lease)).await;
+        self.claim_step(meta, code, answer)
+    }
+
+    /// What the ledger's answer to a claim of `code` means for the record (`None`: the claim
+    /// was still running at the last send start).
+    pub(super) fn claim_step(
+        &self,
+        meta: &RecordMeta,
+        code: &UniqueCode,
+        answer: Option<Result<Claim, PortError>>,
+    ) -> ClaimStep {
+        let message_id = &meta.message_id;
+        match answer {
             None => {
                 tracing::warn!(%message_id, unique_code = %code, "claim still running at the last send start; parking");
                 ClaimStep::Done(self.park(ParkReason::Deadline, meta, None))
@@ -350,17 +362,35 @@ impl<P: PortSet> Inner<P> {
         code: &UniqueCode,
         token: Option<&ClaimToken>,
         mid: MessageId,
-        mut ambiguous: bool,
+        ambiguous: bool,
         ctx: &BatchCtx,
     ) -> Step {
+        let answer = match token {
+            Some(token) => Some(
+                within(
+                    ctx.deadline.finish(),
+                    self.ledger.record_sent(code, token, &mid),
+                )
+                .await,
+            ),
+            None => None,
+        };
+        self.recorded_step(meta, code, mid, ambiguous, answer)
+    }
+
+    /// The step of a record SES accepted, given what recording it answered (`None`: nothing to
+    /// record, idempotency is disabled; `Some(None)`: recording was cut at the deadline).
+    pub(super) fn recorded_step(
+        &self,
+        meta: &RecordMeta,
+        code: &UniqueCode,
+        mid: MessageId,
+        mut ambiguous: bool,
+        answer: Option<Option<Result<Recorded, PortError>>>,
+    ) -> Step {
         let message_id = &meta.message_id;
-        if let Some(token) = token {
-            match within(
-                ctx.deadline.finish(),
-                self.ledger.record_sent(code, token, &mid),
-            )
-            .await
-            {
+        if let Some(answer) = answer {
+            match answer {
                 Some(Ok(Recorded::Owned)) => {}
                 Some(Ok(Recorded::Superseded)) => {
                     tracing::warn!(%message_id, unique_code = %code, ses_message_id = %mid,
