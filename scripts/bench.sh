@@ -11,7 +11,7 @@
 #                                         --messages 45R`: a low quota with the Terraform default batch,
 #                                         two instances, about 45 s each; the quota-R scenarios are
 #                                         paced, not CPU-bound, so they run at the same time, after
-#                                         the others; e2e-bulk = `bench e2e --send-api bulk`;
+#                                         the others; e2e-bulk = `bench e2e --send-api bulk` (batch 500);
 #                                         quota-bulk-N = `bench quota --send-api bulk
 #                                         --max-send-rate N`, 14 with a backlog of 1,400 in batches
 #                                         of 100)

@@ -23,8 +23,11 @@ pub struct Args {
     /// Messages in the backlog.
     #[arg(long, default_value_t = 20_000)]
     pub messages: u64,
-    #[arg(long, default_value_t = 100)]
-    pub batch_size: usize,
+    /// Records per invocation [default: 100 with `single`, 500 with `bulk`: a batch of 100 is
+    /// only two 50-entry calls, so a bulk instance would have two calls in flight against 64
+    /// single sends; bulk wants larger batches (see docs/tuning.md)].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     #[arg(long, default_value_t = 4)]
     pub maximum_concurrency: usize,
     #[arg(long, default_value_t = 64)]
@@ -32,10 +35,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let batch_size = args.batch_size.unwrap_or(match args.send_api {
+        SendApi::Single => 100,
+        SendApi::Bulk => 500,
+    });
     // Errors of the stack (e.g. a ledger write that failed) are printed, not swallowed.
     crate::process::init_logging(false);
     let cfg = LocalConfig {
-        batch_size: args.batch_size,
+        batch_size,
         maximum_concurrency: args.maximum_concurrency,
         send_api: args.send_api,
         send_concurrency: args.send_concurrency,
@@ -67,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "duplicates": d.duplicate_sends(),
         "seconds": (seconds * 100.0).round() / 100.0,
         "sim_accepted": d.ses_accepted,
-        "batch_size": args.batch_size,
+        "batch_size": batch_size,
         "maximum_concurrency": args.maximum_concurrency,
         "send_concurrency": args.send_concurrency,
     });
@@ -82,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             seconds,
             r.dlq,
             r.queued,
-            args.batch_size,
+            batch_size,
             args.maximum_concurrency
         );
     }
