@@ -43,19 +43,6 @@ async fn campaign_control_plane_against_moto() {
         .expect("moto scenarios took over 180 s");
 }
 
-async fn raw_item(d: &aws_sdk_dynamodb::Client, pk: &str) -> HashMap<String, AttributeValue> {
-    d.get_item()
-        .table_name("control")
-        .key("pk", AttributeValue::S(pk.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .cloned()
-        .unwrap_or_else(|| panic!("no item {pk}"))
-}
-
 fn s(item: &HashMap<String, AttributeValue>, k: &str) -> String {
     match item.get(k) {
         Some(AttributeValue::S(v)) => v.clone(),
@@ -82,7 +69,7 @@ async fn item_layout(d: &aws_sdk_dynamodb::Client, c: &DynamoCampaigns) {
         at_ms: 1_800,
     };
     c.set("layout-1", &change, 0).await.unwrap();
-    let item = raw_item(d, "campaign#layout-1").await;
+    let item = common::control_item(d, "campaign#layout-1").await;
     assert_eq!(s(&item, "campaign"), "layout-1");
     assert_eq!(s(&item, "state"), "auto_paused");
     assert_eq!(s(&item, "reason"), "bounce rate 6 % over 5 %");
@@ -102,7 +89,7 @@ async fn item_layout(d: &aws_sdk_dynamodb::Client, c: &DynamoCampaigns) {
         at_ms: 1_900,
     };
     c.set("layout-1", &resume, 1).await.unwrap();
-    let item = raw_item(d, "campaign#layout-1").await;
+    let item = common::control_item(d, "campaign#layout-1").await;
     assert_eq!(
         (s(&item, "state"), n(&item, "version")),
         ("running".into(), 2)
@@ -117,7 +104,7 @@ async fn item_layout(d: &aws_sdk_dynamodb::Client, c: &DynamoCampaigns) {
         }])
         .await;
     assert!(failed.is_empty());
-    let marker = raw_item(d, "cancelled#layout-1#code-9").await;
+    let marker = common::control_item(d, "cancelled#layout-1#code-9").await;
     assert_eq!(
         (s(&marker, "campaign"), s(&marker, "unique_code")),
         ("layout-1".into(), "code-9".into())
@@ -128,7 +115,13 @@ async fn item_layout(d: &aws_sdk_dynamodb::Client, c: &DynamoCampaigns) {
         .unwrap()
         .as_secs();
     assert!(n(&marker, "expires_at") > now_s + 13 * 24 * 3600);
-    assert_eq!(n(&raw_item(d, "campaign#layout-1").await, "cancelled"), 1);
+    assert_eq!(
+        n(
+            &common::control_item(d, "campaign#layout-1").await,
+            "cancelled"
+        ),
+        1
+    );
 }
 
 /// Schedule items share the table; they are not campaigns. Many codes need several

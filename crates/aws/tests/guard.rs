@@ -87,19 +87,6 @@ fn sqs_event(bodies: &[String]) -> SqsEvent {
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
-async fn raw_item(d: &aws_sdk_dynamodb::Client, pk: &str) -> HashMap<String, AttributeValue> {
-    d.get_item()
-        .table_name("control")
-        .key("pk", AttributeValue::S(pk.into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .cloned()
-        .unwrap_or_else(|| panic!("no item {pk}"))
-}
-
 fn num(item: &HashMap<String, AttributeValue>, k: &str) -> u64 {
     match item.get(k) {
         Some(AttributeValue::N(v)) => v.parse().unwrap(),
@@ -178,7 +165,7 @@ async fn guard_handler(d: &aws_sdk_dynamodb::Client) {
     );
 
     // The bucket, attribute by attribute.
-    let item = raw_item(d, &format!("guard#bouncy#{minute}")).await;
+    let item = common::control_item(d, &format!("guard#bouncy#{minute}")).await;
     assert_eq!(
         (
             num(&item, "sends"),
@@ -192,7 +179,7 @@ async fn guard_handler(d: &aws_sdk_dynamodb::Client) {
         num(&item, "expires_at"),
         (minute + 1) * 60 + GUARD_BUCKET_TTL.as_secs()
     );
-    let clean = raw_item(d, &format!("guard#clean#{minute}")).await;
+    let clean = common::control_item(d, &format!("guard#clean#{minute}")).await;
     assert_eq!((num(&clean, "sends"), num(&clean, "bounces")), (60, 0));
 
     // Second batch: 60 more sends each and 12 more bounces: "bouncy" has 24 of 120 (20 %),

@@ -1,6 +1,6 @@
 //! A moto server (PyPI `moto[server]`, from the project venv) started on a free port for a test
 //! and killed when dropped; `MOTO_SERVER` names another executable. Shared by the test crates
-//! `moto` and `athena` (each uses part of it).
+//! `moto`, `athena`, `campaigns` and `guard` (each uses part of it).
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -152,4 +152,21 @@ pub async fn create_queue(q: &aws_sdk_sqs::Client, name: &str) -> String {
         .queue_url()
         .unwrap()
         .to_string()
+}
+
+/// The item `pk` of the `control` table as stored (consistent read); panics if it is absent.
+pub async fn control_item(
+    d: &aws_sdk_dynamodb::Client,
+    pk: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    d.get_item()
+        .table_name("control")
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item()
+        .cloned()
+        .unwrap_or_else(|| panic!("no item {pk}"))
 }
