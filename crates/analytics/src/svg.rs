@@ -52,9 +52,14 @@ fn fmt_num(v: f64) -> String {
 }
 
 fn frame(id: &str, title: &str, points: usize, body: &str) -> String {
+    frame_of_height(id, title, points, H, body)
+}
+
+/// The figure around a chart `h` pixels high (`data-points`: how many values it draws).
+fn frame_of_height(id: &str, title: &str, points: usize, h: f64, body: &str) -> String {
     format!(
         "<figure class=\"chart\"><figcaption>{}</figcaption>\
-<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" \
+<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\" \
 aria-label=\"{}\" data-chart=\"{}\" data-points=\"{points}\">{body}</svg></figure>",
         esc(title),
         esc(title),
@@ -238,15 +243,8 @@ pub fn hbar_chart(id: &str, title: &str, bars: &[(String, f64, &str)]) -> String
             fmt_num(*v)
         );
     }
-    format!(
-        "<figure class=\"chart\"><figcaption>{}</figcaption>\
-<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\" \
-aria-label=\"{}\" data-chart=\"{}\" data-points=\"{}\">{s}</svg></figure>",
-        esc(title),
-        esc(title),
-        esc(id),
-        bars.iter().filter(|b| b.1 > 0.0).count()
-    )
+    let points = bars.iter().filter(|b| b.1 > 0.0).count();
+    frame_of_height(id, title, points, h, &s)
 }
 
 #[cfg(test)]

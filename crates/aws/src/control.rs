@@ -9,13 +9,13 @@
 //! | a record of a cancelled campaign ([`DynamoCampaigns`](crate::DynamoCampaigns)) | `cancelled#<name>#<unique_code>` | see [`crate::campaigns`] |
 //! | a guardrail bucket ([`DynamoGuardCounters`](crate::DynamoGuardCounters)) | `guard#<campaign>#<minute>` | see [`crate::guard`] |
 
-use sesload_core::clock::{micros, unix_us};
+use sesload_core::clock::unix_us;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use sesload_core::{PortError, SendSchedule};
+use sesload_core::{PortError, Reservation, SendSchedule};
 
 use crate::dynamo::{error_text, update_condition_failed};
 
@@ -151,27 +151,17 @@ impl DynamoSchedule {
 }
 
 impl SendSchedule for DynamoSchedule {
-    async fn reserve(
-        &self,
-        tokens: u32,
-        interval: Duration,
-        burst: Duration,
-        max_wait: Duration,
-    ) -> Result<Option<Duration>, PortError> {
-        let (interval_us, burst_us, max_wait_us) =
-            (micros(interval), micros(burst), micros(max_wait));
+    async fn reserve(&self, request: Reservation) -> Result<Option<Duration>, PortError> {
         let mut current = self.read().await?;
         for attempt in 0..SCHEDULE_MAX_ATTEMPTS {
             let now = unix_us();
-            let first = current.unwrap_or(now).max(now.saturating_sub(burst_us));
-            if first.saturating_sub(now) > max_wait_us {
+            let Some(placed) = request.place(current, now) else {
                 return Ok(None);
-            }
-            let next = first.saturating_add(interval_us.saturating_mul(i64::from(tokens)));
-            match self.swap(current, next).await? {
+            };
+            match self.swap(current, placed.next_free_us).await? {
                 // The wait counts from the answer, not from the request.
                 Ok(()) => {
-                    let wait = u64::try_from(first - unix_us()).unwrap_or(0);
+                    let wait = u64::try_from(placed.first_us - unix_us()).unwrap_or(0);
                     return Ok(Some(Duration::from_micros(wait)));
                 }
                 Err(now_there) => {

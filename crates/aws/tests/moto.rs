@@ -19,8 +19,8 @@ use sesload_aws::{
 };
 use sesload_core::contract::{self, ParkingProbe, QueueProbe, QueuedMessage};
 use sesload_core::{
-    Claim, Customer, CustomerStore, DeadLetter, DlqReason, Ledger, MessageId, SendSchedule,
-    UniqueCode, UserId, dlq_attributes, park_attributes,
+    Claim, Customer, CustomerStore, DeadLetter, DlqReason, Ledger, MessageId, Reservation,
+    SendSchedule, UniqueCode, UserId, dlq_attributes, park_attributes,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,7 +273,12 @@ async fn schedule(d: &aws_sdk_dynamodb::Client) {
         .unwrap()
         .as_micros() as i64;
     let wait = s
-        .reserve(4, interval, Duration::ZERO, Duration::from_secs(5))
+        .reserve(Reservation {
+            tokens: 4,
+            interval,
+            burst: Duration::ZERO,
+            max_wait: Duration::from_secs(5),
+        })
         .await
         .unwrap();
     assert!(
@@ -301,7 +306,12 @@ async fn schedule(d: &aws_sdk_dynamodb::Client) {
 
     // A table that does not exist is an error naming it, not a reservation.
     let e = DynamoSchedule::new(d.clone(), "no-such-control", "fleet")
-        .reserve(1, interval, Duration::ZERO, Duration::from_secs(1))
+        .reserve(Reservation {
+            tokens: 1,
+            interval,
+            burst: Duration::ZERO,
+            max_wait: Duration::from_secs(1),
+        })
         .await
         .unwrap_err();
     assert!(e.message.contains("no-such-control"), "{e}");

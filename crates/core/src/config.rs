@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use settings::{Default, Function, Kind, SETTINGS, Setting};
 
+use crate::processor::{ProcessorSettings, RateSource};
+use crate::request::Policy;
+
 /// Validated poller settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PollerConfig {
@@ -20,28 +23,10 @@ pub struct PollerConfig {
     pub ledger_table: String,
     /// The control store's table (fleet send schedule): DynamoDB on AWS.
     pub control_table: String,
-    pub idempotency_enabled: bool,
-    pub claim_lease: Duration,
     pub ledger_ttl: Duration,
-    pub allowed_recipient_domains: Vec<String>,
-    /// `CONFIGURATION_SET_NAME`: the set used when a request names none.
-    pub default_configuration_set: Option<String>,
-    pub target_utilisation: f64,
-    pub ses_max_send_rate_override: Option<f64>,
-    pub maximum_concurrency: u32,
-    pub send_concurrency: usize,
-    /// `SEND_API`: `SendEmail` per email or `SendBulkEmail` per group.
-    pub send_api: crate::processor::SendApi,
-    pub quota_cache: Duration,
-    pub customer_cache_capacity: usize,
-    pub customer_cache_ttl: Duration,
-    pub retry_base_delay: Duration,
-    pub retry_max_delay: Duration,
-    /// Base of the delay a parked record waits on the source queue.
-    pub park_base_delay: Duration,
-    /// Cap of that delay (at most SQS's 900 s `DelaySeconds`).
-    pub park_max_delay: Duration,
     pub metrics_namespace: String,
+    /// How the processor sends (policy, concurrency, pacing, retries, parking).
+    pub processor: ProcessorSettings,
 }
 
 /// A configuration value that cannot be used; names the variable and the value.
@@ -246,20 +231,17 @@ impl PollerConfig {
             usize::try_from(n).map_err(|_| invalid(env, n.to_string(), "too large"))
         };
 
-        Ok(Self {
-            queue_url: vars.text("QUEUE_URL")?,
-            dlq_url: vars.text("DLQ_URL")?,
-            customers_table: vars.text("CUSTOMERS_TABLE")?,
-            ledger_table,
-            control_table: vars.text("CONTROL_TABLE")?,
+        let processor = ProcessorSettings {
+            policy: Policy::new(&allowed_recipient_domains),
             idempotency_enabled,
             claim_lease: vars.secs("CLAIM_LEASE_SECONDS")?,
-            ledger_ttl: Duration::from_secs(vars.int("LEDGER_TTL_DAYS")? * 86_400),
-            allowed_recipient_domains,
             default_configuration_set: Some(vars.text("CONFIGURATION_SET_NAME")?)
                 .filter(|s| !s.is_empty()),
+            rate_source: match ses_max_send_rate_override {
+                Some(r) => RateSource::Fixed(r),
+                None => RateSource::Account,
+            },
             target_utilisation,
-            ses_max_send_rate_override,
             maximum_concurrency: u32::try_from(vars.int("MAXIMUM_CONCURRENCY")?)
                 .expect("the table bounds MAXIMUM_CONCURRENCY"),
             send_concurrency: count("SEND_CONCURRENCY")?,
@@ -275,7 +257,17 @@ impl PollerConfig {
             retry_max_delay,
             park_base_delay,
             park_max_delay,
+            campaign_state_cache: crate::processor::CAMPAIGN_STATE_CACHE,
+        };
+        Ok(Self {
+            queue_url: vars.text("QUEUE_URL")?,
+            dlq_url: vars.text("DLQ_URL")?,
+            customers_table: vars.text("CUSTOMERS_TABLE")?,
+            ledger_table,
+            control_table: vars.text("CONTROL_TABLE")?,
+            ledger_ttl: Duration::from_secs(vars.int("LEDGER_TTL_DAYS")? * 86_400),
             metrics_namespace: vars.text("METRICS_NAMESPACE")?,
+            processor,
         })
     }
 }
@@ -306,11 +298,11 @@ mod tests {
     fn defaults_come_from_the_table() {
         let c = with(&[]).unwrap();
         assert_eq!(c.control_table, "ctl");
-        assert_eq!(c.park_base_delay, Duration::from_secs(10));
-        assert_eq!(c.park_max_delay, Duration::from_secs(900));
-        assert_eq!(c.claim_lease, Duration::from_secs(120));
-        assert_eq!(c.maximum_concurrency, 2);
-        assert_eq!(c.default_configuration_set, None);
+        assert_eq!(c.processor.park_base_delay, Duration::from_secs(10));
+        assert_eq!(c.processor.park_max_delay, Duration::from_secs(900));
+        assert_eq!(c.processor.claim_lease, Duration::from_secs(120));
+        assert_eq!(c.processor.maximum_concurrency, 2);
+        assert_eq!(c.processor.default_configuration_set, None);
         assert_eq!(c.metrics_namespace, "sesload");
     }
 
@@ -336,7 +328,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            (c.park_base_delay, c.park_max_delay),
+            (c.processor.park_base_delay, c.processor.park_max_delay),
             (Duration::from_secs(5), Duration::from_secs(600))
         );
     }
@@ -344,15 +336,24 @@ mod tests {
     #[test]
     fn configuration_set_name_and_its_former_name() {
         let c = with(&[("CONFIGURATION_SET_NAME", "set-a")]).unwrap();
-        assert_eq!(c.default_configuration_set.as_deref(), Some("set-a"));
+        assert_eq!(
+            c.processor.default_configuration_set.as_deref(),
+            Some("set-a")
+        );
         let old = with(&[("DEFAULT_CONFIGURATION_SET", "set-b")]).unwrap();
-        assert_eq!(old.default_configuration_set.as_deref(), Some("set-b"));
+        assert_eq!(
+            old.processor.default_configuration_set.as_deref(),
+            Some("set-b")
+        );
         let both = with(&[
             ("CONFIGURATION_SET_NAME", "new"),
             ("DEFAULT_CONFIGURATION_SET", "old"),
         ])
         .unwrap();
-        assert_eq!(both.default_configuration_set.as_deref(), Some("new"));
+        assert_eq!(
+            both.processor.default_configuration_set.as_deref(),
+            Some("new")
+        );
     }
 
     #[test]
@@ -383,11 +384,11 @@ mod tests {
             "SEND_API=\"batch\" is invalid: expected single or bulk, got \"batch\""
         );
         assert_eq!(
-            with(&[("SEND_API", "bulk")]).unwrap().send_api,
+            with(&[("SEND_API", "bulk")]).unwrap().processor.send_api,
             crate::processor::SendApi::Bulk
         );
         assert_eq!(
-            with(&[]).unwrap().send_api,
+            with(&[]).unwrap().processor.send_api,
             crate::processor::SendApi::Single
         );
         let e = with(&[("IDEMPOTENCY_ENABLED", "maybe")]).unwrap_err();

@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::ports::{PortError, SendSchedule};
+use crate::ports::{PortError, Reservation, SendSchedule};
 use crate::processor::within;
 
 /// The name of the fleet's send schedule in the control store (one per deployment: its instances
@@ -100,6 +100,16 @@ pub enum Slot {
     At { at: Instant, fallback: bool },
     /// No slot before the latest start the caller allows.
     TooLate,
+}
+
+impl Slot {
+    /// Send at `at`, paced with the fleet (not the fallback).
+    fn at(at: Instant) -> Self {
+        Slot::At {
+            at,
+            fallback: false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -235,10 +245,7 @@ impl Pacer {
         }
         let now = Instant::now();
         let Some(p) = self.reservation_terms(now) else {
-            return Slot::At {
-                at: now,
-                fallback: false,
-            };
+            return Slot::at(now);
         };
         let (interval, burst, retry_schedule) = (p.interval, p.burst, p.retry_schedule);
         let tokens = block_tokens(p.rate, wanted.load(Ordering::SeqCst));
@@ -246,7 +253,13 @@ impl Pacer {
             return self.local_slot(now, latest);
         }
         let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| l.saturating_duration_since(now));
-        let reserved = within(latest, schedule.reserve(tokens, interval, burst, max_wait)).await;
+        let request = Reservation {
+            tokens,
+            interval,
+            burst,
+            max_wait,
+        };
+        let reserved = within(latest, schedule.reserve(request)).await;
         self.settle_reservation(
             reserved,
             now,
@@ -280,10 +293,7 @@ impl Pacer {
             }
             Some(Ok(Some(wait))) => {
                 self.schedule_answered();
-                Slot::At {
-                    at: at(Instant::now() + wait),
-                    fallback: false,
-                }
+                Slot::at(at(Instant::now() + wait))
             }
             Some(Err(e)) => {
                 self.schedule_failed(now, &e);
@@ -310,10 +320,7 @@ impl Pacer {
         };
         let now = Instant::now();
         let Some(p) = self.reservation_terms(now) else {
-            return Slot::At {
-                at: now,
-                fallback: false,
-            };
+            return Slot::at(now);
         };
         let (interval, burst, retry_schedule) = (p.interval, p.burst, p.retry_schedule);
         if !retry_schedule {
@@ -324,7 +331,13 @@ impl Pacer {
         let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| {
             l.saturating_duration_since(now).saturating_sub(span)
         });
-        let reserved = within(latest, schedule.reserve(tokens, interval, burst, max_wait)).await;
+        let request = Reservation {
+            tokens,
+            interval,
+            burst,
+            max_wait,
+        };
+        let reserved = within(latest, schedule.reserve(request)).await;
         self.settle_reservation(
             reserved,
             now,
@@ -379,10 +392,7 @@ impl Pacer {
         let mut s = self.lock();
         recover(&mut s, now);
         let Some(account) = s.account_rate else {
-            return Some(Slot::At {
-                at: now,
-                fallback: false,
-            });
+            return Some(Slot::at(now));
         };
         let b = burst(account, account * self.target_utilisation);
         let oldest = now.checked_sub(b).unwrap_or(now);
@@ -394,10 +404,7 @@ impl Pacer {
             return Some(Slot::TooLate);
         }
         s.pool.pop_front();
-        Some(Slot::At {
-            at: first,
-            fallback: false,
-        })
+        Some(Slot::at(first))
     }
 
     /// A slot of the per-instance fallback schedule: the instance's share of the fleet rate.

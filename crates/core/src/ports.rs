@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::campaign::CampaignControl;
+use crate::clock::micros;
 use crate::model::{
     Customer, DeadLetter, MessageId, OutgoingEmail, ParkedRecord, UniqueCode, UserId,
 };
@@ -246,19 +247,53 @@ pub trait Parking: Send + Sync {
 /// the instances together never send faster than the account's rate, whatever their number
 /// and phase (a DynamoDB item on AWS, a SQLite row locally).
 pub trait SendSchedule: Send + Sync {
-    /// Reserve `tokens` consecutive slots `interval` apart. The first slot is the schedule's
-    /// next free slot, but no earlier than `burst` before now. If that first slot is more than
-    /// `max_wait` away nothing is reserved and the answer is `None`; otherwise the schedule's
-    /// next free slot moves to `first + tokens × interval` (atomically) and the answer is how
-    /// long to wait, counted from the answer, until the first slot (zero when it is already
-    /// due).
+    /// Make `request` ([`Reservation`]): the answer is how long to wait, counted from the
+    /// answer, until the block's first slot (zero when it is already due), or `None` when
+    /// nothing was reserved. The schedule applies [`Reservation::place`] atomically.
     fn reserve(
         &self,
-        tokens: u32,
-        interval: Duration,
-        burst: Duration,
-        max_wait: Duration,
+        request: Reservation,
     ) -> impl Future<Output = Result<Option<Duration>, PortError>> + Send;
+}
+
+/// A request to the [`SendSchedule`]: `tokens` consecutive slots `interval` apart. The first
+/// slot is the schedule's next free slot, but no earlier than `burst` before now. If that
+/// first slot is more than `max_wait` away nothing is reserved; otherwise the schedule's next
+/// free slot moves to `first + tokens × interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reservation {
+    pub tokens: u32,
+    pub interval: Duration,
+    pub burst: Duration,
+    pub max_wait: Duration,
+}
+
+/// Where a [`Reservation`] lands, in the schedule's own microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The block's first slot.
+    pub first_us: i64,
+    /// The schedule's next free slot after the block.
+    pub next_free_us: i64,
+}
+
+impl Reservation {
+    /// The rule every schedule applies (one place, so the in-memory, SQLite and DynamoDB
+    /// schedules cannot drift apart): given the schedule's next free slot (`None`: the
+    /// schedule is new) and now, both in microseconds on the schedule's clock, where the block
+    /// goes, or `None` when its first slot is more than `max_wait` away.
+    pub fn place(&self, next_free_us: Option<i64>, now_us: i64) -> Option<Placement> {
+        let earliest = now_us.saturating_sub(micros(self.burst));
+        let first_us = next_free_us.unwrap_or(now_us).max(earliest);
+        if first_us.saturating_sub(now_us) > micros(self.max_wait) {
+            return None;
+        }
+        let span = micros(self.interval).saturating_mul(i64::from(self.tokens));
+        Some(Placement {
+            first_us,
+            next_free_us: first_us.saturating_add(span),
+        })
+    }
 }
 
 /// Instances that share one schedule or queue hold it behind an `Arc`.
@@ -269,14 +304,8 @@ impl<T: Parking> Parking for std::sync::Arc<T> {
 }
 
 impl<T: SendSchedule> SendSchedule for std::sync::Arc<T> {
-    async fn reserve(
-        &self,
-        tokens: u32,
-        interval: Duration,
-        burst: Duration,
-        max_wait: Duration,
-    ) -> Result<Option<Duration>, PortError> {
-        T::reserve(self, tokens, interval, burst, max_wait).await
+    async fn reserve(&self, request: Reservation) -> Result<Option<Duration>, PortError> {
+        T::reserve(self, request).await
     }
 }
 

@@ -26,8 +26,11 @@ fn required(k: &str) -> Option<String> {
 fn every_default_is_accepted() {
     // only the required variables set: defaults must validate
     let c = sesload_core::PollerConfig::from_lookup(required).unwrap();
-    assert!(c.idempotency_enabled);
-    assert_eq!(c.allowed_recipient_domains, vec!["simulator.amazonses.com"]);
+    assert!(c.processor.idempotency_enabled);
+    assert_eq!(
+        c.processor.policy.allowed_recipient_domains,
+        vec!["simulator.amazonses.com"]
+    );
     // Setting a variable to the table's default changes nothing: the defaults the poller
     // applies are the table's.
     for s in settings::SETTINGS

@@ -7,11 +7,11 @@
 //!   schedule, read and moved in one write transaction per reservation (DynamoDB: a conditional
 //!   write on the control table's `schedule#<name>` item).
 
-use sesload_core::clock::{micros, unix_us};
+use sesload_core::clock::unix_us;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use sesload_core::{ParkedRecord, Parking, PortError, SendSchedule};
+use sesload_core::{ParkedRecord, Parking, PortError, Reservation, SendSchedule};
 
 use crate::db::{Db, DbError};
 use crate::queue::Queue;
@@ -78,59 +78,36 @@ impl SqliteSchedule {
     }
 }
 
-/// The reservation in the writer's transaction: the first slot (epoch µs), or `None` when it
-/// is more than `max_wait_us` after `now_us` (nothing written then).
+/// The reservation in the writer's transaction: the first slot (epoch µs), or `None` when
+/// nothing was reserved (nothing written then).
 fn reserve_tx(
     c: &Connection,
     name: &str,
-    tokens: u32,
-    interval_us: i64,
-    burst_us: i64,
-    max_wait_us: i64,
+    request: Reservation,
     now_us: i64,
 ) -> Result<Option<i64>, DbError> {
     let next: Option<i64> = c
         .prepare_cached("SELECT next_slot_us FROM schedule WHERE name = ?1")
         .and_then(|mut s| s.query_row(params![name], |r| r.get(0)).optional())
         .map_err(DbError::sql("schedule reserve"))?;
-    let first = next.unwrap_or(now_us).max(now_us.saturating_sub(burst_us));
-    if first.saturating_sub(now_us) > max_wait_us {
+    let Some(placed) = request.place(next, now_us) else {
         return Ok(None);
-    }
-    let next = first.saturating_add(interval_us.saturating_mul(i64::from(tokens)));
+    };
     c.prepare_cached(
         "INSERT INTO schedule(name, next_slot_us) VALUES (?1, ?2)
          ON CONFLICT(name) DO UPDATE SET next_slot_us = excluded.next_slot_us",
     )
-    .and_then(|mut s| s.execute(params![name, next]))
+    .and_then(|mut s| s.execute(params![name, placed.next_free_us]))
     .map_err(DbError::sql("schedule reserve"))?;
-    Ok(Some(first))
+    Ok(Some(placed.first_us))
 }
 
 impl SendSchedule for SqliteSchedule {
-    async fn reserve(
-        &self,
-        tokens: u32,
-        interval: Duration,
-        burst: Duration,
-        max_wait: Duration,
-    ) -> Result<Option<Duration>, PortError> {
+    async fn reserve(&self, request: Reservation) -> Result<Option<Duration>, PortError> {
         let name = self.name.clone();
-        let (interval_us, burst_us, max_wait_us) =
-            (micros(interval), micros(burst), micros(max_wait));
         let first = self
             .db
-            .write(move |c| {
-                reserve_tx(
-                    c,
-                    &name,
-                    tokens,
-                    interval_us,
-                    burst_us,
-                    max_wait_us,
-                    unix_us(),
-                )
-            })
+            .write(move |c| reserve_tx(c, &name, request, unix_us()))
             .await
             .map_err(|e| PortError::new("schedule.reserve", format!("{:?}: {e}", self.name)))?;
         // The wait counts from the answer (after the commit), not from the transaction.

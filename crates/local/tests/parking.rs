@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use sesload_core::{ParkReason, ParkedRecord, Parking, SendSchedule, park_attributes};
+use sesload_core::{ParkReason, ParkedRecord, Parking, Reservation, SendSchedule, park_attributes};
 use sesload_local::db::open_connection;
 use sesload_local::emulator::build_event;
 use sesload_local::{Db, LocalParking, NewMessage, Received, SqliteSchedule, stats};
@@ -257,10 +257,13 @@ async fn instances_on_one_database_file_share_a_schedule() {
     let reserve = |s: &SqliteSchedule| {
         let s = s.clone();
         async move {
-            s.reserve(1, interval, Duration::ZERO, long)
-                .await
-                .unwrap()
-                .unwrap()
+            let request = Reservation {
+                tokens: 1,
+                interval,
+                burst: Duration::ZERO,
+                max_wait: long,
+            };
+            s.reserve(request).await.unwrap().unwrap()
         }
     };
     let mut waits = join_all((0..10).map(|i| reserve(if i % 2 == 0 { &a } else { &b }))).await;

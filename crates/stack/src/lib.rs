@@ -29,7 +29,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sesload_core::{ProcessorSettings, RateSource};
+use sesload_core::RateSource;
 use sesload_local::campaigns::lake::LakeTally;
 use sesload_local::config::LocalConfigError;
 use sesload_local::services::ServicesError;
@@ -284,8 +284,8 @@ impl LocalStack {
         let ses = sesload_aws::ses::ses_client_for_endpoint(&sim.endpoint_url(), REGION);
         ses::setup_ses(&ses, cfg).await?;
         let poller_cfg = cfg.poller_config()?;
-        let mut settings = ProcessorSettings::from_config(&poller_cfg);
-        if poller_cfg.ses_max_send_rate_override.is_none() && sim_rate <= 0.0 {
+        let mut settings = poller_cfg.processor;
+        if settings.rate_source == RateSource::Account && sim_rate <= 0.0 {
             settings.rate_source = RateSource::Unlimited;
         }
         let factory = PollerFactory {

@@ -11,7 +11,7 @@ use sesload_aws::{
     ses_config,
 };
 use sesload_core::pacer::SEND_SCHEDULE;
-use sesload_core::{PollerConfig, ProcessorSettings, deadline_from_epoch_ms};
+use sesload_core::{PollerConfig, deadline_from_epoch_ms};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -45,7 +45,7 @@ async fn main() -> Result<(), Error> {
             // `cancelled#<name>#<unique_code>` of cancelled records).
             campaigns: DynamoCampaigns::new(dynamo, &config.control_table),
         },
-        ProcessorSettings::from_config(&config),
+        config.processor.clone(),
     );
     let namespace = config.metrics_namespace.clone();
 

@@ -51,14 +51,8 @@ pub struct Target {
     /// The stack's API key (default: the ready file's, else `<data-dir>/api_key`).
     #[arg(long, env = "SESLOAD_API_KEY", global = true, hide_env_values = true)]
     pub api_key: Option<String>,
-    /// The local stack's data directory (where a generated API key is kept).
-    #[arg(
-        long,
-        env = "SESLOAD_DATA_DIR",
-        default_value = ".sesload",
-        global = true
-    )]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub local: super::DataDirArgs,
     /// Steer the campaign on the AWS deployment instead of the local stack.
     #[arg(long, global = true)]
     pub aws: bool,

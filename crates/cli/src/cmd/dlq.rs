@@ -1,21 +1,13 @@
 //! `sesload dlq list|show|redrive`: the local dead-letter queue, with reasons.
 
-use std::path::PathBuf;
-
 use sesload_local::Admin;
 use sesload_local::queue::DlqFilter;
 
 /// Arguments of `sesload dlq`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Data directory of the local stack.
-    #[arg(
-        long,
-        env = "SESLOAD_DATA_DIR",
-        default_value = ".sesload",
-        global = true
-    )]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub local: super::DataDirArgs,
     #[command(subcommand)]
     pub action: Action,
 }
@@ -66,7 +58,7 @@ pub fn check_reason(reason: &Option<String>) -> anyhow::Result<()> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let db = Admin::open_existing(&args.data_dir)?;
+    let db = Admin::open_existing(&args.local.data_dir)?;
     match args.action {
         Action::List {
             reason,

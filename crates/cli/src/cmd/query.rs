@@ -28,9 +28,8 @@ pub struct Args {
     pub range: super::range_args::RangeArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
-    /// Local data directory; the event lake is `<data-dir>/lake`.
-    #[arg(long, default_value = ".sesload", env = "SESLOAD_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub local: super::DataDirArgs,
     /// Event lake directory (overrides `<data-dir>/lake`).
     #[arg(long, env = "SESLOAD_LAKE")]
     pub lake: Option<PathBuf>,
@@ -66,7 +65,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let spec = args.query.as_deref().unwrap_or_default();
     let query = catalog.resolve(spec)?;
-    let lake = args.lake.unwrap_or_else(|| args.data_dir.join("lake"));
+    let lake = args
+        .lake
+        .unwrap_or_else(|| args.local.data_dir.join("lake"));
     let engine = Engine::new(locate_duckdb()?, lake, catalog);
     let range = args.range.resolve(None, engine.default_range())?;
     let rs = engine

@@ -14,9 +14,8 @@ pub struct Args {
     /// Campaign (value of the `campaign` tag).
     #[arg(long)]
     pub campaign: String,
-    /// Local data directory: event lake `<data-dir>/lake`, local stack database `<data-dir>/sesload.db`.
-    #[arg(long, default_value = ".sesload", env = "SESLOAD_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub local: super::DataDirArgs,
     /// Event lake directory (overrides `<data-dir>/lake`).
     #[arg(long, env = "SESLOAD_LAKE")]
     pub lake: Option<PathBuf>,
@@ -69,10 +68,10 @@ fn counters_json(args: &Args) -> anyhow::Result<Option<(String, serde_json::Valu
         return Ok(Some((url, stats)));
     }
     // The local stack's database says nothing about a run on AWS.
-    if args.athena.athena || !sesload_local::admin::db_path(&args.data_dir).is_file() {
+    if args.athena.athena || !sesload_local::admin::db_path(&args.local.data_dir).is_file() {
         return Ok(None);
     }
-    let db = Admin::open_existing(&args.data_dir)?;
+    let db = Admin::open_existing(&args.local.data_dir)?;
     let rec = db.reconcile(&args.campaign).with_context(|| {
         format!(
             "read counters of campaign {:?} from {}",
@@ -92,7 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let lake = args
         .lake
         .clone()
-        .unwrap_or_else(|| args.data_dir.join("lake"));
+        .unwrap_or_else(|| args.local.data_dir.join("lake"));
     let (counters, span) = counters(&args)?;
     let runner: Box<dyn QueryRunner> = if args.athena.athena {
         Box::new(args.athena.runner()?)

@@ -1,7 +1,5 @@
 //! `sesload seed`: load N test customers (`user_id` "1".."N") into the local customer store.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use sesload_local::Admin;
 
@@ -14,9 +12,8 @@ pub struct Args {
     /// First user id.
     #[arg(long, default_value_t = 1)]
     pub start: u64,
-    /// Data directory of the local stack.
-    #[arg(long, env = "SESLOAD_DATA_DIR", default_value = ".sesload")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub local: super::DataDirArgs,
     /// No progress bar (for scripts).
     #[arg(long)]
     pub quiet: bool,
@@ -24,7 +21,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.count > 0, "--count must be at least 1");
-    let db = Admin::open(&args.data_dir)?;
+    let db = Admin::open(&args.local.data_dir)?;
     let bar = if args.quiet {
         indicatif::ProgressBar::hidden()
     } else {

@@ -14,7 +14,7 @@ use futures::future::join_all;
 use tokio::time::Instant;
 
 use super::run_prefix;
-use crate::ports::SendSchedule;
+use crate::ports::{Reservation, SendSchedule};
 
 /// Slack for a store round trip between the adapter's clock and the case's expectations.
 pub const TOLERANCE: Duration = Duration::from_millis(100);
@@ -31,7 +31,13 @@ async fn reserve<S: SendSchedule>(
     burst: Duration,
     max_wait: Duration,
 ) -> Option<Duration> {
-    s.reserve(tokens, interval, burst, max_wait)
+    let request = Reservation {
+        tokens,
+        interval,
+        burst,
+        max_wait,
+    };
+    s.reserve(request)
         .await
         .unwrap_or_else(|e| panic!("schedule contract, {case}: reserve: {e}"))
 }

@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::lock;
+use crate::clock::micros;
 use crate::model::ParkedRecord;
-use crate::ports::{Parking, PortError, SendSchedule};
+use crate::ports::{Parking, PortError, Reservation, SendSchedule};
 
 /// [`Parking`] keeping every parked record (with the time it was parked). It can refuse to park,
 /// like a queue that cannot be reached, and then reports the records back as the real adapters
@@ -60,7 +61,9 @@ impl Parking for MemoryParking {
 /// schedule (wrap it in an `Arc` and hand a clone to each, as instances share one table).
 #[derive(Debug)]
 pub struct MemorySchedule {
-    next_slot: Mutex<Instant>,
+    /// The schedule's clock starts here (its microseconds count from `origin`).
+    origin: Instant,
+    next_free_us: Mutex<Option<i64>>,
     unavailable: AtomicBool,
     reservations: AtomicUsize,
 }
@@ -68,7 +71,8 @@ pub struct MemorySchedule {
 impl Default for MemorySchedule {
     fn default() -> Self {
         Self {
-            next_slot: Mutex::new(Instant::now()),
+            origin: Instant::now(),
+            next_free_us: Mutex::new(None),
             unavailable: AtomicBool::new(false),
             reservations: AtomicUsize::new(0),
         }
@@ -92,29 +96,21 @@ impl MemorySchedule {
 }
 
 impl SendSchedule for MemorySchedule {
-    async fn reserve(
-        &self,
-        tokens: u32,
-        interval: Duration,
-        burst: Duration,
-        max_wait: Duration,
-    ) -> Result<Option<Duration>, PortError> {
+    async fn reserve(&self, request: Reservation) -> Result<Option<Duration>, PortError> {
         if self.unavailable.load(Ordering::SeqCst) {
             return Err(PortError::new(
                 "schedule.reserve",
                 "in-memory schedule made unavailable",
             ));
         }
-        let now = Instant::now();
-        let mut next = lock(&self.next_slot);
-        let earliest = now.checked_sub(burst).unwrap_or(now);
-        let first = (*next).max(earliest);
-        let wait = first.saturating_duration_since(now);
-        if wait > max_wait {
+        let now_us = micros(Instant::now().saturating_duration_since(self.origin));
+        let mut next_free = lock(&self.next_free_us);
+        let Some(placed) = request.place(*next_free, now_us) else {
             return Ok(None);
-        }
-        *next = first + interval.saturating_mul(tokens);
+        };
+        *next_free = Some(placed.next_free_us);
         self.reservations.fetch_add(1, Ordering::SeqCst);
-        Ok(Some(wait))
+        let wait = u64::try_from(placed.first_us - now_us).unwrap_or(0);
+        Ok(Some(Duration::from_micros(wait)))
     }
 }

@@ -26,13 +26,10 @@ struct RoundTrip(MemorySchedule);
 impl SendSchedule for RoundTrip {
     async fn reserve(
         &self,
-        tokens: u32,
-        interval: Duration,
-        burst: Duration,
-        max_wait: Duration,
+        request: Reservation,
     ) -> Result<Option<Duration>, crate::ports::PortError> {
         tokio::time::sleep(Duration::from_millis(2)).await;
-        self.0.reserve(tokens, interval, burst, max_wait).await
+        self.0.reserve(request).await
     }
 }
 

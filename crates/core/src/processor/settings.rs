@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use crate::config::PollerConfig;
 use crate::request::Policy;
 
 /// Where the fleet's send rate comes from.
@@ -61,7 +60,7 @@ impl std::str::FromStr for SendApi {
     }
 }
 
-/// Processor settings (usually from [`PollerConfig`]).
+/// Processor settings (usually [`PollerConfig::processor`](crate::config::PollerConfig::processor)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessorSettings {
     pub policy: Policy,
@@ -121,31 +120,6 @@ impl Default for ProcessorSettings {
 }
 
 impl ProcessorSettings {
-    pub fn from_config(c: &PollerConfig) -> Self {
-        Self {
-            policy: Policy::new(&c.allowed_recipient_domains),
-            idempotency_enabled: c.idempotency_enabled,
-            claim_lease: c.claim_lease,
-            send_concurrency: c.send_concurrency,
-            send_api: c.send_api,
-            default_configuration_set: c.default_configuration_set.clone(),
-            rate_source: match c.ses_max_send_rate_override {
-                Some(r) => RateSource::Fixed(r),
-                None => RateSource::Account,
-            },
-            target_utilisation: c.target_utilisation,
-            maximum_concurrency: c.maximum_concurrency,
-            quota_cache: c.quota_cache,
-            customer_cache_capacity: c.customer_cache_capacity,
-            customer_cache_ttl: c.customer_cache_ttl,
-            retry_base_delay: c.retry_base_delay,
-            retry_max_delay: c.retry_max_delay,
-            park_base_delay: c.park_base_delay,
-            park_max_delay: c.park_max_delay,
-            campaign_state_cache: super::CAMPAIGN_STATE_CACHE,
-        }
-    }
-
     /// The same settings with one send at a time (the benchmark's baseline).
     pub fn sequential(mut self) -> Self {
         self.send_concurrency = 1;

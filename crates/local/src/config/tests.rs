@@ -38,7 +38,7 @@ fn precedence_file_env_flags() {
         vec![("sim.latency.p50_ms".to_string(), "3".to_string())]
     );
     let pc = cfg.poller_config().unwrap();
-    assert_eq!(pc.maximum_concurrency, 8);
+    assert_eq!(pc.processor.maximum_concurrency, 8);
 }
 
 #[test]
@@ -103,9 +103,9 @@ fn poller_env_is_the_tables_env_vars() {
     assert_eq!(env["TARGET_UTILISATION"], "0.98");
     assert_eq!(env["SES_MAX_SEND_RATE_OVERRIDE"], "");
     let pc = cfg.poller_config().unwrap();
-    assert_eq!(pc.park_base_delay, Duration::from_secs(3));
+    assert_eq!(pc.processor.park_base_delay, Duration::from_secs(3));
     assert_eq!(
-        pc.default_configuration_set.as_deref(),
+        pc.processor.default_configuration_set.as_deref(),
         Some("load-test-config")
     );
     assert_eq!(pc.control_table, "control");
@@ -118,8 +118,8 @@ fn poller_env_is_the_tables_env_vars() {
     )
     .unwrap();
     assert_eq!(
-        zero.poller_config().unwrap().ses_max_send_rate_override,
-        None
+        zero.poller_config().unwrap().processor.rate_source,
+        sesload_core::RateSource::Account
     );
     let fixed = LocalConfig::load(
         None,
@@ -129,8 +129,8 @@ fn poller_env_is_the_tables_env_vars() {
     )
     .unwrap();
     assert_eq!(
-        fixed.poller_config().unwrap().ses_max_send_rate_override,
-        Some(50.0)
+        fixed.poller_config().unwrap().processor.rate_source,
+        sesload_core::RateSource::Fixed(50.0)
     );
 }
 

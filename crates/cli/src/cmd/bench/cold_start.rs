@@ -22,7 +22,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use sesload_sim::{LatencyConfig, SimConfig, TemplateSeed};
+use sesload_sim::LatencyConfig;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -352,24 +352,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.batch_size
     );
     let bin = find_poller(args.poller_bin.clone())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = super::runtime()?;
     rt.block_on(async {
-        let config = SimConfig {
-            max_send_rate: Some(0.0),
-            max_24_hour_send: Some(-1),
-            latency: LatencyConfig::fixed(5.0),
-            templates: vec![TemplateSeed {
-                name: "SimpleEmail".into(),
-                subject: "Hello {{first_name}}".into(),
-                text: Some("code {{unique_code}}".into()),
-                html: None,
-            }],
-            ..SimConfig::default()
-        };
-        let sim = sesload_sim::start(config, TcpListener::bind("127.0.0.1:0").await?).await?;
+        let sim = super::unlimited_sim(LatencyConfig::fixed(5.0)).await?;
         let (dynamo, dynamo_task) = serve(Router::new().fallback(dynamo)).await?;
         let mut runs = Vec::new();
         for _ in 0..args.runs {

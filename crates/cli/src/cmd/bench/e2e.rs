@@ -13,13 +13,8 @@ use sesload_stack::backlog::{Backlog, run_backlog, sim_table};
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Print one JSON object instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// The SES operation the poller sends with: `single` (SendEmail) or `bulk`
-    /// (SendBulkEmail).
-    #[arg(long, default_value = "single", value_name = "API")]
-    pub send_api: SendApi,
+    #[command(flatten)]
+    pub common: super::BacklogArgs,
     /// Messages in the backlog.
     #[arg(long, default_value_t = 20_000)]
     pub messages: u64,
@@ -35,7 +30,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let batch_size = args.batch_size.unwrap_or(match args.send_api {
+    let batch_size = args.batch_size.unwrap_or(match args.common.send_api {
         SendApi::Single => 100,
         SendApi::Bulk => 500,
     });
@@ -44,7 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = LocalConfig {
         batch_size,
         maximum_concurrency: args.maximum_concurrency,
-        send_api: args.send_api,
+        send_api: args.common.send_api,
         send_concurrency: args.send_concurrency,
         sim: sim_table(0.0, 0.0, 0.0),
         ..LocalConfig::default()
@@ -64,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let emails_per_s = r.sent as f64 / seconds;
     let out = serde_json::json!({
         "scenario": "e2e",
-        "send_api": args.send_api.as_str(),
+        "send_api": args.common.send_api.as_str(),
         "emails_per_s": emails_per_s.round(),
         "messages": args.messages,
         "sent": r.sent,
@@ -78,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "maximum_concurrency": args.maximum_concurrency,
         "send_concurrency": args.send_concurrency,
     });
-    if args.json {
+    if args.common.json {
         println!("{out}");
     } else {
         println!(

@@ -32,6 +32,47 @@ enum Scenario {
     Quota(quota::Args),
 }
 
+/// The options of the backlog scenarios (`e2e`, `quota`).
+#[derive(clap::Args, Debug)]
+pub struct BacklogArgs {
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The SES operation the poller sends with: `single` (SendEmail) or `bulk`
+    /// (SendBulkEmail).
+    #[arg(long, default_value = "single", value_name = "API")]
+    pub send_api: sesload_core::SendApi,
+}
+
+/// The runtime of a bench: two worker threads (the poller's Lambda shape at 1,769 MB).
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+}
+
+/// A simulator with no quota (no MaxSendRate, no daily cap) holding the `SimpleEmail`
+/// template the poller benches send, answering after `latency`.
+pub(crate) async fn unlimited_sim(
+    latency: sesload_sim::LatencyConfig,
+) -> anyhow::Result<sesload_sim::SimHandle> {
+    let config = sesload_sim::SimConfig {
+        max_send_rate: Some(0.0),
+        max_24_hour_send: Some(-1),
+        latency,
+        templates: vec![sesload_sim::TemplateSeed {
+            name: "SimpleEmail".into(),
+            subject: "Hello {{first_name}}".into(),
+            text: Some("Your code is {{unique_code}}".into()),
+            html: None,
+        }],
+        ..sesload_sim::SimConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    Ok(sesload_sim::start(config, listener).await?)
+}
+
 /// utime + stime of a `/proc/<pid>/stat` file, in seconds.
 pub(crate) fn cpu_seconds(stat_path: &str) -> Option<f64> {
     let s = std::fs::read_to_string(stat_path).ok()?;

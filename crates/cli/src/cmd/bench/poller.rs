@@ -22,7 +22,7 @@ use sesload_core::memory::{
     MemorySchedule, MemoryVisibility,
 };
 use sesload_core::{BatchProcessor, InboundRecord, Ports, ProcessorSettings, RateSource, SendApi};
-use sesload_sim::{LatencyConfig, SimConfig, TemplateSeed};
+use sesload_sim::LatencyConfig;
 
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
@@ -183,28 +183,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "--bulk-per-entry-ms must be >= 0, got {}",
         args.bulk_per_entry_ms
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = super::runtime()?;
     rt.block_on(async {
-        let config = SimConfig {
-            max_send_rate: Some(0.0),
-            max_24_hour_send: Some(-1),
-            latency: LatencyConfig {
-                bulk_per_entry_ms: args.bulk_per_entry_ms,
-                ..LatencyConfig::fixed(args.latency_ms)
-            },
-            templates: vec![TemplateSeed {
-                name: "SimpleEmail".into(),
-                subject: "Hello {{first_name}}".into(),
-                text: Some("Your code is {{unique_code}}".into()),
-                html: None,
-            }],
-            ..SimConfig::default()
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let sim = sesload_sim::start(config, listener).await?;
+        let sim = super::unlimited_sim(LatencyConfig {
+            bulk_per_entry_ms: args.bulk_per_entry_ms,
+            ..LatencyConfig::fixed(args.latency_ms)
+        })
+        .await?;
         let endpoint = sim.endpoint_url();
         let conc = run_mode(&endpoint, "c", (SendApi::Single, args.send_concurrency), args.batches, args.batch_size).await?;
         let seq = run_mode(&endpoint, "s", (SendApi::Single, 1), args.sequential_batches, args.batch_size).await?;

@@ -7,20 +7,14 @@
 
 use std::time::Duration;
 
-use sesload_core::SendApi;
 use sesload_stack::LocalConfig;
 use sesload_stack::backlog::{Backlog, run_backlog, sim_table};
 
 /// Arguments of this scenario.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Print one JSON object instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// The SES operation the poller sends with: `single` (SendEmail) or `bulk`
-    /// (SendBulkEmail).
-    #[arg(long, default_value = "single", value_name = "API")]
-    pub send_api: SendApi,
+    #[command(flatten)]
+    pub common: super::BacklogArgs,
     /// The simulated account's MaxSendRate (emails/s).
     #[arg(long, default_value_t = 200.0)]
     pub max_send_rate: f64,
@@ -52,7 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = LocalConfig {
         batch_size: args.batch_size,
         maximum_concurrency: args.maximum_concurrency,
-        send_api: args.send_api,
+        send_api: args.common.send_api,
         target_utilisation: args.target_utilisation,
         sim: sim_table(args.max_send_rate, args.latency_ms, args.latency_ms * 2.0),
         ..LocalConfig::default()
@@ -81,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let duplicates = d.duplicate_sends();
     let out = serde_json::json!({
         "scenario": "quota",
-        "send_api": args.send_api.as_str(),
+        "send_api": args.common.send_api.as_str(),
         "max_send_rate": args.max_send_rate,
         "achieved_rate": (achieved * 10.0).round() / 10.0,
         "utilisation": (achieved / args.max_send_rate * 1000.0).round() / 1000.0,
@@ -99,7 +93,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "maximum_concurrency": args.maximum_concurrency,
         "target_utilisation": args.target_utilisation,
     });
-    if args.json {
+    if args.common.json {
         println!("{out}");
     } else {
         println!(

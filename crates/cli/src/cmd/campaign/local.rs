@@ -36,7 +36,7 @@ fn connect(t: &Target) -> anyhow::Result<Stack> {
         ),
     };
     if api_key.is_none() {
-        api_key = std::fs::read_to_string(t.data_dir.join("api_key"))
+        api_key = std::fs::read_to_string(t.local.data_dir.join("api_key"))
             .ok()
             .map(|k| k.trim().to_string())
             .filter(|k| !k.is_empty());
