@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::ports::{PortError, Reservation, SendSchedule};
+use crate::ports::{Reservation, SendSchedule};
 use crate::processor::within;
 
 /// The name of the fleet's send schedule in the control store (one per deployment: its instances
@@ -90,6 +90,18 @@ struct Terms {
     interval: Duration,
     burst: Duration,
     retry_schedule: bool,
+}
+
+impl Terms {
+    /// `tokens` slots at these terms, the first no more than `max_wait` away.
+    fn request(&self, tokens: u32, max_wait: Duration) -> Reservation {
+        Reservation {
+            tokens,
+            interval: self.interval,
+            burst: self.burst,
+            max_wait,
+        }
+    }
 }
 
 /// What [`Pacer::acquire`] granted.
@@ -247,22 +259,16 @@ impl Pacer {
         let Some(p) = self.reservation_terms(now) else {
             return Slot::at(now);
         };
-        let (interval, burst, retry_schedule) = (p.interval, p.burst, p.retry_schedule);
+        let interval = p.interval;
         let tokens = block_tokens(p.rate, wanted.load(Ordering::SeqCst));
-        if !retry_schedule {
+        if !p.retry_schedule {
             return self.local_slot(now, latest);
         }
         let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| l.saturating_duration_since(now));
-        let request = Reservation {
-            tokens,
-            interval,
-            burst,
-            max_wait,
-        };
-        let reserved = within(latest, schedule.reserve(request)).await;
-        self.settle_reservation(
-            reserved,
-            now,
+        let request = p.request(tokens, max_wait);
+        self.reserve_on(
+            (schedule, request),
+            (now, latest),
             |first| {
                 let mut s = self.lock();
                 for i in 1..tokens {
@@ -272,20 +278,21 @@ impl Pacer {
             },
             || self.local_slot(Instant::now(), latest),
         )
+        .await
     }
 
-    /// A reservation's answer as a slot: too late when the schedule has no slot before
+    /// `request` made on `schedule`, its answer as a slot: too late when the schedule has no slot before
     /// `latest` (or did not answer in time); at `at(first)` for the reserved block whose first
     /// slot is `first` (the wait counts from the answer, a store round trip after `now`); the
     /// instance's own pacing (`local()`) when the schedule failed.
-    fn settle_reservation(
+    async fn reserve_on<S: SendSchedule>(
         &self,
-        reserved: Option<Result<Option<Duration>, PortError>>,
-        now: Instant,
+        (schedule, request): (&S, Reservation),
+        (now, latest): (Instant, Option<Instant>),
         at: impl FnOnce(Instant) -> Instant,
         local: impl FnOnce() -> Slot,
     ) -> Slot {
-        match reserved {
+        match within(latest, schedule.reserve(request)).await {
             None => Slot::TooLate,
             Some(Ok(None)) => {
                 self.schedule_answered();
@@ -322,28 +329,21 @@ impl Pacer {
         let Some(p) = self.reservation_terms(now) else {
             return Slot::at(now);
         };
-        let (interval, burst, retry_schedule) = (p.interval, p.burst, p.retry_schedule);
-        if !retry_schedule {
+        if !p.retry_schedule {
             return self.local_block(now, tokens, latest);
         }
-        let span = interval * (tokens - 1);
+        let span = p.interval * (tokens - 1);
         // the last slot, not the first, must be before `latest`
         let max_wait = latest.map_or(NO_DEADLINE_WAIT, |l| {
             l.saturating_duration_since(now).saturating_sub(span)
         });
-        let request = Reservation {
-            tokens,
-            interval,
-            burst,
-            max_wait,
-        };
-        let reserved = within(latest, schedule.reserve(request)).await;
-        self.settle_reservation(
-            reserved,
-            now,
+        self.reserve_on(
+            (schedule, p.request(tokens, max_wait)),
+            (now, latest),
             |first| first + span,
             || self.local_block(Instant::now(), tokens, latest),
         )
+        .await
     }
 
     /// The instance's lock on reserving, waited for no later than `latest` (`None`: too late).

@@ -79,19 +79,7 @@ pub enum Action {
     List,
     /// Progress of one campaign: accepted = sent + DLQ + cancelled + queued at this instant,
     /// SES outcomes, send rate, share of the quota, ETA (AWS: state, queue depths, quota).
-    Status {
-        /// The campaign (the value of the requests' `campaign` tag).
-        name: String,
-        /// Refresh a live progress bar (sent / accepted, rate, ETA) until the campaign drains.
-        #[arg(long)]
-        watch: bool,
-        /// Seconds between refreshes with --watch.
-        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
-        interval: f64,
-        /// Give up watching after this many seconds (exit status 1); 0 = never.
-        #[arg(long, default_value_t = 0, value_name = "SECONDS")]
-        timeout: u64,
-    },
+    Status(StatusArgs),
     /// Stop sending the campaign's records: the poller parks them until it is resumed (other
     /// campaigns keep sending).
     Pause {
@@ -126,11 +114,34 @@ pub enum Action {
     },
 }
 
+/// Arguments of `sesload campaign status`.
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    /// The campaign (the value of the requests' `campaign` tag).
+    pub name: String,
+    /// Refresh a live progress bar (sent / accepted, rate, ETA) until the campaign drains.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between refreshes with --watch.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    pub interval: f64,
+    /// Give up watching after this many seconds (exit status 1); 0 = never.
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+impl StatusArgs {
+    /// The time between refreshes with `--watch`.
+    fn every(&self) -> Duration {
+        Duration::from_secs_f64(self.interval)
+    }
+}
+
 impl Action {
     fn campaign(&self) -> Option<&str> {
         match self {
             Action::List => None,
-            Action::Status { name, .. }
+            Action::Status(StatusArgs { name, .. })
             | Action::Pause { name, .. }
             | Action::Resume { name }
             | Action::Cancel { name }
@@ -153,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Action::Redrive { reason, .. } = &args.action {
         super::dlq::check_reason(reason)?;
     }
-    if let Action::Status { interval, .. } = &args.action {
+    if let Action::Status(StatusArgs { interval, .. }) = &args.action {
         anyhow::ensure!(
             interval.is_finite() && *interval >= 0.1,
             "--interval must be at least 0.1 s, got {interval}"
@@ -174,9 +185,4 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
-}
-
-/// `--interval` as a duration.
-fn interval(seconds: f64) -> Duration {
-    Duration::from_secs_f64(seconds)
 }

@@ -12,7 +12,7 @@ use sesload_core::campaign::progress::{self, EtaInput, RATE_WINDOW, drain_rate};
 use sesload_core::{CampaignCommand, CampaignControl, Steered, steer};
 
 use super::render::{self, Bar, count, now_ms};
-use super::{Action, Target, interval};
+use super::{Action, Target};
 
 /// The Terraform outputs read here.
 const OUTPUT_CONTROL_TABLE: &str = "control_table_name";
@@ -33,7 +33,7 @@ struct Resources {
 
 /// The flags, completed from `terraform output -json` when one the action needs is missing.
 fn resources(t: &Target, action: &Action) -> anyhow::Result<Resources> {
-    let needs_queues = matches!(action, Action::Status { .. } | Action::Redrive { .. });
+    let needs_queues = matches!(action, Action::Status(_) | Action::Redrive { .. });
     let complete = t.control_table.is_some()
         && (!needs_queues || (t.queue_url.is_some() && t.dlq_url.is_some()));
     let outputs = if complete {
@@ -94,16 +94,11 @@ pub async fn run(t: &Target, action: &Action, by: &str, json: bool) -> anyhow::R
                 println!("(campaigns never steered are running and not listed)");
             }
         }
-        Action::Status {
-            name,
-            watch,
-            interval: every,
-            timeout,
-        } => {
-            if *watch {
-                return watch_status(&aws, name, interval(*every), *timeout, json).await;
+        Action::Status(st) => {
+            if st.watch {
+                return watch_status(&aws, &st.name, st.every(), st.timeout, json).await;
             }
-            let st = aws.status(name).await?;
+            let st = aws.status(&st.name).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {

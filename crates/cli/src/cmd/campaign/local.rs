@@ -11,7 +11,7 @@ use sesload_stack::Endpoints;
 use sesload_stack::client::HttpClient;
 
 use super::render::{self, Bar, count, now_ms};
-use super::{Action, Target, interval};
+use super::{Action, Target};
 
 struct Stack {
     base: String,
@@ -100,16 +100,11 @@ pub async fn run(t: &Target, action: &Action, by: &str, json: bool) -> anyhow::R
                 print_list(&list);
             }
         }
-        Action::Status {
-            name,
-            watch,
-            interval: every,
-            timeout,
-        } => {
-            if *watch {
-                return watch_status(&stack, name, interval(*every), *timeout, json).await;
+        Action::Status(st) => {
+            if st.watch {
+                return watch_status(&stack, &st.name, st.every(), st.timeout, json).await;
             }
-            let st = stack.status(name).await?;
+            let st = stack.status(&st.name).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {
