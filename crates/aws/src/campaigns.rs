@@ -301,12 +301,8 @@ impl CampaignControl for DynamoCampaigns {
         Ok(out)
     }
 
-    async fn set(
-        &self,
-        campaign: &str,
-        change: &CampaignChange,
-        if_version: u64,
-    ) -> Result<SetOutcome, PortError> {
+    async fn set(&self, change: &CampaignChange) -> Result<SetOutcome, PortError> {
+        let (campaign, if_version) = (change.campaign.as_str(), change.if_version);
         let st = &change.state;
         let mut update =
             "SET #c = :c, #s = :s, #r = :r, #by = :by, #v = :next, #at = :at".to_string();

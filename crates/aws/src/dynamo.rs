@@ -6,6 +6,7 @@
 //! fail its own condition; the ledger recognises its own claim token and still answers
 //! `Claimed`.
 
+use sesload_core::Held;
 use sesload_core::clock::unix_ms;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -365,12 +366,8 @@ impl Ledger for DynamoLedger {
         ))
     }
 
-    async fn record_sent(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        message_id: &MessageId,
-    ) -> Result<Recorded, PortError> {
+    async fn record_sent(&self, held: Held<'_>, id: &MessageId) -> Result<Recorded, PortError> {
+        let (Held { code, token }, message_id) = (held, id);
         let now = unix_ms();
         // Always marks the code sent (a send must never be forgotten, even if the claim item
         // vanished), keeps a message id already recorded, and keeps `claim_token` so that a
@@ -406,7 +403,8 @@ impl Ledger for DynamoLedger {
         })
     }
 
-    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
+    async fn release(&self, held: Held<'_>) -> Result<(), PortError> {
+        let Held { code, token } = held;
         let res = self
             .client
             .delete_item()
@@ -431,12 +429,8 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn extend(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        lease: Duration,
-    ) -> Result<bool, PortError> {
+    async fn extend(&self, held: Held<'_>, lease: Duration) -> Result<bool, PortError> {
+        let Held { code, token } = held;
         let res = self
             .client
             .update_item()

@@ -61,6 +61,8 @@ fn n(item: &HashMap<String, AttributeValue>, k: &str) -> u64 {
 /// and the guardrail writes).
 async fn item_layout(d: &aws_sdk_dynamodb::Client, c: &DynamoCampaigns) {
     let change = CampaignChange {
+        campaign: "layout-1".into(),
+        if_version: 0,
         state: CampaignState::AutoPaused {
             reason: "bounce rate 6 % over 5 %".into(),
             since_ms: 1_700,
@@ -68,7 +70,7 @@ async fn item_layout(d: &aws_sdk_dynamodb::Client, c: &DynamoCampaigns) {
         updated_by: "guardrail:bounce_rate".into(),
         at_ms: 1_800,
     };
-    c.set("layout-1", &change, 0).await.unwrap();
+    c.set(&change).await.unwrap();
     let item = common::control_item(d, "campaign#layout-1").await;
     assert_eq!(s(&item, "campaign"), "layout-1");
     assert_eq!(s(&item, "state"), "auto_paused");
@@ -84,11 +86,13 @@ async fn item_layout(d: &aws_sdk_dynamodb::Client, c: &DynamoCampaigns) {
     );
     // Back to running: no `since` any more.
     let resume = CampaignChange {
+        campaign: "layout-1".into(),
+        if_version: 1,
         state: CampaignState::Running,
         updated_by: "cli:alice".into(),
         at_ms: 1_900,
     };
-    c.set("layout-1", &resume, 1).await.unwrap();
+    c.set(&resume).await.unwrap();
     let item = common::control_item(d, "campaign#layout-1").await;
     assert_eq!(
         (s(&item, "state"), n(&item, "version")),

@@ -8,6 +8,7 @@
 
 mod common;
 
+use sesload_core::Held;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -134,9 +135,15 @@ async fn ledger(d: &aws_sdk_dynamodb::Client) {
     let Claim::Claimed(token) = claim else {
         panic!("a fresh code answered {claim:?}");
     };
-    l.record_sent(&code, &token, &MessageId("ses-1".into()))
-        .await
-        .unwrap();
+    l.record_sent(
+        Held {
+            code: &code,
+            token: &token,
+        },
+        &MessageId("ses-1".into()),
+    )
+    .await
+    .unwrap();
     let item = d
         .get_item()
         .table_name("ledger")

@@ -142,9 +142,14 @@ impl CampaignEntry {
     }
 }
 
-/// One change to a campaign's state.
+/// One change to a campaign's state, made against the version its author read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignChange {
+    /// The campaign (the value of the requests' `campaign` tag).
+    pub campaign: String,
+    /// The version the change is made against: it applies only if the stored entry still has
+    /// it (0: nothing stored yet).
+    pub if_version: u64,
     pub state: CampaignState,
     /// Who or what makes it (stored as `updated_by`).
     pub updated_by: String,
@@ -185,13 +190,12 @@ pub trait CampaignControl: Send + Sync {
         names: &[String],
     ) -> impl Future<Output = Result<HashMap<String, CampaignEntry>, PortError>> + Send;
 
-    /// Write `change` if the campaign's version is still `if_version` (0: nothing stored yet).
-    /// Atomic (a conditional write): of two callers giving the same version, one applies.
+    /// Write `change` if its campaign's version is still `change.if_version` (0: nothing
+    /// stored yet). Atomic (a conditional write): of two callers giving the same version, one
+    /// applies.
     fn set(
         &self,
-        campaign: &str,
         change: &CampaignChange,
-        if_version: u64,
     ) -> impl Future<Output = Result<SetOutcome, PortError>> + Send;
 
     /// Record cancelled records, each `(campaign, unique_code)` counted once however often it
@@ -210,13 +214,8 @@ impl<T: CampaignControl> CampaignControl for std::sync::Arc<T> {
     async fn get(&self, names: &[String]) -> Result<HashMap<String, CampaignEntry>, PortError> {
         T::get(self, names).await
     }
-    async fn set(
-        &self,
-        campaign: &str,
-        change: &CampaignChange,
-        if_version: u64,
-    ) -> Result<SetOutcome, PortError> {
-        T::set(self, campaign, change, if_version).await
+    async fn set(&self, change: &CampaignChange) -> Result<SetOutcome, PortError> {
+        T::set(self, change).await
     }
     async fn record_cancelled(&self, records: &[CancelledRecord]) -> Vec<String> {
         T::record_cancelled(self, records).await
@@ -370,11 +369,13 @@ pub async fn steer<C: CampaignControl>(
         return Ok(Steered::Unchanged(current));
     };
     let change = CampaignChange {
+        campaign: campaign.to_string(),
+        if_version: current.version,
         state,
         updated_by: by.to_string(),
         at_ms: now_ms,
     };
-    match control.set(campaign, &change, current.version).await? {
+    match control.set(&change).await? {
         SetOutcome::Applied(e) => Ok(Steered::Changed(e)),
         SetOutcome::Conflict(e) => Err(SteerError::Conflict {
             current: Box::new(e),

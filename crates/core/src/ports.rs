@@ -58,6 +58,14 @@ impl std::fmt::Display for ClaimToken {
     }
 }
 
+/// A claim an attempt holds: the code and the token [`Ledger::claim`] gave for it. Every
+/// ledger write after the claim is fenced by the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held<'a> {
+    pub code: &'a UniqueCode,
+    pub token: &'a ClaimToken,
+}
+
 /// Result of claiming a `unique_code` in the idempotency ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -108,30 +116,24 @@ pub trait Ledger: Send + Sync {
         code: &UniqueCode,
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, PortError>> + Send;
-    /// Record that `code` was accepted by SES with `message_id`, under the claim `token`.
+    /// Record that the held code was accepted by SES with message `id`, fenced by its token.
     fn record_sent(
         &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        message_id: &MessageId,
+        held: Held<'_>,
+        id: &MessageId,
     ) -> impl Future<Output = Result<Recorded, PortError>> + Send;
-    /// Give the claim `token` back (the send failed in a way that is known not to have reached
+    /// Give the held claim back (the send failed in a way that is known not to have reached
     /// SES), so that a retry can claim it immediately. No effect if the claim is no longer the
     /// caller's or the code was sent.
-    fn release(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-    ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// Renew the claim `token` for `lease` from now (a heartbeat while its send is in flight,
+    fn release(&self, held: Held<'_>) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Renew the held claim for `lease` from now (a heartbeat while its send is in flight,
     /// so that no other attempt re-takes a claim whose send has not answered yet). `true` when
     /// the claim was still the caller's and unsent and its lease now ends `lease` from now;
     /// `false` (nothing changed) when the code was sent, released, or re-taken by another
     /// attempt. Conditional like `release`.
     fn extend(
         &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
+        held: Held<'_>,
         lease: Duration,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
 
@@ -158,7 +160,7 @@ pub trait Ledger: Send + Sync {
     ) -> impl Future<Output = Vec<Result<Recorded, PortError>>> + Send {
         futures::future::join_all(
             sent.iter()
-                .map(move |(code, token, mid)| self.record_sent(code, token, mid)),
+                .map(move |(code, token, mid)| self.record_sent(Held { code, token }, mid)),
         )
     }
 }
@@ -314,24 +316,14 @@ impl<T: Ledger> Ledger for std::sync::Arc<T> {
     async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
         T::claim(self, code, lease).await
     }
-    async fn record_sent(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        message_id: &MessageId,
-    ) -> Result<Recorded, PortError> {
-        T::record_sent(self, code, token, message_id).await
+    async fn record_sent(&self, held: Held<'_>, id: &MessageId) -> Result<Recorded, PortError> {
+        T::record_sent(self, held, id).await
     }
-    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
-        T::release(self, code, token).await
+    async fn release(&self, held: Held<'_>) -> Result<(), PortError> {
+        T::release(self, held).await
     }
-    async fn extend(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        lease: Duration,
-    ) -> Result<bool, PortError> {
-        T::extend(self, code, token, lease).await
+    async fn extend(&self, held: Held<'_>, lease: Duration) -> Result<bool, PortError> {
+        T::extend(self, held, lease).await
     }
     async fn claim_many(
         &self,

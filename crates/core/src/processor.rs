@@ -36,6 +36,7 @@ mod send;
 mod settings;
 mod steps;
 
+use crate::ports::Held;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -91,18 +92,13 @@ impl Ledger for NoLedger {
     async fn claim(&self, _: &UniqueCode, _: Duration) -> Result<Claim, PortError> {
         Ok(Claim::Claimed(ClaimToken(String::new())))
     }
-    async fn record_sent(
-        &self,
-        _: &UniqueCode,
-        _: &ClaimToken,
-        _: &MessageId,
-    ) -> Result<Recorded, PortError> {
+    async fn record_sent(&self, _: Held<'_>, _: &MessageId) -> Result<Recorded, PortError> {
         Ok(Recorded::Owned)
     }
-    async fn release(&self, _: &UniqueCode, _: &ClaimToken) -> Result<(), PortError> {
+    async fn release(&self, _: Held<'_>) -> Result<(), PortError> {
         Ok(())
     }
-    async fn extend(&self, _: &UniqueCode, _: &ClaimToken, _: Duration) -> Result<bool, PortError> {
+    async fn extend(&self, _: Held<'_>, _: Duration) -> Result<bool, PortError> {
         Ok(true)
     }
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use sesload_core::Held;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -41,30 +42,20 @@ impl Ledger for InstanceLedger {
     async fn claim(&self, code: &UniqueCode, lease: Duration) -> Result<Claim, PortError> {
         self.shared.claim(code, lease).await
     }
-    async fn record_sent(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        message_id: &MessageId,
-    ) -> Result<Recorded, PortError> {
-        self.shared.record_sent(code, token, message_id).await
+    async fn record_sent(&self, held: Held<'_>, id: &MessageId) -> Result<Recorded, PortError> {
+        self.shared.record_sent(held, id).await
     }
-    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
-        self.shared.release(code, token).await
+    async fn release(&self, held: Held<'_>) -> Result<(), PortError> {
+        self.shared.release(held).await
     }
-    async fn extend(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        lease: Duration,
-    ) -> Result<bool, PortError> {
+    async fn extend(&self, held: Held<'_>, lease: Duration) -> Result<bool, PortError> {
         if !self.renews {
             return Err(PortError::new(
                 "ledger.extend",
-                format!("{code}: unreachable from this instance"),
+                format!("{}: unreachable from this instance", held.code),
             ));
         }
-        self.shared.extend(code, token, lease).await
+        self.shared.extend(held, lease).await
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`LocalDeadLetterSink`]: rows in `dlq` with reason/detail (the SQS DLQ with message attributes).
 //! - [`LocalVisibility`]: `ChangeMessageVisibility` on the local queue.
 
+use sesload_core::Held;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,12 +188,8 @@ impl Ledger for SqliteLedger {
         Ok(claim)
     }
 
-    async fn record_sent(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        message_id: &MessageId,
-    ) -> Result<Recorded, PortError> {
+    async fn record_sent(&self, held: Held<'_>, id: &MessageId) -> Result<Recorded, PortError> {
+        let (Held { code, token }, message_id) = (held, id);
         let code = code.0.clone();
         let token = token.0.clone();
         let mid = message_id.0.clone();
@@ -271,7 +268,8 @@ impl Ledger for SqliteLedger {
         }
     }
 
-    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
+    async fn release(&self, held: Held<'_>) -> Result<(), PortError> {
+        let Held { code, token } = held;
         let code = code.0.clone();
         let token = token.0.clone();
         self.db
@@ -287,12 +285,8 @@ impl Ledger for SqliteLedger {
             .map_err(port_err("ledger.release"))
     }
 
-    async fn extend(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        lease: Duration,
-    ) -> Result<bool, PortError> {
+    async fn extend(&self, held: Held<'_>, lease: Duration) -> Result<bool, PortError> {
+        let Held { code, token } = held;
         let code = code.0.clone();
         let token = token.0.clone();
         let lease_ms = dur_ms(lease);

@@ -159,12 +159,8 @@ impl CampaignControl for SqliteCampaignControl {
             .map_err(port_err("campaigns.get"))
     }
 
-    async fn set(
-        &self,
-        campaign: &str,
-        change: &CampaignChange,
-        if_version: u64,
-    ) -> Result<SetOutcome, PortError> {
+    async fn set(&self, change: &CampaignChange) -> Result<SetOutcome, PortError> {
+        let (campaign, if_version) = (change.campaign.as_str(), change.if_version);
         let campaign = campaign.to_string();
         let change = change.clone();
         self.db

@@ -1,6 +1,7 @@
 //! Campaigns on SQLite: the `CampaignControl` contract, the in-place migration of an older
 //! database, and a reconciliation that stays disjoint while batches are in flight.
 
+use sesload_core::Held;
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -80,8 +81,10 @@ async fn the_reconciliation_is_disjoint_while_a_batch_is_in_flight() {
         let claim = ledger.claim(&code, Duration::from_secs(60)).await.unwrap();
         ledger
             .record_sent(
-                &code,
-                claim.token().unwrap(),
+                Held {
+                    code: &code,
+                    token: claim.token().unwrap(),
+                },
                 &MessageId(format!("ses-{i}")),
             )
             .await

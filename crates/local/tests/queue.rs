@@ -1,6 +1,7 @@
 //! Queue semantics: visibility timeout, receive count, redrive to the DLQ, delay, receipt
 //! handles, durability across reopen, the ledger and the reconciliation.
 
+use sesload_core::Held;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -222,7 +223,13 @@ async fn reconcile_accounts_for_sent_dead_lettered_queued_and_duplicate_codes() 
         .unwrap();
     let token = claim.token().expect("a fresh code is claimed");
     ledger
-        .record_sent(&a_code, token, &MessageId("ses-a".into()))
+        .record_sent(
+            Held {
+                code: &a_code,
+                token,
+            },
+            &MessageId("ses-a".into()),
+        )
         .await
         .unwrap();
     let b = got.iter().find(|r| r.body.contains("\"b\"")).unwrap();

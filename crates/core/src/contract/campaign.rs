@@ -30,11 +30,13 @@ async fn set<C: CampaignControl>(
     if_version: u64,
 ) -> SetOutcome {
     let change = CampaignChange {
+        campaign: name.to_string(),
+        if_version,
         state,
         updated_by: "contract:operator".into(),
         at_ms: AT,
     };
-    c.set(name, &change, if_version)
+    c.set(&change)
         .await
         .unwrap_or_else(|e| panic!("campaign contract, {case}: set {name}: {e}"))
 }

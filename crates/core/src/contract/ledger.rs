@@ -6,6 +6,7 @@
 //! receive the claim they act for and present its token (fencing). New behaviours are one
 //! more `async fn` case and one more line in [`ledger`].
 
+use crate::ports::Held;
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -104,8 +105,10 @@ impl<L: Ledger> Case<'_, L> {
         let got = self
             .ledger
             .record_sent(
-                code,
-                token_of(claim, self.name),
+                Held {
+                    code,
+                    token: token_of(claim, self.name),
+                },
                 &MessageId(message_id.to_string()),
             )
             .await
@@ -123,7 +126,7 @@ impl<L: Ledger> Case<'_, L> {
         let foreign = foreign_token();
         let token = claim.map_or(&foreign, |c| token_of(c, self.name));
         self.ledger
-            .release(code, token)
+            .release(Held { code, token })
             .await
             .unwrap_or_else(|e| panic!("ledger contract, {}: release {code}: {e}", self.name));
     }
@@ -133,7 +136,7 @@ impl<L: Ledger> Case<'_, L> {
         let foreign = foreign_token();
         let token = claim.map_or(&foreign, |c| token_of(c, self.name));
         self.ledger
-            .extend(code, token, lease)
+            .extend(Held { code, token }, lease)
             .await
             .unwrap_or_else(|e| panic!("ledger contract, {}: extend {code}: {e}", self.name))
     }

@@ -3,6 +3,7 @@
 
 use super::ledger::{ClaimKind, EXPIRY_WAIT, LONG_LEASE, SHORT_LEASE, claim_kind};
 use crate::model::{MessageId, UniqueCode};
+use crate::ports::Held;
 use crate::ports::{Claim, ClaimToken, Ledger, Recorded};
 
 fn code(prefix: &str, case: &str, suffix: &str) -> UniqueCode {
@@ -67,7 +68,13 @@ async fn claim_many_answers_each_code_as_claim<L: Ledger>(ledger: &L, prefix: &s
     claim(ledger, case, &live, LONG_LEASE).await;
     let c = claim(ledger, case, &done, LONG_LEASE).await;
     ledger
-        .record_sent(&done, &token(&c, case), &MessageId("ses-many-done".into()))
+        .record_sent(
+            Held {
+                code: &done,
+                token: &token(&c, case),
+            },
+            &MessageId("ses-many-done".into()),
+        )
         .await
         .unwrap_or_else(|e| panic!("ledger contract, {case}: record_sent {done}: {e}"));
     let stale = claim(ledger, case, &expired, SHORT_LEASE).await;
@@ -108,7 +115,10 @@ async fn claim_many_answers_each_code_as_claim<L: Ledger>(ledger: &L, prefix: &s
     }
     // Fencing holds for the batch's tokens: the stale token releases nothing, its own does.
     ledger
-        .release(&expired, &token(&stale, case))
+        .release(Held {
+            code: &expired,
+            token: &token(&stale, case),
+        })
         .await
         .unwrap_or_else(|e| panic!("ledger contract, {case}: release {expired}: {e}"));
     let again = claim(ledger, case, &expired, LONG_LEASE).await;
@@ -118,7 +128,10 @@ async fn claim_many_answers_each_code_as_claim<L: Ledger>(ledger: &L, prefix: &s
         "ledger contract, {case}: stale release"
     );
     ledger
-        .release(&fresh, &t_fresh)
+        .release(Held {
+            code: &fresh,
+            token: &t_fresh,
+        })
         .await
         .unwrap_or_else(|e| panic!("ledger contract, {case}: release {fresh}: {e}"));
     let again = claim(ledger, case, &fresh, LONG_LEASE).await;
@@ -147,7 +160,10 @@ async fn record_sent_many_is_fenced_per_entry<L: Ledger>(ledger: &L, prefix: &st
     );
     let gone = claim(ledger, case, &vanished, LONG_LEASE).await;
     ledger
-        .release(&vanished, &token(&gone, case))
+        .release(Held {
+            code: &vanished,
+            token: &token(&gone, case),
+        })
         .await
         .unwrap_or_else(|e| panic!("ledger contract, {case}: release {vanished}: {e}"));
     let batch = vec![

@@ -78,12 +78,8 @@ impl CampaignControl for MemoryCampaigns {
         Ok(names.iter().map(|n| (n.clone(), entry_of(&s, n))).collect())
     }
 
-    async fn set(
-        &self,
-        campaign: &str,
-        change: &CampaignChange,
-        if_version: u64,
-    ) -> Result<SetOutcome, PortError> {
+    async fn set(&self, change: &CampaignChange) -> Result<SetOutcome, PortError> {
+        let (campaign, if_version) = (change.campaign.as_str(), change.if_version);
         self.check("campaigns.set")?;
         let mut s = lock(&self.state);
         let current = entry_of(&s, campaign);

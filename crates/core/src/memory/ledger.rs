@@ -1,5 +1,6 @@
 //! [`MemoryLedger`]: the idempotency ledger in a map, leases on tokio time.
 
+use crate::ports::Held;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -140,12 +141,8 @@ impl Ledger for MemoryLedger {
         }
     }
 
-    async fn record_sent(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        message_id: &MessageId,
-    ) -> Result<Recorded, PortError> {
+    async fn record_sent(&self, held: Held<'_>, id: &MessageId) -> Result<Recorded, PortError> {
+        let (Held { code, token }, message_id) = (held, id);
         self.call("ledger.record_sent", code)?;
         // Like the other ledgers: a send is recorded even if its claim row vanished, and a
         // message id already recorded stays.
@@ -166,7 +163,8 @@ impl Ledger for MemoryLedger {
         })
     }
 
-    async fn release(&self, code: &UniqueCode, token: &ClaimToken) -> Result<(), PortError> {
+    async fn release(&self, held: Held<'_>) -> Result<(), PortError> {
+        let Held { code, token } = held;
         self.call("ledger.release", code)?;
         let mut entries = lock(&self.entries);
         if entries
@@ -178,12 +176,8 @@ impl Ledger for MemoryLedger {
         Ok(())
     }
 
-    async fn extend(
-        &self,
-        code: &UniqueCode,
-        token: &ClaimToken,
-        lease: Duration,
-    ) -> Result<bool, PortError> {
+    async fn extend(&self, held: Held<'_>, lease: Duration) -> Result<bool, PortError> {
+        let Held { code, token } = held;
         self.call("ledger.extend", code)?;
         let now = Instant::now();
         let mut entries = lock(&self.entries);

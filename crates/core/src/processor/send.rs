@@ -15,7 +15,9 @@ use super::{BatchCtx, Inner, RetryCause};
 use crate::classify::{FailureClass, classify, denied_resource};
 use crate::model::{DlqReason, MessageId, OutgoingEmail, ParkReason, UniqueCode};
 use crate::pacer::Slot;
-use crate::ports::{Claim, ClaimToken, Ledger, Mailer, PortError, PortSet, Recorded, SendFailure};
+use crate::ports::{
+    Claim, ClaimToken, Held, Ledger, Mailer, PortError, PortSet, Recorded, SendFailure,
+};
 
 /// The claim is taken this long before the send slot, so that the ledger's latency does not
 /// move the send off its slot (at 1/s SES's bucket tolerates about 20 ms either way).
@@ -316,7 +318,7 @@ impl<P: PortSet> Inner<P> {
             let lease = self.settings.claim_lease;
             loop {
                 tokio::time::sleep(heartbeat_every(lease)).await;
-                match self.ledger.extend(code, token, lease).await {
+                match self.ledger.extend(Held { code, token }, lease).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(message_id = %meta.message_id, unique_code = %code,
@@ -343,7 +345,12 @@ impl<P: PortSet> Inner<P> {
         ctx: &BatchCtx,
     ) {
         let Some(token) = token else { return };
-        match within(ctx.deadline.finish(), self.ledger.release(code, token)).await {
+        match within(
+            ctx.deadline.finish(),
+            self.ledger.release(Held { code, token }),
+        )
+        .await
+        {
             Some(Ok(())) => {}
             Some(Err(e)) => {
                 tracing::warn!(message_id = %meta.message_id, unique_code = %code, error = %e, "could not release the claim; it expires after the lease")
@@ -369,7 +376,7 @@ impl<P: PortSet> Inner<P> {
             Some(token) => Some(
                 within(
                     ctx.deadline.finish(),
-                    self.ledger.record_sent(code, token, &mid),
+                    self.ledger.record_sent(Held { code, token }, &mid),
                 )
                 .await,
             ),

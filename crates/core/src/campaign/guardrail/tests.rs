@@ -143,12 +143,14 @@ fn the_window_is_the_last_minutes_but_not_before_the_last_resume() {
 
 async fn set(c: &MemoryCampaigns, name: &str, state: CampaignState, at_ms: u64, version: u64) {
     let change = CampaignChange {
+        campaign: name.to_string(),
+        if_version: version,
         state,
         updated_by: "cli:test".into(),
         at_ms,
     };
     assert!(matches!(
-        c.set(name, &change, version).await.unwrap(),
+        c.set(&change).await.unwrap(),
         crate::SetOutcome::Applied(_)
     ));
 }
