@@ -53,11 +53,11 @@ run "tables_and_seeder" {
     error_message = "deletion protection is off by default"
   }
   assert {
-    condition     = aws_lambda_function.seeder.runtime == "provided.al2023" && aws_lambda_function.seeder.architectures == tolist(["arm64"]) && aws_lambda_function.seeder.handler == "bootstrap"
+    condition     = module.seeder.function.runtime == "provided.al2023" && module.seeder.function.architectures == tolist(["arm64"]) && module.seeder.function.handler == "bootstrap"
     error_message = "the seeder is a provided.al2023 arm64 function"
   }
   assert {
-    condition     = aws_lambda_function.seeder.environment[0].variables == tomap({ CUSTOMERS_TABLE = "t-customers" })
+    condition     = module.seeder.function.environment[0].variables == tomap({ CUSTOMERS_TABLE = "t-customers" })
     error_message = "the seeder reads CUSTOMERS_TABLE only"
   }
   assert {
@@ -69,13 +69,13 @@ run "tables_and_seeder" {
     error_message = "changing customer_count must re-run the seeder"
   }
   assert {
-    condition = jsondecode(aws_iam_role_policy.seeder.policy).Statement[0].Resource == [aws_dynamodb_table.customers.arn] && (
-      jsondecode(aws_iam_role_policy.seeder.policy).Statement[0].Action == ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+    condition = jsondecode(module.seeder.policy).Statement[0].Resource == [aws_dynamodb_table.customers.arn] && (
+      jsondecode(module.seeder.policy).Statement[0].Action == ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
     )
     error_message = "the seeder may only write to the customers table"
   }
   assert {
-    condition     = aws_cloudwatch_log_group.seeder.retention_in_days == 14
+    condition     = module.seeder.log_retention_in_days == 14
     error_message = "the seeder's log group has a retention"
   }
 }

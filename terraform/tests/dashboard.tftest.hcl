@@ -59,47 +59,47 @@ run "widgets_and_alarms" {
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.counter["access_denied"].alarm_name == "t-access-denied" &&
-      aws_cloudwatch_metric_alarm.counter["access_denied"].namespace == "sesload" &&
-      aws_cloudwatch_metric_alarm.counter["access_denied"].metric_name == "access_denied" &&
-      aws_cloudwatch_metric_alarm.counter["access_denied"].dimensions == tomap({ FunctionName = "t-poller" }) &&
-      aws_cloudwatch_metric_alarm.counter["access_denied"].statistic == "Sum" &&
-      aws_cloudwatch_metric_alarm.counter["access_denied"].threshold == 0 &&
-      aws_cloudwatch_metric_alarm.counter["access_denied"].comparison_operator == "GreaterThanThreshold" &&
-      aws_cloudwatch_metric_alarm.counter["access_denied"].evaluation_periods == 1
+      aws_cloudwatch_metric_alarm.metric["access_denied"].alarm_name == "t-access-denied" &&
+      aws_cloudwatch_metric_alarm.metric["access_denied"].namespace == "sesload" &&
+      aws_cloudwatch_metric_alarm.metric["access_denied"].metric_name == "access_denied" &&
+      aws_cloudwatch_metric_alarm.metric["access_denied"].dimensions == tomap({ FunctionName = "t-poller" }) &&
+      aws_cloudwatch_metric_alarm.metric["access_denied"].statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.metric["access_denied"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.metric["access_denied"].comparison_operator == "GreaterThanThreshold" &&
+      aws_cloudwatch_metric_alarm.metric["access_denied"].evaluation_periods == 1
     )
     error_message = "access denied alarm: any access_denied of the fleet in one minute"
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.counter["emails_parked"].alarm_name == "t-emails-parked" &&
-      aws_cloudwatch_metric_alarm.counter["emails_parked"].metric_name == "emails_parked" &&
-      aws_cloudwatch_metric_alarm.counter["emails_parked"].period == 60 &&
-      aws_cloudwatch_metric_alarm.counter["emails_parked"].evaluation_periods == 15 &&
-      aws_cloudwatch_metric_alarm.counter["emails_parked"].datapoints_to_alarm == 15 &&
-      aws_cloudwatch_metric_alarm.counter["emails_parked"].threshold == 0 &&
-      aws_cloudwatch_metric_alarm.counter["emails_parked"].treat_missing_data == "notBreaching"
+      aws_cloudwatch_metric_alarm.metric["emails_parked"].alarm_name == "t-emails-parked" &&
+      aws_cloudwatch_metric_alarm.metric["emails_parked"].metric_name == "emails_parked" &&
+      aws_cloudwatch_metric_alarm.metric["emails_parked"].period == 60 &&
+      aws_cloudwatch_metric_alarm.metric["emails_parked"].evaluation_periods == 15 &&
+      aws_cloudwatch_metric_alarm.metric["emails_parked"].datapoints_to_alarm == 15 &&
+      aws_cloudwatch_metric_alarm.metric["emails_parked"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.metric["emails_parked"].treat_missing_data == "notBreaching"
     )
     error_message = "parked alarm: records parked in every minute of 15 (sustained, not one park)"
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].alarm_name == "t-quota-fetch-failures" &&
-      aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].metric_name == "quota_fetch_failures" &&
-      aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].evaluation_periods == 5 &&
-      aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].datapoints_to_alarm == 5
+      aws_cloudwatch_metric_alarm.metric["quota_fetch_failures"].alarm_name == "t-quota-fetch-failures" &&
+      aws_cloudwatch_metric_alarm.metric["quota_fetch_failures"].metric_name == "quota_fetch_failures" &&
+      aws_cloudwatch_metric_alarm.metric["quota_fetch_failures"].evaluation_periods == 5 &&
+      aws_cloudwatch_metric_alarm.metric["quota_fetch_failures"].datapoints_to_alarm == 5
     )
     error_message = "GetAccount alarm: failures in every minute of 5"
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.poller_timeouts.alarm_name == "t-poller-timeouts" &&
-      aws_cloudwatch_metric_alarm.poller_timeouts.namespace == "AWS/Lambda" &&
-      aws_cloudwatch_metric_alarm.poller_timeouts.metric_name == "Duration" &&
-      aws_cloudwatch_metric_alarm.poller_timeouts.dimensions == tomap({ FunctionName = "t-poller" }) &&
-      aws_cloudwatch_metric_alarm.poller_timeouts.statistic == "Maximum" &&
-      aws_cloudwatch_metric_alarm.poller_timeouts.threshold == 28500 &&
-      aws_cloudwatch_metric_alarm.poller_timeouts.comparison_operator == "GreaterThanOrEqualToThreshold"
+      aws_cloudwatch_metric_alarm.metric["poller_timeouts"].alarm_name == "t-poller-timeouts" &&
+      aws_cloudwatch_metric_alarm.metric["poller_timeouts"].namespace == "AWS/Lambda" &&
+      aws_cloudwatch_metric_alarm.metric["poller_timeouts"].metric_name == "Duration" &&
+      aws_cloudwatch_metric_alarm.metric["poller_timeouts"].dimensions == tomap({ FunctionName = "t-poller" }) &&
+      aws_cloudwatch_metric_alarm.metric["poller_timeouts"].statistic == "Maximum" &&
+      aws_cloudwatch_metric_alarm.metric["poller_timeouts"].threshold == 28500 &&
+      aws_cloudwatch_metric_alarm.metric["poller_timeouts"].comparison_operator == "GreaterThanOrEqualToThreshold"
     )
     error_message = "timeout alarm: Lambda's Duration maximum at 95 % of the 30 s timeout (the function cannot report its own timeout)"
   }
@@ -117,10 +117,10 @@ run "widgets_and_alarms" {
   }
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.dlq_not_empty.dimensions["QueueName"] == "t-dlq" &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty.metric_name == "ApproximateNumberOfMessagesVisible" &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty.threshold == 0 &&
-      aws_cloudwatch_metric_alarm.dlq_not_empty.comparison_operator == "GreaterThanThreshold"
+      aws_cloudwatch_metric_alarm.metric["dlq_not_empty"].dimensions["QueueName"] == "t-dlq" &&
+      aws_cloudwatch_metric_alarm.metric["dlq_not_empty"].metric_name == "ApproximateNumberOfMessagesVisible" &&
+      aws_cloudwatch_metric_alarm.metric["dlq_not_empty"].threshold == 0 &&
+      aws_cloudwatch_metric_alarm.metric["dlq_not_empty"].comparison_operator == "GreaterThanThreshold"
     )
     error_message = "DLQ alarm: any visible message"
   }
@@ -135,8 +135,26 @@ run "widgets_and_alarms" {
     error_message = "the ratio reads the poller's EMF metrics by FunctionName"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.oldest_message_age.dimensions["QueueName"] == "t-queue" && aws_cloudwatch_metric_alarm.oldest_message_age.threshold == 900
+    condition     = aws_cloudwatch_metric_alarm.metric["oldest_message_age"].dimensions["QueueName"] == "t-queue" && aws_cloudwatch_metric_alarm.metric["oldest_message_age"].threshold == 900
     error_message = "backlog alarm on the source queue's oldest message"
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.metric["oldest_message_age"].evaluation_periods == 5 && aws_cloudwatch_metric_alarm.metric["oldest_message_age"].datapoints_to_alarm == 5 &&
+      alltrue([for k in ["dlq_not_empty", "poller_timeouts", "guardrail_pauses"] : aws_cloudwatch_metric_alarm.metric[k].evaluation_periods == 1 && aws_cloudwatch_metric_alarm.metric[k].datapoints_to_alarm == null])
+    )
+    error_message = "the backlog alarm needs 5 minutes out of 5; the DLQ, timeout and guardrail alarms one minute (datapoints_to_alarm unset, as they always were)"
+  }
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.metric : a.period == 60 && a.treat_missing_data == "notBreaching"])
+    error_message = "every single-metric alarm reads per-minute data, missing data not breaching"
+  }
+  assert {
+    condition = output.alarm_names == [
+      "t-dlq-not-empty", "t-throttle-ratio", "t-oldest-message-age", "t-access-denied", "t-emails-parked",
+      "t-quota-fetch-failures", "t-poller-timeouts", "t-guardrail-pauses",
+    ]
+    error_message = "alarm_names lists every alarm, in the documented order"
   }
 }
 
@@ -154,15 +172,15 @@ run "guardrail_widget_and_alarm" {
     error_message = "the guardrail widget shows the guard's pauses and events"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.guardrail_pauses[0].metric_name == "guardrail_pauses" && aws_cloudwatch_metric_alarm.guardrail_pauses[0].dimensions == tomap({ FunctionName = "t-guard" })
+    condition     = aws_cloudwatch_metric_alarm.metric["guardrail_pauses"].metric_name == "guardrail_pauses" && aws_cloudwatch_metric_alarm.metric["guardrail_pauses"].dimensions == tomap({ FunctionName = "t-guard" })
     error_message = "the alarm reads the guard's guardrail_pauses"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.guardrail_pauses[0].threshold == 0 && aws_cloudwatch_metric_alarm.guardrail_pauses[0].comparison_operator == "GreaterThanThreshold" && aws_cloudwatch_metric_alarm.guardrail_pauses[0].evaluation_periods == 1
+    condition     = aws_cloudwatch_metric_alarm.metric["guardrail_pauses"].threshold == 0 && aws_cloudwatch_metric_alarm.metric["guardrail_pauses"].comparison_operator == "GreaterThanThreshold" && aws_cloudwatch_metric_alarm.metric["guardrail_pauses"].evaluation_periods == 1
     error_message = "one automatic pause in a minute fires the alarm"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.guardrail_pauses[0].alarm_name == "t-guardrail-pauses" && contains(output.alarm_names, "t-guardrail-pauses")
+    condition     = aws_cloudwatch_metric_alarm.metric["guardrail_pauses"].alarm_name == "t-guardrail-pauses" && contains(output.alarm_names, "t-guardrail-pauses")
     error_message = "the guardrail alarm is named from name_prefix and listed"
   }
 }
@@ -180,8 +198,12 @@ run "guardrails_off_no_widget_no_alarm" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.guardrail_pauses) == 0 && length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 8
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.metric), "guardrail_pauses") && length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 8
     error_message = "without guardrails there is no guardrail widget or alarm"
+  }
+  assert {
+    condition     = length(output.alarm_names) == 7 && !contains(output.alarm_names, "t-guardrail-pauses")
+    error_message = "without guardrails alarm_names lists the seven other alarms"
   }
 }
 
@@ -214,15 +236,15 @@ run "alarm_windows_and_timeout_follow_the_variables" {
   }
 
   assert {
-    condition     = aws_cloudwatch_metric_alarm.poller_timeouts.threshold == 114000
+    condition     = aws_cloudwatch_metric_alarm.metric["poller_timeouts"].threshold == 114000
     error_message = "95 % of a 120 s timeout is 114,000 ms"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.counter["emails_parked"].evaluation_periods == 30 && aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].evaluation_periods == 2
+    condition     = aws_cloudwatch_metric_alarm.metric["emails_parked"].evaluation_periods == 30 && aws_cloudwatch_metric_alarm.metric["quota_fetch_failures"].evaluation_periods == 2
     error_message = "the sustained windows follow their variables"
   }
   assert {
-    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.counter["access_denied"], aws_cloudwatch_metric_alarm.counter["emails_parked"], aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"]] : a.namespace == "loadtest"])
+    condition     = alltrue([for a in [aws_cloudwatch_metric_alarm.metric["access_denied"], aws_cloudwatch_metric_alarm.metric["emails_parked"], aws_cloudwatch_metric_alarm.metric["quota_fetch_failures"]] : a.namespace == "loadtest"])
     error_message = "the EMF alarms read metrics_namespace"
   }
 }

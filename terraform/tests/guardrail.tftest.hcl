@@ -90,32 +90,32 @@ run "events_path_function_and_iam" {
     error_message = "events that keep failing go to the guard DLQ"
   }
   assert {
-    condition     = aws_sqs_queue.events.visibility_timeout_seconds >= 6 * aws_lambda_function.guard.timeout + aws_lambda_event_source_mapping.guard.maximum_batching_window_in_seconds
+    condition     = aws_sqs_queue.events.visibility_timeout_seconds >= 6 * module.lambda.function.timeout + module.lambda.event_source_mapping.maximum_batching_window_in_seconds
     error_message = "the guard queue's visibility timeout satisfies Lambda's rule for SQS event sources"
   }
 
   # --- the guard Lambda and its event source ---
   assert {
-    condition     = aws_lambda_function.guard.runtime == "provided.al2023" && aws_lambda_function.guard.handler == "bootstrap" && aws_lambda_function.guard.architectures == tolist(["arm64"])
+    condition     = module.lambda.function.runtime == "provided.al2023" && module.lambda.function.handler == "bootstrap" && module.lambda.function.architectures == tolist(["arm64"])
     error_message = "the guard is a provided.al2023 arm64 custom runtime with handler bootstrap"
   }
   assert {
-    condition     = aws_lambda_function.guard.function_name == "t-guard" && aws_cloudwatch_log_group.guard.name == "/aws/lambda/t-guard"
+    condition     = module.lambda.function.function_name == "t-guard" && module.lambda.log_group_name == "/aws/lambda/t-guard"
     error_message = "the guard and its log group are named from name_prefix"
   }
   assert {
-    condition     = aws_lambda_function.guard.source_code_hash == filebase64sha256("tests/fixtures/bootstrap.zip")
+    condition     = module.lambda.function.source_code_hash == filebase64sha256("tests/fixtures/bootstrap.zip")
     error_message = "source_code_hash must follow the zip so a rebuild redeploys"
   }
   assert {
-    condition = toset(keys(aws_lambda_function.guard.environment[0].variables)) == toset([
+    condition = toset(keys(module.lambda.function.environment[0].variables)) == toset([
       "CONTROL_TABLE", "METRICS_NAMESPACE", "GUARDRAIL_BOUNCE_RATE", "GUARDRAIL_COMPLAINT_RATE",
       "GUARDRAIL_MIN_SENDS", "GUARDRAIL_WINDOW_MINUTES",
     ])
     error_message = "the guard gets exactly the env vars of the settings table it reads"
   }
   assert {
-    condition = aws_lambda_function.guard.environment[0].variables == tomap({
+    condition = module.lambda.function.environment[0].variables == tomap({
       CONTROL_TABLE            = "t-control"
       METRICS_NAMESPACE        = "sesload"
       GUARDRAIL_BOUNCE_RATE    = "0.08"
@@ -126,36 +126,36 @@ run "events_path_function_and_iam" {
     error_message = "the thresholds and the window reach the guard as set"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.guard.function_response_types == toset(["ReportBatchItemFailures"]) && aws_lambda_event_source_mapping.guard.batch_size == 100
+    condition     = module.lambda.event_source_mapping.function_response_types == toset(["ReportBatchItemFailures"]) && module.lambda.event_source_mapping.batch_size == 100
     error_message = "the guard reads batches and reports the events it could not count"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.guard.maximum_batching_window_in_seconds + aws_lambda_function.guard.timeout <= 60
+    condition     = module.lambda.event_source_mapping.maximum_batching_window_in_seconds + module.lambda.function.timeout <= 60
     error_message = "a guardrail reacts within 60 s: batching window plus one invocation"
   }
 
   # --- least privilege ---
   assert {
     condition = alltrue([
-      for st in jsondecode(aws_iam_role_policy.guard.policy).Statement : alltrue([for r in st.Resource : r != "*"])
+      for st in jsondecode(module.lambda.policy).Statement : alltrue([for r in st.Resource : r != "*"])
     ])
     error_message = "every statement of the guard's role is scoped to a resource"
   }
   assert {
     condition = one([
-      for st in jsondecode(aws_iam_role_policy.guard.policy).Statement : st.Condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+      for st in jsondecode(module.lambda.policy).Statement : st.Condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
       if st.Sid == "CountAndPauseCampaigns"
     ]) == ["guard#*", "campaign#*"]
     error_message = "the guard touches only the control table's guardrail buckets and campaign states"
   }
   assert {
     condition = toset(one([
-      for st in jsondecode(aws_iam_role_policy.guard.policy).Statement : st.Action if st.Sid == "CountAndPauseCampaigns"
+      for st in jsondecode(module.lambda.policy).Statement : st.Action if st.Sid == "CountAndPauseCampaigns"
     ])) == toset(["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"])
     error_message = "no DynamoDB action beyond counting, reading and the conditional state change"
   }
   assert {
-    condition     = !strcontains(aws_iam_role_policy.guard.policy, "ses:") && !strcontains(aws_iam_role_policy.guard.policy, "sqs:SendMessage")
+    condition     = !strcontains(module.lambda.policy, "ses:") && !strcontains(module.lambda.policy, "sqs:SendMessage")
     error_message = "the guard neither sends email nor writes to any queue"
   }
 }
@@ -187,7 +187,7 @@ run "mock_apply_outputs" {
     error_message = "the deployed guard sets exactly the env vars of the settings table"
   }
   assert {
-    condition     = jsondecode(aws_iam_role_policy.guard.policy).Statement[2].Resource == ["${aws_cloudwatch_log_group.guard.arn}:*"] && aws_cloudwatch_log_group.guard.name == "/aws/lambda/t-guard"
+    condition     = jsondecode(module.lambda.policy).Statement[2].Resource == ["${module.lambda.log_group_arn}:*"] && module.lambda.log_group_name == "/aws/lambda/t-guard"
     error_message = "the guard writes its own log group only"
   }
   assert {

@@ -40,30 +40,30 @@ run "function_mapping_and_iam" {
 
   # --- function ---
   assert {
-    condition     = aws_lambda_function.poller.runtime == "provided.al2023" && aws_lambda_function.poller.handler == "bootstrap"
+    condition     = module.lambda.function.runtime == "provided.al2023" && module.lambda.function.handler == "bootstrap"
     error_message = "the poller must be a provided.al2023 custom runtime with handler bootstrap"
   }
   assert {
-    condition     = aws_lambda_function.poller.architectures == tolist(["arm64"])
+    condition     = module.lambda.function.architectures == tolist(["arm64"])
     error_message = "the poller must run on arm64"
   }
   assert {
-    condition     = aws_lambda_function.poller.memory_size <= 512
+    condition     = module.lambda.function.memory_size <= 512
     error_message = "the Rust poller's default memory must stay small"
   }
   assert {
-    condition     = aws_lambda_function.poller.source_code_hash == filebase64sha256("tests/fixtures/bootstrap.zip")
+    condition     = module.lambda.function.source_code_hash == filebase64sha256("tests/fixtures/bootstrap.zip")
     error_message = "source_code_hash must follow the zip so a rebuild redeploys"
   }
   assert {
-    condition     = coalesce(aws_lambda_function.poller.reserved_concurrent_executions, -1) == -1
+    condition     = coalesce(module.lambda.function.reserved_concurrent_executions, -1) == -1
     error_message = "no reserved concurrency: the event source mapping's maximum concurrency caps the pollers"
   }
 
   # --- environment: exactly the settings table's env vars (cross-checked against
   # crates/core/src/config/settings.rs by `cargo test -p sesload-core --test settings`) ---
   assert {
-    condition = toset(keys(aws_lambda_function.poller.environment[0].variables)) == toset([
+    condition = toset(keys(module.lambda.function.environment[0].variables)) == toset([
       "QUEUE_URL", "DLQ_URL", "CUSTOMERS_TABLE", "LEDGER_TABLE", "CONTROL_TABLE", "IDEMPOTENCY_ENABLED",
       "CLAIM_LEASE_SECONDS", "LEDGER_TTL_DAYS", "ALLOWED_RECIPIENT_DOMAINS", "CONFIGURATION_SET_NAME",
       "TARGET_UTILISATION", "SES_MAX_SEND_RATE_OVERRIDE", "MAXIMUM_CONCURRENCY", "SEND_CONCURRENCY",
@@ -76,45 +76,45 @@ run "function_mapping_and_iam" {
   }
   assert {
     condition = (
-      aws_lambda_function.poller.environment[0].variables["QUEUE_URL"] == var.queue_url &&
-      aws_lambda_function.poller.environment[0].variables["DLQ_URL"] == var.dlq_url &&
-      aws_lambda_function.poller.environment[0].variables["CUSTOMERS_TABLE"] == "t-customers" &&
-      aws_lambda_function.poller.environment[0].variables["LEDGER_TABLE"] == "t-ledger" &&
-      aws_lambda_function.poller.environment[0].variables["IDEMPOTENCY_ENABLED"] == "true" &&
-      aws_lambda_function.poller.environment[0].variables["ALLOWED_RECIPIENT_DOMAINS"] == "simulator.amazonses.com,example.org" &&
-      aws_lambda_function.poller.environment[0].variables["CONTROL_TABLE"] == "t-control" &&
-      aws_lambda_function.poller.environment[0].variables["CONFIGURATION_SET_NAME"] == "load-test-config" &&
-      aws_lambda_function.poller.environment[0].variables["PARK_BASE_DELAY_SECONDS"] == "10" &&
-      aws_lambda_function.poller.environment[0].variables["PARK_MAX_DELAY_SECONDS"] == "900" &&
-      aws_lambda_function.poller.environment[0].variables["MAXIMUM_CONCURRENCY"] == "7" &&
-      aws_lambda_function.poller.environment[0].variables["SES_MAX_SEND_RATE_OVERRIDE"] == "14" &&
-      aws_lambda_function.poller.environment[0].variables["TARGET_UTILISATION"] == "0.98" &&
-      aws_lambda_function.poller.environment[0].variables["METRICS_NAMESPACE"] == "sesload"
+      module.lambda.function.environment[0].variables["QUEUE_URL"] == var.queue_url &&
+      module.lambda.function.environment[0].variables["DLQ_URL"] == var.dlq_url &&
+      module.lambda.function.environment[0].variables["CUSTOMERS_TABLE"] == "t-customers" &&
+      module.lambda.function.environment[0].variables["LEDGER_TABLE"] == "t-ledger" &&
+      module.lambda.function.environment[0].variables["IDEMPOTENCY_ENABLED"] == "true" &&
+      module.lambda.function.environment[0].variables["ALLOWED_RECIPIENT_DOMAINS"] == "simulator.amazonses.com,example.org" &&
+      module.lambda.function.environment[0].variables["CONTROL_TABLE"] == "t-control" &&
+      module.lambda.function.environment[0].variables["CONFIGURATION_SET_NAME"] == "load-test-config" &&
+      module.lambda.function.environment[0].variables["PARK_BASE_DELAY_SECONDS"] == "10" &&
+      module.lambda.function.environment[0].variables["PARK_MAX_DELAY_SECONDS"] == "900" &&
+      module.lambda.function.environment[0].variables["MAXIMUM_CONCURRENCY"] == "7" &&
+      module.lambda.function.environment[0].variables["SES_MAX_SEND_RATE_OVERRIDE"] == "14" &&
+      module.lambda.function.environment[0].variables["TARGET_UTILISATION"] == "0.98" &&
+      module.lambda.function.environment[0].variables["METRICS_NAMESPACE"] == "sesload"
     )
     error_message = "environment values must carry the module inputs"
   }
 
   # --- event source mapping ---
   assert {
-    condition     = aws_lambda_event_source_mapping.poller.function_response_types == toset(["ReportBatchItemFailures"])
+    condition     = module.lambda.event_source_mapping.function_response_types == toset(["ReportBatchItemFailures"])
     error_message = "the mapping must use partial batch responses (ReportBatchItemFailures)"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.poller.scaling_config[0].maximum_concurrency == 7
+    condition     = module.lambda.event_source_mapping.scaling_config[0].maximum_concurrency == 7
     error_message = "scaling_config.maximum_concurrency must be the configured maximum_concurrency"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.poller.batch_size == 100 && aws_lambda_event_source_mapping.poller.maximum_batching_window_in_seconds == 2
+    condition     = module.lambda.event_source_mapping.batch_size == 100 && module.lambda.event_source_mapping.maximum_batching_window_in_seconds == 2
     error_message = "batch size and batching window must be the configured ones"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.poller.event_source_arn == var.queue_arn
+    condition     = module.lambda.event_source_mapping.event_source_arn == var.queue_arn
     error_message = "the mapping must read the source queue"
   }
 
   # --- IAM: least privilege ---
   assert {
-    condition = alltrue([for action in ["ses:SendEmail", "ses:SendBulkEmail"] : toset(one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if contains(s.Action, action)])) == toset([
+    condition = alltrue([for action in ["ses:SendEmail", "ses:SendBulkEmail"] : toset(one([for s in jsondecode(module.lambda.policy).Statement : s.Resource if contains(s.Action, action)])) == toset([
       "arn:aws:ses:eu-west-1:123456789012:identity/example.com",
       "arn:aws:ses:eu-west-1:123456789012:configuration-set/load-test-config",
       "arn:aws:ses:eu-west-1:123456789012:template/SimpleEmail",
@@ -122,57 +122,57 @@ run "function_mapping_and_iam" {
     error_message = "ses:SendEmail and ses:SendBulkEmail must both be scoped to the identity, the configuration set and the template"
   }
   assert {
-    condition     = aws_lambda_function.poller.environment[0].variables["SEND_API"] == "single"
+    condition     = module.lambda.function.environment[0].variables["SEND_API"] == "single"
     error_message = "SEND_API defaults to single"
   }
   assert {
-    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : (contains(s.Resource, "*") ? s.Action == ["ses:GetAccount"] : true)])
+    condition     = alltrue([for s in jsondecode(module.lambda.policy).Statement : (contains(s.Resource, "*") ? s.Action == ["ses:GetAccount"] : true)])
     error_message = "only ses:GetAccount (no resource-level permissions) may use Resource \"*\""
   }
   assert {
-    condition     = alltrue(flatten([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : [for a in s.Action : !strcontains(a, "*")]]))
+    condition     = alltrue(flatten([for s in jsondecode(module.lambda.policy).Statement : [for a in s.Action : !strcontains(a, "*")]]))
     error_message = "no wildcard actions"
   }
   assert {
-    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if anytrue([for a in s.Action : startswith(a, "sqs:")])])) == toset([
+    condition = toset(flatten([for s in jsondecode(module.lambda.policy).Statement : s.Resource if anytrue([for a in s.Action : startswith(a, "sqs:")])])) == toset([
       var.queue_arn, var.dlq_arn,
     ])
     error_message = "SQS permissions must cover the two queues only"
   }
   assert {
-    condition     = toset(flatten([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset([var.queue_arn, var.dlq_arn])
+    condition     = toset(flatten([for s in jsondecode(module.lambda.policy).Statement : s.Resource if contains(s.Action, "sqs:SendMessage")])) == toset([var.queue_arn, var.dlq_arn])
     error_message = "the poller may send to the DLQ (dead letters) and to the source queue (parked records) only"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if s.Sid == "ParkOnSourceQueue"]) == ["sqs:SendMessage"] && one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if s.Sid == "ParkOnSourceQueue"]) == [var.queue_arn]
+    condition     = one([for s in jsondecode(module.lambda.policy).Statement : s.Action if s.Sid == "ParkOnSourceQueue"]) == ["sqs:SendMessage"] && one([for s in jsondecode(module.lambda.policy).Statement : s.Resource if s.Sid == "ParkOnSourceQueue"]) == [var.queue_arn]
     error_message = "parking re-sends a record to the source queue: sqs:SendMessage on the source queue, nothing else in that statement"
   }
   assert {
-    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Resource if anytrue([for a in s.Action : startswith(a, "dynamodb:")])])) == toset([
+    condition = toset(flatten([for s in jsondecode(module.lambda.policy).Statement : s.Resource if anytrue([for a in s.Action : startswith(a, "dynamodb:")])])) == toset([
       var.customers_table_arn, var.ledger_table_arn, var.control_table_arn,
     ])
     error_message = "DynamoDB permissions must cover the three tables only"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if contains(s.Resource, var.control_table_arn)]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    condition     = one([for s in jsondecode(module.lambda.policy).Statement : s.Action if contains(s.Resource, var.control_table_arn)]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     error_message = "the control table (fleet send schedule, campaign states, cancelled records): BatchGetItem, GetItem, PutItem and UpdateItem only (no Delete, no Scan)"
   }
   assert {
-    condition     = one([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : s.Action if contains(s.Resource, var.customers_table_arn)]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
+    condition     = one([for s in jsondecode(module.lambda.policy).Statement : s.Action if contains(s.Resource, var.customers_table_arn)]) == ["dynamodb:BatchGetItem", "dynamodb:GetItem"]
     error_message = "the customers table must be read-only for the poller"
   }
   assert {
-    condition     = jsondecode(aws_iam_role.poller.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
+    condition     = jsondecode(module.lambda.assume_role_policy).Statement[0].Principal.Service == "lambda.amazonaws.com"
     error_message = "only Lambda may assume the poller role"
   }
 
   # --- logs ---
   assert {
-    condition     = aws_cloudwatch_log_group.poller.name == "/aws/lambda/t-poller" && aws_cloudwatch_log_group.poller.retention_in_days == 14
+    condition     = module.lambda.log_group_name == "/aws/lambda/t-poller" && module.lambda.log_retention_in_days == 14
     error_message = "the poller needs its own log group with a retention"
   }
   assert {
-    condition     = aws_lambda_function.poller.logging_config[0].log_group == aws_cloudwatch_log_group.poller.name
+    condition     = module.lambda.function.logging_config[0].log_group == module.lambda.log_group_name
     error_message = "the function must log to the managed log group"
   }
 }
@@ -189,15 +189,15 @@ run "idempotency_off_drops_ledger_access" {
   }
 
   assert {
-    condition     = aws_lambda_function.poller.environment[0].variables["IDEMPOTENCY_ENABLED"] == "false" && aws_lambda_function.poller.environment[0].variables["SES_MAX_SEND_RATE_OVERRIDE"] == ""
+    condition     = module.lambda.function.environment[0].variables["IDEMPOTENCY_ENABLED"] == "false" && module.lambda.function.environment[0].variables["SES_MAX_SEND_RATE_OVERRIDE"] == ""
     error_message = "IDEMPOTENCY_ENABLED must follow the variable; no override means empty"
   }
   assert {
-    condition     = !anytrue([for s in jsondecode(aws_iam_role_policy.poller.policy).Statement : contains(s.Resource, var.ledger_table_arn)])
+    condition     = !anytrue([for s in jsondecode(module.lambda.policy).Statement : contains(s.Resource, var.ledger_table_arn)])
     error_message = "without idempotency the poller gets no ledger permissions"
   }
   assert {
-    condition     = aws_lambda_event_source_mapping.poller.scaling_config[0].maximum_concurrency == 2 && aws_lambda_event_source_mapping.poller.batch_size == 20
+    condition     = module.lambda.event_source_mapping.scaling_config[0].maximum_concurrency == 2 && module.lambda.event_source_mapping.batch_size == 20
     error_message = "defaults: maximum_concurrency 2, batch_size 20"
   }
 }
@@ -335,7 +335,7 @@ run "park_delays_reach_the_environment" {
   }
 
   assert {
-    condition     = aws_lambda_function.poller.environment[0].variables["PARK_BASE_DELAY_SECONDS"] == "5" && aws_lambda_function.poller.environment[0].variables["PARK_MAX_DELAY_SECONDS"] == "600"
+    condition     = module.lambda.function.environment[0].variables["PARK_BASE_DELAY_SECONDS"] == "5" && module.lambda.function.environment[0].variables["PARK_MAX_DELAY_SECONDS"] == "600"
     error_message = "PARK_BASE_DELAY_SECONDS and PARK_MAX_DELAY_SECONDS follow the variables"
   }
 }

@@ -64,6 +64,15 @@ def hcl_resource(path: Path, rtype: str, name: str) -> dict:
     raise AssertionError(f"{rtype}.{name} not found in {path}")
 
 
+def hcl_module(path: Path, name: str) -> dict:
+    with path.open() as f:
+        doc = hcl2.load(f)
+    for block in doc.get("module", []):
+        if name in block:
+            return block[name]
+    raise AssertionError(f"module {name} not found in {path}")
+
+
 def split_top_level(s: str, sep: str = ",") -> list[str]:
     parts, depth, cur = [], 0, []
     for ch in s:
@@ -116,9 +125,9 @@ def ddl_parts() -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str,
 
 
 def test_seeder_reads_customers_table_only():
-    seeder = hcl_resource(TF / "modules/customers/main.tf", "aws_lambda_function", "seeder")
-    variables = attr(seeder["environment"][0]["variables"])
-    assert list(variables) == ["CUSTOMERS_TABLE"]
+    seeder = hcl_module(TF / "modules/customers/main.tf", "seeder")
+    assert attr(seeder["source"]) == "../lambda_function"
+    assert list(attr(seeder["environment"])) == ["CUSTOMERS_TABLE"]
 
 
 def test_glue_table_matches_sql_ddl():

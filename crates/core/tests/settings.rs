@@ -248,18 +248,20 @@ fn each_functions_environment_is_exactly_the_tables_env_vars() {
                 Some(_) => {}
             }
         }
-        // The function's environment is that map, not a second hand-written one.
-        let Some(function) = hcl::labelled(&main, "resource", &["aws_lambda_function", name])
+        // The function's environment is that map, not a second hand-written one: the module
+        // passes it to the function's modules/lambda_function call.
+        let Some((_, function)) = hcl::blocks(&main, "module")
+            .find(|(_, body)| hcl::attr(body, "source") == Some("\"../lambda_function\""))
         else {
-            problems.push(format!("{file}: no resource aws_lambda_function.{name}"));
+            problems.push(format!(
+                "{file}: no module \"...\" {{ source = \"../lambda_function\" }} (the {name} function)"
+            ));
             continue;
         };
-        let variables = hcl::blocks(function, "environment")
-            .next()
-            .and_then(|(_, b)| hcl::attr(b, "variables"));
-        if variables != Some("local.environment") {
+        let environment = hcl::attr(function, "environment");
+        if environment != Some("local.environment") {
             problems.push(format!(
-                "aws_lambda_function.{name}'s environment is {variables:?}, not local.environment"
+                "{file}: the {name} function's environment is {environment:?}, not local.environment"
             ));
         }
     }

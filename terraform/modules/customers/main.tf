@@ -92,99 +92,65 @@ resource "aws_dynamodb_table" "control" {
   tags = var.tags
 }
 
-# --- seeder -------------------------------------------------------------------------------
+# --- seeder (modules/lambda_function) -----------------------------------------------------
 
 locals {
   seeder_name = "${var.name_prefix}-seeder"
 }
 
-resource "aws_cloudwatch_log_group" "seeder" {
-  # checkov:skip=CKV_AWS_158:Log group encrypted by CloudWatch Logs' default service key; the seeder logs only counts, no secrets or personal data.
-  # checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (default 14 days): these are load-test logs, a one-year minimum only adds storage cost.
-  name              = "/aws/lambda/${local.seeder_name}"
-  retention_in_days = var.log_retention_days
-  tags              = var.tags
-}
+module "seeder" {
+  source = "../lambda_function"
 
-resource "aws_iam_role" "seeder" {
-  name = local.seeder_name
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy" "seeder" {
-  name = "seed-customers"
-  role = aws_iam_role.seeder.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid      = "WriteCustomers"
-        Effect   = "Allow"
-        Action   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
-        Resource = [aws_dynamodb_table.customers.arn]
-      },
-      {
-        Sid      = "WriteOwnLogs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${aws_cloudwatch_log_group.seeder.arn}:*"]
-      },
-    ]
-  })
-}
-
-resource "aws_lambda_function" "seeder" {
-  # checkov:skip=CKV_AWS_50:X-Ray tracing is not useful for a one-shot seeding function.
-  # checkov:skip=CKV_AWS_115:Invoked once by Terraform; reserved concurrency would only take capacity from the account.
-  # checkov:skip=CKV_AWS_116:Invoked synchronously by Terraform, which reports a failure; an async DLQ would never receive anything.
-  # checkov:skip=CKV_AWS_117:Talks only to the public DynamoDB endpoint; a VPC would need NAT or endpoints and adds nothing.
-  # checkov:skip=CKV_AWS_173:The only environment variable is a table name, not a secret.
-  # checkov:skip=CKV_AWS_272:Code signing needs a signing profile the user builds for; the zip is built locally by `just build-lambdas`.
-  function_name    = local.seeder_name
-  description      = "Seeds ${var.name_prefix}-customers with test customers (event {\"count\": N})."
-  role             = aws_iam_role.seeder.arn
-  runtime          = "provided.al2023"
-  architectures    = ["arm64"]
-  handler          = "bootstrap"
-  filename         = var.seeder_package_path
-  source_code_hash = filebase64sha256(var.seeder_package_path)
-  memory_size      = 256
-  timeout          = var.seeder_timeout_seconds
-
-  environment {
-    variables = {
-      CUSTOMERS_TABLE = aws_dynamodb_table.customers.name
-    }
-  }
-
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.seeder.name
-  }
+  function_name         = local.seeder_name
+  description           = "Seeds ${var.name_prefix}-customers with test customers (event {\"count\": N})."
+  package_path          = var.seeder_package_path
+  memory_size           = 256
+  timeout               = var.seeder_timeout_seconds
+  environment           = { CUSTOMERS_TABLE = aws_dynamodb_table.customers.name }
+  log_retention_in_days = var.log_retention_days
+  policy_name           = "seed-customers"
+  policy_statements = [{
+    Sid      = "WriteCustomers"
+    Action   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+    Resource = [aws_dynamodb_table.customers.arn]
+  }]
+  logs_statement_sid = "WriteOwnLogs"
 
   tags = var.tags
+}
 
-  depends_on = [aws_iam_role_policy.seeder]
+# The resources this module declared itself before modules/lambda_function: same objects, new
+# addresses (no replacement).
+moved {
+  from = aws_cloudwatch_log_group.seeder
+  to   = module.seeder.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_iam_role.seeder
+  to   = module.seeder.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.seeder
+  to   = module.seeder.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_lambda_function.seeder
+  to   = module.seeder.aws_lambda_function.this
 }
 
 # Seed once on create; again whenever the count, the table or the code changes.
 resource "aws_lambda_invocation" "seed" {
   count = var.customer_count > 0 ? 1 : 0
 
-  function_name = aws_lambda_function.seeder.function_name
+  function_name = module.seeder.function_name
   input         = jsonencode({ count = var.customer_count })
 
   triggers = {
     count     = tostring(var.customer_count)
     table     = aws_dynamodb_table.customers.name
-    code_hash = aws_lambda_function.seeder.source_code_hash
+    code_hash = module.seeder.source_code_hash
   }
 }

@@ -30,7 +30,7 @@ output "control_table_arn" {
 
 output "seeder_function_name" {
   description = "Name of the seeder Lambda (invoke it again with {\"count\": N} to reseed)."
-  value       = aws_lambda_function.seeder.function_name
+  value       = module.seeder.function_name
 }
 
 output "seed_result" {

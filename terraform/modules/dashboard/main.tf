@@ -162,23 +162,6 @@ resource "aws_cloudwatch_dashboard" "this" {
   ] })
 }
 
-resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
-  alarm_name          = "${var.name_prefix}-dlq-not-empty"
-  alarm_description   = "Messages reached the DLQ: read their sesload_reason, fix the cause, then redrive (docs/operations.md)."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = var.dlq_name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = var.dlq_alarm_threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
-}
-
 resource "aws_cloudwatch_metric_alarm" "throttle_ratio" {
   alarm_name          = "${var.name_prefix}-throttle-ratio"
   alarm_description   = "More than ${var.throttle_ratio_alarm_percent}% of received emails were throttled by SES: lower target_utilisation or maximum_concurrency, or raise the SES quota (docs/operations.md)."
@@ -222,102 +205,163 @@ resource "aws_cloudwatch_metric_alarm" "throttle_ratio" {
   tags = var.tags
 }
 
-resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
-  alarm_name          = "${var.name_prefix}-oldest-message-age"
-  alarm_description   = "The oldest message in the source queue is older than ${var.oldest_message_age_alarm_seconds}s: the poller is not keeping up or is stopped (docs/operations.md)."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateAgeOfOldestMessage"
-  dimensions          = { QueueName = var.queue_name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 5
-  datapoints_to_alarm = 5
-  threshold           = var.oldest_message_age_alarm_seconds
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
-}
-
-# --- second-wave regimes: one alarm each for the whole fleet (the FunctionName dimension sums every
-# instance) ---------------------------------------------------------------------------------------
-
+# --- the single-metric alarms --------------------------------------------------------------------
+#
+# Every alarm but the throttle ratio (metric math, above) watches one metric per minute against a
+# threshold, missing data not breaching. One entry each: the alarm name after the prefix, why it
+# fires (the description), the metric, its statistic, the minutes it is evaluated over and how many
+# of them must breach (null where the alarm never set datapoints_to_alarm: CloudWatch then uses
+# every evaluated minute). The poller's alarms read the whole fleet: the FunctionName dimension
+# sums every instance.
 locals {
-  # Poller counters that alarm when they are above 0 in every minute of `minutes` minutes.
-  counter_alarms = {
-    access_denied = {
-      alarm   = "access-denied"
-      minutes = 1
-      why     = "SES answered AccessDeniedException: IAM does not allow the identity, configuration set or template a request names; those records are dead-lettered with reason access_denied (docs/operations.md)."
-    }
-    emails_parked = {
-      alarm   = "emails-parked"
-      minutes = var.parked_alarm_minutes
-      why     = "The poller has parked records every minute for ${var.parked_alarm_minutes} minutes: sending is paused (account or configuration set) or the daily quota is used up; nothing is lost, records wait on the source queue (docs/operations.md)."
-    }
-    quota_fetch_failures = {
-      alarm   = "quota-fetch-failures"
-      minutes = var.quota_fetch_failure_alarm_minutes
-      why     = "SES GetAccount has failed every minute for ${var.quota_fetch_failure_alarm_minutes} minutes: the poller paces from its last answer (or parks with reason quota_unknown) and cannot see a paused account or a used-up daily quota (docs/operations.md)."
-    }
-  }
+  metric_alarms = merge(
+    {
+      dlq_not_empty = {
+        alarm      = "dlq-not-empty"
+        why        = "Messages reached the DLQ: read their sesload_reason, fix the cause, then redrive (docs/operations.md)."
+        namespace  = "AWS/SQS"
+        metric     = "ApproximateNumberOfMessagesVisible"
+        dimensions = { QueueName = var.dlq_name }
+        statistic  = "Maximum"
+        minutes    = 1
+        datapoints = null
+        threshold  = var.dlq_alarm_threshold
+        comparison = "GreaterThanThreshold"
+      }
+      oldest_message_age = {
+        alarm      = "oldest-message-age"
+        why        = "The oldest message in the source queue is older than ${var.oldest_message_age_alarm_seconds}s: the poller is not keeping up or is stopped (docs/operations.md)."
+        namespace  = "AWS/SQS"
+        metric     = "ApproximateAgeOfOldestMessage"
+        dimensions = { QueueName = var.queue_name }
+        statistic  = "Maximum"
+        minutes    = 5
+        datapoints = 5
+        threshold  = var.oldest_message_age_alarm_seconds
+        comparison = "GreaterThanThreshold"
+      }
+      # Poller counters that alarm when they are above 0 in every minute of `minutes` minutes.
+      access_denied = {
+        alarm      = "access-denied"
+        why        = "SES answered AccessDeniedException: IAM does not allow the identity, configuration set or template a request names; those records are dead-lettered with reason access_denied (docs/operations.md)."
+        namespace  = local.ns
+        metric     = "access_denied"
+        dimensions = { FunctionName = var.function_name }
+        statistic  = "Sum"
+        minutes    = 1
+        datapoints = 1
+        threshold  = 0
+        comparison = "GreaterThanThreshold"
+      }
+      emails_parked = {
+        alarm      = "emails-parked"
+        why        = "The poller has parked records every minute for ${var.parked_alarm_minutes} minutes: sending is paused (account or configuration set) or the daily quota is used up; nothing is lost, records wait on the source queue (docs/operations.md)."
+        namespace  = local.ns
+        metric     = "emails_parked"
+        dimensions = { FunctionName = var.function_name }
+        statistic  = "Sum"
+        minutes    = var.parked_alarm_minutes
+        datapoints = var.parked_alarm_minutes
+        threshold  = 0
+        comparison = "GreaterThanThreshold"
+      }
+      quota_fetch_failures = {
+        alarm      = "quota-fetch-failures"
+        why        = "SES GetAccount has failed every minute for ${var.quota_fetch_failure_alarm_minutes} minutes: the poller paces from its last answer (or parks with reason quota_unknown) and cannot see a paused account or a used-up daily quota (docs/operations.md)."
+        namespace  = local.ns
+        metric     = "quota_fetch_failures"
+        dimensions = { FunctionName = var.function_name }
+        statistic  = "Sum"
+        minutes    = var.quota_fetch_failure_alarm_minutes
+        datapoints = var.quota_fetch_failure_alarm_minutes
+        threshold  = 0
+        comparison = "GreaterThanThreshold"
+      }
+      # The function does not emit invocation_timeouts (a killed invocation writes nothing);
+      # Lambda's own Duration shows it: a timed-out invocation lasts the whole timeout.
+      poller_timeouts = {
+        alarm      = "poller-timeouts"
+        why        = "A poller invocation ran for at least 95 % of its ${var.function_timeout_seconds} s timeout: it was (nearly) killed, its whole batch comes back after the visibility timeout with a higher receive count (docs/operations.md)."
+        namespace  = "AWS/Lambda"
+        metric     = "Duration"
+        dimensions = { FunctionName = var.function_name }
+        statistic  = "Maximum"
+        minutes    = 1
+        datapoints = null
+        threshold  = local.timeout_alarm_ms
+        comparison = "GreaterThanOrEqualToThreshold"
+      }
+    },
+    var.guardrail_enabled ? {
+      guardrail_pauses = {
+        alarm      = "guardrail-pauses"
+        why        = "A guardrail paused a campaign (state auto_paused): its bounce or complaint rate crossed the threshold. `sesload campaign --aws status <campaign>` shows the reason; fix the list, then resume (docs/operations.md)."
+        namespace  = local.ns
+        metric     = "guardrail_pauses"
+        dimensions = { FunctionName = var.guard_function_name }
+        statistic  = "Sum"
+        minutes    = 1
+        datapoints = null
+        threshold  = 0
+        comparison = "GreaterThanThreshold"
+      }
+    } : {},
+  )
 }
 
-resource "aws_cloudwatch_metric_alarm" "counter" {
-  for_each = local.counter_alarms
+resource "aws_cloudwatch_metric_alarm" "metric" {
+  for_each = local.metric_alarms
 
   alarm_name          = "${var.name_prefix}-${each.value.alarm}"
   alarm_description   = each.value.why
-  namespace           = local.ns
-  metric_name         = each.key
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Sum"
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 60
   evaluation_periods  = each.value.minutes
-  datapoints_to_alarm = each.value.minutes
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
+  datapoints_to_alarm = each.value.datapoints
+  threshold           = each.value.threshold
+  comparison_operator = each.value.comparison
   treat_missing_data  = "notBreaching"
   alarm_actions       = var.alarm_actions
   ok_actions          = var.alarm_actions
   tags                = var.tags
 }
 
-# The function does not emit invocation_timeouts (a killed invocation writes nothing); Lambda's own
-# Duration shows it: a timed-out invocation lasts the whole timeout.
-resource "aws_cloudwatch_metric_alarm" "poller_timeouts" {
-  alarm_name          = "${var.name_prefix}-poller-timeouts"
-  alarm_description   = "A poller invocation ran for at least 95 % of its ${var.function_timeout_seconds} s timeout: it was (nearly) killed, its whole batch comes back after the visibility timeout with a higher receive count (docs/operations.md)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Duration"
-  dimensions          = { FunctionName = var.function_name }
-  statistic           = "Maximum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = local.timeout_alarm_ms
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
+# The alarms had one resource each (the poller counters one for_each resource): same alarms, new
+# addresses (no replacement).
+moved {
+  from = aws_cloudwatch_metric_alarm.dlq_not_empty
+  to   = aws_cloudwatch_metric_alarm.metric["dlq_not_empty"]
 }
 
-resource "aws_cloudwatch_metric_alarm" "guardrail_pauses" {
-  count = var.guardrail_enabled ? 1 : 0
+moved {
+  from = aws_cloudwatch_metric_alarm.oldest_message_age
+  to   = aws_cloudwatch_metric_alarm.metric["oldest_message_age"]
+}
 
-  alarm_name          = "${var.name_prefix}-guardrail-pauses"
-  alarm_description   = "A guardrail paused a campaign (state auto_paused): its bounce or complaint rate crossed the threshold. `sesload campaign --aws status <campaign>` shows the reason; fix the list, then resume (docs/operations.md)."
-  namespace           = local.ns
-  metric_name         = "guardrail_pauses"
-  dimensions          = { FunctionName = var.guard_function_name }
-  statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
+moved {
+  from = aws_cloudwatch_metric_alarm.counter["access_denied"]
+  to   = aws_cloudwatch_metric_alarm.metric["access_denied"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.counter["emails_parked"]
+  to   = aws_cloudwatch_metric_alarm.metric["emails_parked"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"]
+  to   = aws_cloudwatch_metric_alarm.metric["quota_fetch_failures"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.poller_timeouts
+  to   = aws_cloudwatch_metric_alarm.metric["poller_timeouts"]
+}
+
+moved {
+  from = aws_cloudwatch_metric_alarm.guardrail_pauses[0]
+  to   = aws_cloudwatch_metric_alarm.metric["guardrail_pauses"]
 }

@@ -10,15 +10,10 @@ output "dashboard_url" {
 
 output "alarm_names" {
   description = "Names of the alarms (DLQ not empty, throttle ratio, oldest message age, access denied, emails parked, GetAccount failures, poller timeouts; guardrail pauses when the guardrails are deployed)."
-  value = concat([
-    aws_cloudwatch_metric_alarm.dlq_not_empty.alarm_name,
-    aws_cloudwatch_metric_alarm.throttle_ratio.alarm_name,
-    aws_cloudwatch_metric_alarm.oldest_message_age.alarm_name,
-    aws_cloudwatch_metric_alarm.counter["access_denied"].alarm_name,
-    aws_cloudwatch_metric_alarm.counter["emails_parked"].alarm_name,
-    aws_cloudwatch_metric_alarm.counter["quota_fetch_failures"].alarm_name,
-    aws_cloudwatch_metric_alarm.poller_timeouts.alarm_name,
-  ], aws_cloudwatch_metric_alarm.guardrail_pauses[*].alarm_name)
+  value = concat(
+    [aws_cloudwatch_metric_alarm.metric["dlq_not_empty"].alarm_name, aws_cloudwatch_metric_alarm.throttle_ratio.alarm_name],
+    [for k in ["oldest_message_age", "access_denied", "emails_parked", "quota_fetch_failures", "poller_timeouts", "guardrail_pauses"] : aws_cloudwatch_metric_alarm.metric[k].alarm_name if contains(keys(local.metric_alarms), k)],
+  )
 }
 
 output "metric_names" {

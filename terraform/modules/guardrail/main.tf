@@ -134,107 +134,70 @@ resource "aws_cloudwatch_metric_alarm" "events_dlq_not_empty" {
   tags                = var.tags
 }
 
-# --- the guard Lambda -------------------------------------------------------------------------
+# --- the guard Lambda (modules/lambda_function) ----------------------------------------------
 
-resource "aws_cloudwatch_log_group" "guard" {
-  # checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs' default service key; the guard logs counts, campaign names and EMF metrics, never message bodies or addresses.
-  # checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (default 14 days): these are load-test logs; a one-year minimum only adds storage cost.
-  name              = "/aws/lambda/${local.function_name}"
-  retention_in_days = var.log_retention_days
-  tags              = var.tags
-}
+module "lambda" {
+  source = "../lambda_function"
 
-resource "aws_iam_role" "guard" {
-  name = local.function_name
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
-}
+  function_name         = local.function_name
+  description           = "sesload guard: SES events of tagged campaigns -> per-minute counts -> bounce and complaint guardrails (auto-pause)."
+  package_path          = var.package_path
+  memory_size           = var.function_memory_mb
+  timeout               = local.function_timeout_seconds
+  environment           = local.environment
+  log_retention_in_days = var.log_retention_days
+  policy_name           = "guard"
+  policy_statements = [
+    {
+      Sid      = "ConsumeGuardEvents"
+      Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+      Resource = [aws_sqs_queue.events.arn]
+    },
+    {
+      # Only the guardrail buckets and the campaign states of the control table, never the
+      # fleet's send schedule or the cancelled-record markers.
+      Sid      = "CountAndPauseCampaigns"
+      Action   = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"]
+      Resource = [var.control_table_arn]
+      Condition = {
+        "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["guard#*", "campaign#*"] }
+      }
+    },
+  ]
 
-resource "aws_iam_role_policy" "guard" {
-  name = "guard"
-  role = aws_iam_role.guard.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid      = "ConsumeGuardEvents"
-        Effect   = "Allow"
-        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
-        Resource = [aws_sqs_queue.events.arn]
-      },
-      {
-        # Only the guardrail buckets and the campaign states of the control table, never the
-        # fleet's send schedule or the cancelled-record markers.
-        Sid      = "CountAndPauseCampaigns"
-        Effect   = "Allow"
-        Action   = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:BatchGetItem"]
-        Resource = [var.control_table_arn]
-        Condition = {
-          "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["guard#*", "campaign#*"] }
-        }
-      },
-      {
-        Sid      = "WriteOwnLogsAndEmfMetrics"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${aws_cloudwatch_log_group.guard.arn}:*"]
-      },
-    ]
-  })
-}
-
-resource "aws_lambda_function" "guard" {
-  # checkov:skip=CKV_AWS_115:Concurrency is capped by the event source mapping's maximum_concurrency.
-  # checkov:skip=CKV_AWS_116:SQS-triggered: records that fail go to the guard queue's redrive DLQ; a function DLQ applies only to asynchronous invocations.
-  # checkov:skip=CKV_AWS_117:Calls only DynamoDB's public endpoint; a VPC would need NAT or an endpoint and adds cost.
-  # checkov:skip=CKV_AWS_173:Environment holds a table name and thresholds, no secrets; Lambda encrypts it at rest with its service key.
-  # checkov:skip=CKV_AWS_272:Code signing needs a signing profile; the zip is built locally by `just build-lambdas` and pinned by source_code_hash.
-  function_name    = local.function_name
-  description      = "sesload guard: SES events of tagged campaigns -> per-minute counts -> bounce and complaint guardrails (auto-pause)."
-  role             = aws_iam_role.guard.arn
-  runtime          = "provided.al2023"
-  architectures    = ["arm64"]
-  handler          = "bootstrap"
-  filename         = var.package_path
-  source_code_hash = filebase64sha256(var.package_path)
-  memory_size      = var.function_memory_mb
-  timeout          = local.function_timeout_seconds
-
-  environment {
-    variables = local.environment
-  }
-
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.guard.name
-  }
-
-  tracing_config {
-    mode = "PassThrough"
+  sqs_event_source = {
+    queue_arn                          = aws_sqs_queue.events.arn
+    batch_size                         = var.event_batch_size
+    maximum_batching_window_in_seconds = var.event_batching_window_seconds
+    maximum_concurrency                = 2
   }
 
   tags = var.tags
-
-  depends_on = [aws_iam_role_policy.guard]
 }
 
-resource "aws_lambda_event_source_mapping" "guard" {
-  event_source_arn                   = aws_sqs_queue.events.arn
-  function_name                      = aws_lambda_function.guard.arn
-  batch_size                         = var.event_batch_size
-  maximum_batching_window_in_seconds = var.event_batching_window_seconds
-  function_response_types            = ["ReportBatchItemFailures"]
+# The resources this module declared itself before modules/lambda_function: same objects, new
+# addresses (no replacement).
+moved {
+  from = aws_cloudwatch_log_group.guard
+  to   = module.lambda.aws_cloudwatch_log_group.this
+}
 
-  scaling_config {
-    maximum_concurrency = 2
-  }
+moved {
+  from = aws_iam_role.guard
+  to   = module.lambda.aws_iam_role.this
+}
 
-  tags = var.tags
+moved {
+  from = aws_iam_role_policy.guard
+  to   = module.lambda.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_lambda_function.guard
+  to   = module.lambda.aws_lambda_function.this
+}
+
+moved {
+  from = aws_lambda_event_source_mapping.guard
+  to   = module.lambda.aws_lambda_event_source_mapping.sqs[0]
 }

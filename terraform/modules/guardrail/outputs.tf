@@ -1,21 +1,21 @@
 output "function_name" {
   description = "Name of the guard Lambda (the FunctionName dimension of its EMF metrics: guardrail_pauses, guard_events, guard_events_invalid)."
-  value       = aws_lambda_function.guard.function_name
+  value       = module.lambda.function_name
 }
 
 output "function_arn" {
   description = "ARN of the guard Lambda."
-  value       = aws_lambda_function.guard.arn
+  value       = module.lambda.function_arn
 }
 
 output "role_arn" {
   description = "ARN of the guard's execution role."
-  value       = aws_iam_role.guard.arn
+  value       = module.lambda.role_arn
 }
 
 output "log_group_name" {
   description = "Log group of the guard (logs and EMF metrics)."
-  value       = aws_cloudwatch_log_group.guard.name
+  value       = module.lambda.log_group_name
 }
 
 output "events_queue_url" {

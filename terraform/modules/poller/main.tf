@@ -1,4 +1,5 @@
-# The Rust poller Lambda, its event source mapping, IAM role (least privilege) and log group.
+# The Rust poller Lambda (modules/lambda_function): its environment, its least-privilege IAM
+# statements and its SQS event source mapping.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
@@ -37,7 +38,8 @@ locals {
     METRICS_NAMESPACE          = var.metrics_namespace
   }
 
-  # Every statement allows; policy_statements name only what each one allows, on what.
+  # Every statement allows; policy_statements name only what each one allows, on what
+  # (modules/lambda_function adds Effect and the statement on the poller's own log group).
   policy_statements = concat(
     [
       {
@@ -98,89 +100,58 @@ locals {
         Action   = ["ses:GetAccount"]
         Resource = ["*"]
       },
-      {
-        Sid      = "WriteOwnLogsAndEmfMetrics"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${aws_cloudwatch_log_group.poller.arn}:*"]
-      },
     ],
   )
 }
 
-resource "aws_cloudwatch_log_group" "poller" {
-  # checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs' default service key; the poller logs outcomes and EMF metrics, never message bodies or customer attributes.
-  # checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable (default 14 days): these are load-test logs; a one-year minimum only adds storage cost.
-  name              = "/aws/lambda/${local.function_name}"
-  retention_in_days = var.log_retention_days
-  tags              = var.tags
-}
+module "lambda" {
+  source = "../lambda_function"
 
-resource "aws_iam_role" "poller" {
-  name = local.function_name
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
-}
+  function_name         = local.function_name
+  description           = "sesload poller: SQS batch -> personalised SES v2 SendEmail or SendBulkEmail (send_api) at the account's rate."
+  package_path          = var.package_path
+  memory_size           = var.function_memory_mb
+  timeout               = var.function_timeout_seconds
+  environment           = local.environment
+  log_retention_in_days = var.log_retention_days
+  policy_name           = "poller"
+  policy_statements     = local.policy_statements
 
-resource "aws_iam_role_policy" "poller" {
-  # checkov:skip=CKV_AWS_355:The only "*" resource is ses:GetAccount, which has no resource-level permissions.
-  # checkov:skip=CKV_AWS_290:Same statement: ses:GetAccount cannot be scoped; every write action is scoped to an ARN.
-  name   = "poller"
-  role   = aws_iam_role.poller.id
-  policy = jsonencode({ Version = "2012-10-17", Statement = [for s in local.policy_statements : merge({ Effect = "Allow" }, s)] })
-}
-
-resource "aws_lambda_function" "poller" {
-  # checkov:skip=CKV_AWS_115:Concurrency is capped by the event source mapping's maximum_concurrency; reserved concurrency would make the SQS pollers pull batches that Lambda then throttles.
-  # checkov:skip=CKV_AWS_116:SQS-triggered: failed records go to the queue's redrive DLQ and permanent failures to the DLQ with a reason; a function DLQ applies only to asynchronous invocations.
-  # checkov:skip=CKV_AWS_117:Calls only public AWS endpoints (SES, SQS, DynamoDB); a VPC would need NAT or interface endpoints and adds latency and cost to every send.
-  # checkov:skip=CKV_AWS_173:Environment holds queue URLs, table names and tuning numbers, no secrets; Lambda encrypts it at rest with its service key.
-  # checkov:skip=CKV_AWS_272:Code signing needs a signing profile; the zip is built locally by `just build-lambdas` and pinned by source_code_hash.
-  function_name    = local.function_name
-  description      = "sesload poller: SQS batch -> personalised SES v2 SendEmail or SendBulkEmail (send_api) at the account's rate."
-  role             = aws_iam_role.poller.arn
-  runtime          = "provided.al2023"
-  architectures    = ["arm64"]
-  handler          = "bootstrap"
-  filename         = var.package_path
-  source_code_hash = filebase64sha256(var.package_path)
-  memory_size      = var.function_memory_mb
-  timeout          = var.function_timeout_seconds
-
-  environment {
-    variables = local.environment
-  }
-
-  logging_config {
-    log_format = "Text"
-    log_group  = aws_cloudwatch_log_group.poller.name
-  }
-
-  tracing_config {
-    mode = "PassThrough"
+  # Concurrency is capped here, not by reserved concurrency (which makes the SQS pollers pull
+  # batches that Lambda then throttles).
+  sqs_event_source = {
+    queue_arn                          = var.queue_arn
+    batch_size                         = var.batch_size
+    maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+    maximum_concurrency                = var.maximum_concurrency
   }
 
   tags = var.tags
-
-  depends_on = [aws_iam_role_policy.poller]
 }
 
-resource "aws_lambda_event_source_mapping" "poller" {
-  event_source_arn                   = var.queue_arn
-  function_name                      = aws_lambda_function.poller.arn
-  batch_size                         = var.batch_size
-  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
-  function_response_types            = ["ReportBatchItemFailures"]
+# The resources this module declared itself before modules/lambda_function: same objects, new
+# addresses (no replacement).
+moved {
+  from = aws_cloudwatch_log_group.poller
+  to   = module.lambda.aws_cloudwatch_log_group.this
+}
 
-  scaling_config {
-    maximum_concurrency = var.maximum_concurrency
-  }
+moved {
+  from = aws_iam_role.poller
+  to   = module.lambda.aws_iam_role.this
+}
 
-  tags = var.tags
+moved {
+  from = aws_iam_role_policy.poller
+  to   = module.lambda.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_lambda_function.poller
+  to   = module.lambda.aws_lambda_function.this
+}
+
+moved {
+  from = aws_lambda_event_source_mapping.poller
+  to   = module.lambda.aws_lambda_event_source_mapping.sqs[0]
 }

@@ -113,7 +113,7 @@ impl Function {
     /// Every function, in the reference's order.
     pub const ALL: [Function; 2] = [Function::Poller, Function::Guard];
 
-    /// The function's name (`lambdas/<name>`, resource `aws_lambda_function.<name>`).
+    /// The function's name (`lambdas/<name>`, the Lambda `<name_prefix>-<name>`).
     pub fn name(self) -> &'static str {
         match self {
             Function::Poller => "poller",
