@@ -37,6 +37,35 @@ pub use queue::{MemoryDeadLetters, MemoryVisibility, VisibilityChange};
 
 use std::sync::{Mutex, MutexGuard};
 
+use crate::ports::{Mailer, Ports};
+
+/// Every port in memory but the mailer (the one a test scripts or a bench points at SES).
+pub type MemoryPorts<M> = Ports<
+    MemoryCustomers,
+    MemoryLedger,
+    M,
+    MemoryDeadLetters,
+    MemoryVisibility,
+    MemoryParking,
+    MemorySchedule,
+    MemoryCampaigns,
+>;
+
+/// Fresh in-memory ports around `customers` and `mailer`: an empty ledger, dead-letter sink,
+/// parking, schedule and campaign store.
+pub fn ports<M: Mailer>(customers: MemoryCustomers, mailer: M) -> MemoryPorts<M> {
+    Ports {
+        customers,
+        ledger: MemoryLedger::new(),
+        mailer,
+        dead_letters: MemoryDeadLetters::new(),
+        visibility: MemoryVisibility::new(),
+        parking: MemoryParking::new(),
+        schedule: MemorySchedule::new(),
+        campaigns: MemoryCampaigns::new(),
+    }
+}
+
 /// A poisoned lock only means a panic elsewhere (the scriptable mailer panics on purpose):
 /// the data behind it is plain values, keep using them.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -5,10 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sesload_core::memory::{
-    Answer, MemoryCampaigns, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryMailer,
-    MemoryParking, MemorySchedule, MemoryVisibility,
-};
+use sesload_core::memory::{Answer, MemoryCustomers, MemoryMailer, MemoryPorts};
 use sesload_core::*;
 
 /// A mailer answering by recipient local part: `success...` sends; `fail-<Code>-<status>`
@@ -44,31 +41,13 @@ pub fn customers() -> MemoryCustomers {
 }
 
 /// The in-memory ports of one processor.
-pub type MemPorts = Ports<
-    MemoryCustomers,
-    MemoryLedger,
-    MemoryMailer,
-    MemoryDeadLetters,
-    MemoryVisibility,
-    MemoryParking,
-    MemorySchedule,
-    MemoryCampaigns,
->;
+pub type MemPorts = MemoryPorts<MemoryMailer>;
 
 pub type Proc = BatchProcessor<MemPorts>;
 
 /// Fresh in-memory ports around `mailer`.
 pub fn ports(mailer: MemoryMailer) -> MemPorts {
-    Ports {
-        customers: customers(),
-        ledger: MemoryLedger::new(),
-        mailer,
-        dead_letters: MemoryDeadLetters::new(),
-        visibility: MemoryVisibility::new(),
-        parking: MemoryParking::new(),
-        schedule: MemorySchedule::new(),
-        campaigns: MemoryCampaigns::new(),
-    }
+    sesload_core::memory::ports(customers(), mailer)
 }
 
 pub fn settings() -> ProcessorSettings {

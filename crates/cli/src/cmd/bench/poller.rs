@@ -17,11 +17,8 @@
 use std::time::Instant;
 
 use sesload_aws::{SesMailer, ses_client_for_endpoint};
-use sesload_core::memory::{
-    MemoryCampaigns, MemoryCustomers, MemoryDeadLetters, MemoryLedger, MemoryParking,
-    MemorySchedule, MemoryVisibility,
-};
-use sesload_core::{BatchProcessor, InboundRecord, Ports, ProcessorSettings, RateSource, SendApi};
+use sesload_core::memory::{self, MemoryCustomers};
+use sesload_core::{BatchProcessor, InboundRecord, ProcessorSettings, RateSource, SendApi};
 use sesload_sim::LatencyConfig;
 
 /// Arguments of this scenario.
@@ -104,16 +101,7 @@ async fn run_mode(
         ..ProcessorSettings::default()
     };
     let p = BatchProcessor::new(
-        Ports {
-            customers: MemoryCustomers::numbered(1..=CUSTOMERS),
-            ledger: MemoryLedger::new(),
-            mailer,
-            dead_letters: MemoryDeadLetters::new(),
-            visibility: MemoryVisibility::new(),
-            parking: MemoryParking::new(),
-            schedule: MemorySchedule::new(),
-            campaigns: MemoryCampaigns::new(),
-        },
+        memory::ports(MemoryCustomers::numbered(1..=CUSTOMERS), mailer),
         settings,
     );
     // warm the connection pool outside the measurement
