@@ -370,6 +370,28 @@ class LocalStack:
             time.sleep(0.25)
         raise AssertionError(f"campaign {campaign} did not settle in {timeout}s: {c}\n{self.log_tail()}")
 
+    def drain_with_permanent_failures(self, prefix: str, n_valid: int, n_permanent: int,
+                                      timeout: float) -> tuple[str, list[dict], dict, float]:
+        """The fault suite's scenario: seed, queue `n_valid` good requests and `n_permanent` for
+        unknown customers (straight into the queue, the stack stopped, so the backlog meets the
+        quota at full speed), start, wait until it settles, and assert nothing was lost and only
+        the permanent ones are in the DLQ (as `unknown_customer`). Returns the campaign, the valid
+        bodies, the campaign's counters and the seconds the drain took."""
+        self.seed()
+        campaign = f"{prefix}-{int(time.time())}"
+        valid = [request_body(campaign, n) for n in range(n_valid)]
+        permanent = [request_body(campaign, 10_000 + n, user_id=f"nobody{n}") for n in range(n_permanent)]
+        accepted = len(self.enqueue_raw([json.dumps(b) for b in valid + permanent], campaign))
+        t0 = time.monotonic()
+        self.start()
+        c = self.wait_settled(campaign, accepted, timeout=timeout)
+        drain_s = time.monotonic() - t0
+        assert c["unaccounted"] == 0 and c["queued"] == 0, c
+        assert c["sent"] == n_valid, c
+        assert c["dlq"] == n_permanent, c
+        assert c["dlq_by_reason"] == {"unknown_customer": n_permanent}, c
+        return campaign, valid, c, drain_s
+
     def wait_queue_empty(self, expected_accepted: int, timeout: float) -> dict:
         """Wait until the stack accepted `expected_accepted` in all and its queue is empty."""
         deadline = time.monotonic() + timeout

@@ -5,10 +5,9 @@ none of these answers can mean "sent", so nothing may be lost and nothing sent t
 simulator's message log and the event lake hold each unique_code exactly once."""
 
 import collections
-import json
 import time
 
-from tests.harness import request_body, sim_codes
+from tests.harness import sim_codes
 
 N_VALID = 800
 N_PERMANENT = 10
@@ -39,21 +38,8 @@ CONFIG = {
 
 def test_bulk_sending_under_faults_loses_nothing_and_sends_nothing_twice(make_stack):
     stack = make_stack(CONFIG, customers=500)
-    stack.seed()
-    campaign = f"bulk-faults-{int(time.time())}"
-    valid = [request_body(campaign, n) for n in range(N_VALID)]
-    permanent = [request_body(campaign, 10_000 + n, user_id=f"nobody{n}") for n in range(N_PERMANENT)]
-    accepted = len(stack.enqueue_raw([json.dumps(b) for b in valid + permanent], campaign))
-    t0 = time.monotonic()
-    stack.start()
-    c = stack.wait_settled(campaign, accepted, timeout=120)
-    drain_s = time.monotonic() - t0
-
-    # Nothing lost; only the permanent failures in the DLQ.
-    assert c["unaccounted"] == 0 and c["queued"] == 0, c
-    assert c["sent"] == N_VALID, c
-    assert c["dlq"] == N_PERMANENT, c
-    assert c["dlq_by_reason"] == {"unknown_customer": N_PERMANENT}, c
+    campaign, valid, c, drain_s = stack.drain_with_permanent_failures(
+        "bulk-faults", N_VALID, N_PERMANENT, timeout=120)
 
     sim = stack.sim_stats()
     m = stack.stats()["metrics"]
@@ -81,7 +67,7 @@ def test_bulk_sending_under_faults_loses_nothing_and_sends_nothing_twice(make_st
     assert lake == counts, f"lake Send events differ from the simulator's log: {set(lake.items()) ^ set(counts.items())}"
 
     print(
-        f"bulk faults: accepted {accepted}, sent {c['sent']}, dlq {c['dlq']}, lost 0, twice 0; "
+        f"bulk faults: accepted {c['accepted']}, sent {c['sent']}, dlq {c['dlq']}, lost 0, twice 0; "
         f"SendBulkEmail calls {sim['requests']['SendBulkEmail']}, injected 5xx {sim['fault_errors']}, "
         f"slow {sim['fault_slow']}, transient entries {sim['bulk_entry_statuses'].get('TRANSIENT_FAILURE', 0)}; "
         f"poller retried {m.get('emails_retried', 0)}; drained in {drain_s:.1f} s"

@@ -10,12 +10,11 @@ claim lease expires; a duplicate is acceptable only there, so the timeout case a
 never more extra sends than injected timeouts (and prints the poller's `ambiguous_retries`)."""
 
 import collections
-import json
 import time
 
 import pytest
 
-from tests.harness import request_body, sim_codes
+from tests.harness import sim_codes
 
 N_VALID = 1200
 N_PERMANENT = 20
@@ -45,23 +44,8 @@ def test_faults_lose_nothing_and_send_nothing_twice(make_stack, faults):
         "latency": {"p50_ms": 20, "p99_ms": 60},
         "faults": faults,
     }), customers=500)
-    stack.seed()
-    campaign = f"faults-{int(time.time())}"
-    valid = [request_body(campaign, n) for n in range(N_VALID)]
-    permanent = [request_body(campaign, 10_000 + n, user_id=f"nobody{n}") for n in range(N_PERMANENT)]
-    # The whole backlog is queued before the poller starts, so it meets the quota at full speed.
-    accepted = len(stack.enqueue_raw([json.dumps(b) for b in valid + permanent], campaign))
-    t0 = time.monotonic()
-    stack.start()
-    c = stack.wait_settled(campaign, accepted, timeout=240)
-    drain_s = time.monotonic() - t0
-
-    # Nothing lost.
-    assert c["unaccounted"] == 0 and c["queued"] == 0, c
-    assert c["sent"] == N_VALID, c
-    # Only the permanent failures in the DLQ.
-    assert c["dlq"] == N_PERMANENT, c
-    assert c["dlq_by_reason"] == {"unknown_customer": N_PERMANENT}, c
+    campaign, valid, c, drain_s = stack.drain_with_permanent_failures(
+        "faults", N_VALID, N_PERMANENT, timeout=240)
 
     sim = stack.sim_stats()
     m = stack.stats()["metrics"]
@@ -94,7 +78,7 @@ def test_faults_lose_nothing_and_send_nothing_twice(make_stack, faults):
     assert lake == counts, f"lake Send events differ from the simulator's log: {set(lake.items()) ^ set(counts.items())}"
 
     print(
-        f"faults[{'timeouts' if 'slow_rate' in faults else 'no timeouts'}]: accepted {accepted}, "
+        f"faults[{'timeouts' if 'slow_rate' in faults else 'no timeouts'}]: accepted {c['accepted']}, "
         f"sent {c['sent']}, dlq {c['dlq']} {c['dlq_by_reason']}, lost 0; SES sends {sum(counts.values())} "
         f"(duplicated codes {len(dups)}, extra sends {extra_sends}, ambiguous retries {ambiguous}); lake Send "
         f"events {sum(lake.values())}; injected 5xx {sim['fault_errors']}, timeouts {timeouts}, throttles "

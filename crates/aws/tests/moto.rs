@@ -292,17 +292,7 @@ async fn schedule(d: &aws_sdk_dynamodb::Client) {
         wait.is_some_and(|w| w < Duration::from_millis(50)),
         "{wait:?}"
     );
-    let item = d
-        .get_item()
-        .table_name("control")
-        .key("pk", AttributeValue::S("schedule#fleet".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .cloned()
-        .expect("the schedule item");
+    let item = common::control_item(d, "schedule#fleet").await;
     let next: i64 = item["next_slot_us"].as_n().unwrap().parse().unwrap();
     let ahead = next - before_us;
     assert!(

@@ -271,30 +271,5 @@ async fn a_pause_during_a_batch_stops_the_rest_of_it_within_the_cache_time() {
     let paused_at = Instant::now();
     command(&p, "a", pause()).await;
     let out = run.await.unwrap();
-    let sent = p.mailer().sent();
-    let a_sent: Vec<_> = sent
-        .iter()
-        .filter(|s| s.email.unique_code.0.starts_with("a-"))
-        .collect();
-    assert!(!a_sent.is_empty(), "a sent before the pause");
-    assert!(
-        a_sent
-            .iter()
-            .all(|s| s.at <= paused_at + cache + Duration::from_millis(500)),
-        "no send of a later than the cache time after the pause"
-    );
-    let a_parked = ids_where(&out, |o| {
-        matches!(
-            o,
-            RecordOutcome::Parked {
-                reason: ParkReason::CampaignPaused,
-                ..
-            }
-        )
-    });
-    assert!(a_parked.iter().all(|id| id.starts_with("a-")));
-    assert_eq!(a_sent.len() + a_parked.len(), 20, "nothing of a lost");
-    let b_sent = sent.len() - a_sent.len();
-    assert_eq!(b_sent, 20, "b is unaffected");
-    assert!(out.batch_item_failures.is_empty());
+    assert_a_paused_mid_batch(p.mailer(), &out, paused_at, cache);
 }

@@ -114,3 +114,45 @@ pub fn parked(o: &BatchOutcome, id: &str) -> Option<ParkReason> {
         _ => None,
     }
 }
+
+/// Campaign `a` (20 records) was paused at `paused_at` while its batch with campaign `b` (20)
+/// was sending: `a` sent something before, nothing later than the state cache allows, the rest
+/// of `a` parked `campaign_paused` (nothing lost), `b` untouched, no batch item failed.
+pub fn assert_a_paused_mid_batch(
+    mailer: &MemoryMailer,
+    out: &BatchOutcome,
+    paused_at: tokio::time::Instant,
+    cache: Duration,
+) {
+    let sent = mailer.sent();
+    let a_sent = sent
+        .iter()
+        .filter(|s| s.email.unique_code.0.starts_with("a-"))
+        .collect::<Vec<_>>();
+    assert!(!a_sent.is_empty(), "a sent before the pause");
+    assert!(
+        a_sent
+            .iter()
+            .all(|s| s.at <= paused_at + cache + Duration::from_millis(500)),
+        "no send of a later than the cache time after the pause"
+    );
+    let a_parked = out
+        .report
+        .outcomes
+        .iter()
+        .filter(|(_, o)| {
+            matches!(
+                o,
+                RecordOutcome::Parked {
+                    reason: ParkReason::CampaignPaused,
+                    ..
+                }
+            )
+        })
+        .map(|(id, _)| id)
+        .collect::<Vec<_>>();
+    assert!(a_parked.iter().all(|id| id.starts_with("a-")));
+    assert_eq!(a_sent.len() + a_parked.len(), 20, "nothing of a lost");
+    assert_eq!(sent.len() - a_sent.len(), 20, "b is unaffected");
+    assert!(out.batch_item_failures.is_empty());
+}
