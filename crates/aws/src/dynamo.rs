@@ -367,7 +367,7 @@ impl Ledger for DynamoLedger {
     }
 
     async fn record_sent(&self, held: Held<'_>, id: &MessageId) -> Result<Recorded, PortError> {
-        let (Held { code, token }, message_id) = (held, id);
+        let Held { code, token } = held;
         let now = unix_ms();
         // Always marks the code sent (a send must never be forgotten, even if the claim item
         // vanished), keeps a message id already recorded, and keeps `claim_token` so that a
@@ -384,7 +384,7 @@ impl Ledger for DynamoLedger {
             .expression_attribute_names("#s", "status")
             .expression_attribute_names("#t", TTL_ATTRIBUTE)
             .expression_attribute_values(":sent", AttributeValue::S("sent".into()))
-            .expression_attribute_values(":m", AttributeValue::S(message_id.0.clone()))
+            .expression_attribute_values(":m", AttributeValue::S(id.0.clone()))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":exp", n(now / 1000 + self.ttl.as_secs()))
             .return_values(ReturnValue::AllOld)

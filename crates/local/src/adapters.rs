@@ -189,10 +189,10 @@ impl Ledger for SqliteLedger {
     }
 
     async fn record_sent(&self, held: Held<'_>, id: &MessageId) -> Result<Recorded, PortError> {
-        let (Held { code, token }, message_id) = (held, id);
+        let Held { code, token } = held;
         let code = code.0.clone();
         let token = token.0.clone();
-        let mid = message_id.0.clone();
+        let mid = id.0.clone();
         self.db
             .write(move |c| record_tx(c, &code, &token, &mid, now_ms()))
             .await

@@ -142,7 +142,7 @@ impl Ledger for MemoryLedger {
     }
 
     async fn record_sent(&self, held: Held<'_>, id: &MessageId) -> Result<Recorded, PortError> {
-        let (Held { code, token }, message_id) = (held, id);
+        let Held { code, token } = held;
         self.call("ledger.record_sent", code)?;
         // Like the other ledgers: a send is recorded even if its claim row vanished, and a
         // message id already recorded stays.
@@ -154,7 +154,7 @@ impl Ledger for MemoryLedger {
         });
         let owned = e.token == *token;
         if e.message_id.is_none() {
-            e.message_id = Some(message_id.clone());
+            e.message_id = Some(id.clone());
         }
         Ok(if owned {
             Recorded::Owned
