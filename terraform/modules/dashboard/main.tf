@@ -214,6 +214,13 @@ resource "aws_cloudwatch_metric_alarm" "throttle_ratio" {
 # every evaluated minute). The poller's alarms read the whole fleet: the FunctionName dimension
 # sums every instance.
 locals {
+  # What every counter alarm shares: the function's own metric, summed per minute, above 0.
+  counter_alarm = {
+    namespace  = local.ns
+    statistic  = "Sum"
+    threshold  = 0
+    comparison = "GreaterThanThreshold"
+  }
   metric_alarms = merge(
     {
       dlq_not_empty = {
@@ -240,43 +247,31 @@ locals {
         threshold  = var.oldest_message_age_alarm_seconds
         comparison = "GreaterThanThreshold"
       }
-      # Poller counters that alarm when they are above 0 in every minute of `minutes` minutes.
-      access_denied = {
+      # Poller counters (local.counter_alarm) that alarm when above 0 in every one of `minutes` minutes.
+      access_denied = merge(local.counter_alarm, {
         alarm      = "access-denied"
         why        = "SES answered AccessDeniedException: IAM does not allow the identity, configuration set or template a request names; those records are dead-lettered with reason access_denied (docs/operations.md)."
-        namespace  = local.ns
         metric     = "access_denied"
         dimensions = { FunctionName = var.function_name }
-        statistic  = "Sum"
         minutes    = 1
         datapoints = 1
-        threshold  = 0
-        comparison = "GreaterThanThreshold"
-      }
-      emails_parked = {
+      })
+      emails_parked = merge(local.counter_alarm, {
         alarm      = "emails-parked"
         why        = "The poller has parked records every minute for ${var.parked_alarm_minutes} minutes: sending is paused (account or configuration set) or the daily quota is used up; nothing is lost, records wait on the source queue (docs/operations.md)."
-        namespace  = local.ns
         metric     = "emails_parked"
         dimensions = { FunctionName = var.function_name }
-        statistic  = "Sum"
         minutes    = var.parked_alarm_minutes
         datapoints = var.parked_alarm_minutes
-        threshold  = 0
-        comparison = "GreaterThanThreshold"
-      }
-      quota_fetch_failures = {
+      })
+      quota_fetch_failures = merge(local.counter_alarm, {
         alarm      = "quota-fetch-failures"
         why        = "SES GetAccount has failed every minute for ${var.quota_fetch_failure_alarm_minutes} minutes: the poller paces from its last answer (or parks with reason quota_unknown) and cannot see a paused account or a used-up daily quota (docs/operations.md)."
-        namespace  = local.ns
         metric     = "quota_fetch_failures"
         dimensions = { FunctionName = var.function_name }
-        statistic  = "Sum"
         minutes    = var.quota_fetch_failure_alarm_minutes
         datapoints = var.quota_fetch_failure_alarm_minutes
-        threshold  = 0
-        comparison = "GreaterThanThreshold"
-      }
+      })
       # The function does not emit invocation_timeouts (a killed invocation writes nothing);
       # Lambda's own Duration shows it: a timed-out invocation lasts the whole timeout.
       poller_timeouts = {
@@ -293,18 +288,14 @@ locals {
       }
     },
     var.guardrail_enabled ? {
-      guardrail_pauses = {
+      guardrail_pauses = merge(local.counter_alarm, {
         alarm      = "guardrail-pauses"
         why        = "A guardrail paused a campaign (state auto_paused): its bounce or complaint rate crossed the threshold. `sesload campaign --aws status <campaign>` shows the reason; fix the list, then resume (docs/operations.md)."
-        namespace  = local.ns
         metric     = "guardrail_pauses"
         dimensions = { FunctionName = var.guard_function_name }
-        statistic  = "Sum"
         minutes    = 1
         datapoints = null
-        threshold  = 0
-        comparison = "GreaterThanThreshold"
-      }
+      })
     } : {},
   )
 }
